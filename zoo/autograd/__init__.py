@@ -1,0 +1,3 @@
+"""zoo.autograd."""
+
+__all__: list[str] = []

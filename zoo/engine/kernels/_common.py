@@ -1,0 +1,45 @@
+"""Argument checks shared by the kernel wrappers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+F32, F64 = 0, 1
+_CODES = {np.dtype(np.float32): F32, np.dtype(np.float64): F64}
+
+
+def dtype_code(kernel: str, *arrays: np.ndarray) -> int:
+    """The C dtype code of `arrays`, which must all be float32 or all float64 and C-contiguous."""
+    first = arrays[0]
+    code = _CODES.get(first.dtype) if isinstance(first, np.ndarray) else None
+    if code is None:
+        got = first.dtype if isinstance(first, np.ndarray) else type(first).__name__
+        raise TypeError(f"{kernel}: expected float32 or float64 arrays, got {got}")
+    for a in arrays:
+        if not isinstance(a, np.ndarray):
+            raise TypeError(f"{kernel}: expected numpy arrays, got {type(a).__name__}")
+        if a.dtype != first.dtype:
+            raise TypeError(f"{kernel}: all arrays must share one dtype, got {first.dtype} and {a.dtype}")
+        if not a.flags.c_contiguous:
+            raise ValueError(f"{kernel}: arrays must be C-contiguous (use np.ascontiguousarray)")
+    return code
+
+
+def require(kernel: str, cond: bool, message: str) -> None:
+    """Raise ValueError('<kernel>: <message>') unless `cond`."""
+    if not cond:
+        raise ValueError(f"{kernel}: {message}")
+
+
+def writable(kernel: str, *arrays: np.ndarray) -> None:
+    """Outputs must be writable."""
+    for a in arrays:
+        if not a.flags.writeable:
+            raise ValueError(f"{kernel}: output array is read-only")
+
+
+def same_shape(kernel: str, *arrays: np.ndarray) -> None:
+    shape = arrays[0].shape
+    for a in arrays[1:]:
+        if a.shape != shape:
+            raise ValueError(f"{kernel}: expected arrays of one shape, got {shape} and {a.shape}")

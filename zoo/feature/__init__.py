@@ -1,0 +1,3 @@
+"""zoo.feature."""
+
+__all__: list[str] = []

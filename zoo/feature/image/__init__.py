@@ -1,0 +1,3 @@
+"""Images and their transforms (OpenCV)."""
+
+__all__: list[str] = []

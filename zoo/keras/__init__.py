@@ -1,0 +1,3 @@
+"""zoo.keras."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""zoo.net."""
+
+__all__: list[str] = []

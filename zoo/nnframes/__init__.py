@@ -1,0 +1,3 @@
+"""zoo.nnframes."""
+
+__all__: list[str] = []
