@@ -26,6 +26,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import defaultdict
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -33,15 +34,28 @@ from zoo.engine.ops.base import Ctx, Op
 from zoo.engine.params import Parameter, ParamStore
 
 __all__ = ["Tensor", "Node", "Graph", "Executor", "input", "parameter", "constant", "apply", "unique_name",
-           "Parameter"]
+           "name_scope", "Parameter"]
 
 _counters: dict[str, itertools.count] = defaultdict(lambda: itertools.count(1))
+_scopes: list[str] = []
 _NAME = re.compile(r"^[A-Za-z0-9_.\-/:]+$")
 
 
 def unique_name(prefix: str) -> str:
-    """`prefix_1`, `prefix_2`, ... unique within this process."""
+    """`prefix_1`, `prefix_2`, ... unique within this process (inside the current name scope)."""
+    if _scopes:
+        prefix = f"{_scopes[-1]}/{prefix}"
     return f"{prefix}_{next(_counters[prefix])}"
+
+
+@contextmanager
+def name_scope(scope: str):
+    """Automatic node names made inside get the prefix `scope/` (e.g. a layer's name)."""
+    _scopes.append(scope)
+    try:
+        yield
+    finally:
+        _scopes.pop()
 
 
 def _fmt(shape) -> str:
@@ -70,10 +84,11 @@ class Tensor:
 class Node:
     """A graph node: an op applied to tensors, or a leaf ('input', 'param', 'state', 'const')."""
 
-    __slots__ = ("name", "kind", "op", "inputs", "outputs", "parameter", "value")
+    __slots__ = ("name", "kind", "op", "inputs", "outputs", "parameter", "value", "tag")
 
     def __init__(self, name: str, kind: str, op: Op | None = None, inputs=(), parameter=None, value=None):
         self.name = name
+        self.tag = None  # whatever built the node (e.g. the Keras layer), for introspection
         self.kind = kind
         self.op = op
         self.inputs: list[Tensor] = list(inputs)
