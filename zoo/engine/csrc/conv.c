@@ -1,4 +1,419 @@
-/* conv.c: kernel family 'conv' (see act.c for the file's template). */
+/* conv.c: the loops around the convolution GEMMs (im2col, col2im, layout swaps, bias).
+ *
+ * Geometry (one 2-D convolution, images n0 <= n < n1 of a batch; 1-D uses H = 1):
+ *   x (N, C, H, W), kernel KH x KW, strides sh, sw, dilations dh, dw, padding top pt and
+ *   left pl (bottom/right padding only shows through OH and OW), output OH x OW.
+ *   Output pixel (oh, ow) with kernel tap (i, j) reads x[n, c, oh*sh - pt + i*dh,
+ *   ow*sw - pl + j*dw], or 0 outside the image.
+ *
+ * The column matrix of images n0..n1 has C*KH*KW rows r = (c*KH + i)*KW + j; the tap row
+ * of image n (counted from n0) starts at col + r*rs + n*ns and holds OH*OW values. With
+ * rs = nb*OH*OW and ns = OH*OW the chunk is one (C*KH*KW, nb*OH*OW) matrix (so one GEMM
+ * serves the whole chunk); with rs = OH*OW and ns = C*KH*KW*OH*OW it is nb stacked
+ * (C*KH*KW, OH*OW) matrices.
+ *
+ * Built for float and double from one source (see act.c for the template).
+ */
+#ifndef ZOO_TEMPLATE_PASS
 #include "zoo.h"
 
-PyMethodDef zoo_conv_methods[] = {{NULL, NULL, 0, NULL}};
+#define ZOO_TEMPLATE_PASS 1
+#define T float
+#define S(name) name##_f32
+#include "conv.c"
+#undef T
+#undef S
+#define T double
+#define S(name) name##_f64
+#include "conv.c"
+#undef T
+#undef S
+#undef ZOO_TEMPLATE_PASS
+
+/* ---- Python wrappers ---------------------------------------------------------------- */
+
+/* im2col(col, x, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, dtype) */
+static PyObject *py_im2col(PyObject *self, PyObject *args) {
+    Py_buffer col, x;
+    Py_ssize_t n0, n1, C, H, W, OH, OW, rs, ns;
+    int kh, kw, sh, sw, dh, dw, pt, pl, dtype, st;
+    if (!PyArg_ParseTuple(args, "w*y*nnnnniiiiiiiinnnni", &col, &x, &n0, &n1, &C, &H, &W, &kh, &kw, &sh, &sw,
+                          &dh, &dw, &pt, &pl, &OH, &OW, &rs, &ns, &dtype))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == ZOO_F32)
+        st = im2col_f32(col.buf, x.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns);
+    else
+        st = im2col_f64(col.buf, x.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&col);
+    PyBuffer_Release(&x);
+    return zoo_status_to_py(st, "im2col");
+}
+
+/* col2im(dx, col, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite, dtype) */
+static PyObject *py_col2im(PyObject *self, PyObject *args) {
+    Py_buffer dx, col;
+    Py_ssize_t n0, n1, C, H, W, OH, OW, rs, ns;
+    int kh, kw, sh, sw, dh, dw, pt, pl, overwrite, dtype, st;
+    if (!PyArg_ParseTuple(args, "w*y*nnnnniiiiiiiinnnnii", &dx, &col, &n0, &n1, &C, &H, &W, &kh, &kw, &sh, &sw,
+                          &dh, &dw, &pt, &pl, &OH, &OW, &rs, &ns, &overwrite, &dtype))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == ZOO_F32)
+        st = col2im_f32(dx.buf, col.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite);
+    else
+        st = col2im_f64(dx.buf, col.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&dx);
+    PyBuffer_Release(&col);
+    return zoo_status_to_py(st, "col2im");
+}
+
+/* swap01(out, inp, bias, A, B, P, has_bias, dtype): out[b, a, :] = inp[a, b, :] (+ bias[a]) */
+static PyObject *py_swap01(PyObject *self, PyObject *args) {
+    Py_buffer out, inp, bias;
+    Py_ssize_t A, B, P;
+    int has_bias, dtype, st;
+    if (!PyArg_ParseTuple(args, "w*y*y*nnnii", &out, &inp, &bias, &A, &B, &P, &has_bias, &dtype)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == ZOO_F32)
+        st = swap01_f32(out.buf, inp.buf, has_bias ? bias.buf : NULL, A, B, P);
+    else
+        st = swap01_f64(out.buf, inp.buf, has_bias ? bias.buf : NULL, A, B, P);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&inp);
+    PyBuffer_Release(&bias);
+    return zoo_status_to_py(st, "swap01");
+}
+
+/* bias_add(y, bias, N, O, P, dtype): y[n, o, :] += bias[o] */
+static PyObject *py_bias_add(PyObject *self, PyObject *args) {
+    Py_buffer y, bias;
+    Py_ssize_t N, O, P;
+    int dtype, st;
+    if (!PyArg_ParseTuple(args, "w*y*nnni", &y, &bias, &N, &O, &P, &dtype)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = dtype == ZOO_F32 ? bias_add_f32(y.buf, bias.buf, N, O, P) : bias_add_f64(y.buf, bias.buf, N, O, P);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&y);
+    PyBuffer_Release(&bias);
+    return zoo_status_to_py(st, "bias_add");
+}
+
+/* depthwise_forward(y, x, w, bias, N, C, H, W, M, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, has_bias, dtype) */
+static PyObject *py_depthwise_forward(PyObject *self, PyObject *args) {
+    Py_buffer y, x, w, bias;
+    Py_ssize_t N, C, H, W, M, OH, OW;
+    int kh, kw, sh, sw, dh, dw, pt, pl, has_bias, dtype, st;
+    if (!PyArg_ParseTuple(args, "w*y*y*y*nnnnniiiiiiiinnii", &y, &x, &w, &bias, &N, &C, &H, &W, &M, &kh, &kw, &sh,
+                          &sw, &dh, &dw, &pt, &pl, &OH, &OW, &has_bias, &dtype))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == ZOO_F32)
+        st = depthwise_forward_f32(y.buf, x.buf, w.buf, has_bias ? bias.buf : NULL, N, C, H, W, M, kh, kw, sh, sw,
+                                   dh, dw, pt, pl, OH, OW);
+    else
+        st = depthwise_forward_f64(y.buf, x.buf, w.buf, has_bias ? bias.buf : NULL, N, C, H, W, M, kh, kw, sh, sw,
+                                   dh, dw, pt, pl, OH, OW);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&y);
+    PyBuffer_Release(&x);
+    PyBuffer_Release(&w);
+    PyBuffer_Release(&bias);
+    return zoo_status_to_py(st, "depthwise_forward");
+}
+
+/* depthwise_backward_x / _w: same arguments as depthwise_forward, (dx, gy, w) / (dw, gy, x). */
+static PyObject *py_depthwise_backward(PyObject *self, PyObject *args, int which) {
+    Py_buffer d, gy, other;
+    Py_ssize_t N, C, H, W, M, OH, OW;
+    int kh, kw, sh, sw, dh, dw, pt, pl, dtype, st;
+    if (!PyArg_ParseTuple(args, "w*y*y*nnnnniiiiiiiinni", &d, &gy, &other, &N, &C, &H, &W, &M, &kh, &kw, &sh, &sw,
+                          &dh, &dw, &pt, &pl, &OH, &OW, &dtype))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (which == 0)
+        st = dtype == ZOO_F32 ? depthwise_backward_x_f32(d.buf, gy.buf, other.buf, N, C, H, W, M, kh, kw, sh, sw, dh,
+                                                         dw, pt, pl, OH, OW)
+                              : depthwise_backward_x_f64(d.buf, gy.buf, other.buf, N, C, H, W, M, kh, kw, sh, sw, dh,
+                                                         dw, pt, pl, OH, OW);
+    else
+        st = dtype == ZOO_F32 ? depthwise_backward_w_f32(d.buf, gy.buf, other.buf, N, C, H, W, M, kh, kw, sh, sw, dh,
+                                                         dw, pt, pl, OH, OW)
+                              : depthwise_backward_w_f64(d.buf, gy.buf, other.buf, N, C, H, W, M, kh, kw, sh, sw, dh,
+                                                         dw, pt, pl, OH, OW);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&d);
+    PyBuffer_Release(&gy);
+    PyBuffer_Release(&other);
+    return zoo_status_to_py(st, which == 0 ? "depthwise_backward_x" : "depthwise_backward_w");
+}
+
+static PyObject *py_depthwise_backward_x(PyObject *self, PyObject *args) {
+    return py_depthwise_backward(self, args, 0);
+}
+
+static PyObject *py_depthwise_backward_w(PyObject *self, PyObject *args) {
+    return py_depthwise_backward(self, args, 1);
+}
+
+PyMethodDef zoo_conv_methods[] = {
+    {"im2col", py_im2col, METH_VARARGS,
+     "im2col(col, x, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, dtype)"},
+    {"col2im", py_col2im, METH_VARARGS,
+     "col2im(dx, col, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite, dtype)"},
+    {"swap01", py_swap01, METH_VARARGS, "swap01(out, inp, bias, A, B, P, has_bias, dtype)"},
+    {"bias_add", py_bias_add, METH_VARARGS, "bias_add(y, bias, N, O, P, dtype)"},
+    {"depthwise_forward", py_depthwise_forward, METH_VARARGS,
+     "depthwise_forward(y, x, w, bias, N, C, H, W, M, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, has_bias, dtype)"},
+    {"depthwise_backward_x", py_depthwise_backward_x, METH_VARARGS,
+     "depthwise_backward_x(dx, gy, w, N, C, H, W, M, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, dtype)"},
+    {"depthwise_backward_w", py_depthwise_backward_w, METH_VARARGS,
+     "depthwise_backward_w(dw, gy, x, N, C, H, W, M, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, dtype)"},
+    {NULL, NULL, 0, NULL}};
+
+#else /* ---- kernels, built once per element type ------------------------------------ */
+
+#ifndef ZOO_CONV_HELPERS
+#define ZOO_CONV_HELPERS
+/* First output index o with o*s + off >= 0, and one past the last with o*s + off < size. */
+static inline void zoo_valid_range(int64_t off, int64_t s, int64_t size, int64_t n_out, int64_t *lo, int64_t *hi) {
+    int64_t a = off >= 0 ? 0 : (-off + s - 1) / s;
+    int64_t b = size - off <= 0 ? 0 : (size - off - 1) / s + 1;
+    if (b > n_out) b = n_out;
+    if (a > b) a = b;
+    *lo = a;
+    *hi = b;
+}
+#endif
+
+/* One tap row of one image: d[oh*OW + ow] = xp[(oh*sh + hoff)*W + ow*sw + woff], 0 outside. */
+ZOO_MULTIVERSION static void S(im2col_row)(T *restrict d, const T *restrict xp, int64_t H, int64_t W, int sh, int sw,
+                                           int64_t hoff, int64_t woff, int64_t OH, int64_t OW) {
+    int64_t lo, hi;
+    zoo_valid_range(woff, sw, W, OW, &lo, &hi);
+    for (int64_t oh = 0; oh < OH; oh++, d += OW) {
+        int64_t h = oh * sh + hoff;
+        if (h < 0 || h >= H) {
+            for (int64_t ow = 0; ow < OW; ow++) d[ow] = 0;
+            continue;
+        }
+        const T *xr = xp + h * W;
+        for (int64_t ow = 0; ow < lo; ow++) d[ow] = 0;
+        if (sw == 1)
+            memcpy(d + lo, xr + lo + woff, (size_t)(hi - lo) * sizeof(T));
+        else if (sw == 2)
+            for (int64_t ow = lo; ow < hi; ow++) d[ow] = xr[2 * ow + woff];
+        else
+            for (int64_t ow = lo; ow < hi; ow++) d[ow] = xr[ow * sw + woff];
+        for (int64_t ow = hi; ow < OW; ow++) d[ow] = 0;
+    }
+}
+
+/* im2col: col[r*rs + (n-n0)*ns + oh*OW + ow] = x[n, c, oh*sh - pt + i*dh, ow*sw - pl + j*dw]
+ * for n0 <= n < n1, r = (c*KH + i)*KW + j; 0 where the tap falls in the padding.
+ * x (N, C, H, W); col see the file comment. Overwrites its part of col. */
+static int S(im2col)(T *col, const T *x, int64_t n0, int64_t n1, int64_t C, int64_t H, int64_t W, int kh, int kw,
+                     int sh, int sw, int dh, int dw, int pt, int pl, int64_t OH, int64_t OW, int64_t rs, int64_t ns) {
+    if (n1 < n0 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1) return ZOO_EINVAL;
+    const int64_t nb = n1 - n0, taps = (int64_t)kh * kw, tasks = nb * C;
+    #pragma omp parallel for schedule(static) if (tasks * taps * OH * OW > 32768)
+    for (int64_t t = 0; t < tasks; t++) {
+        const int64_t n = t / C, c = t % C;
+        const T *xp = x + ((n0 + n) * C + c) * H * W;
+        for (int64_t ij = 0; ij < taps; ij++) {
+            const int64_t i = ij / kw, j = ij % kw;
+            T *d = col + (c * taps + ij) * rs + n * ns;
+            S(im2col_row)(d, xp, H, W, sh, sw, i * dh - pt, j * dw - pl, OH, OW);
+        }
+    }
+    return ZOO_OK;
+}
+
+/* One tap row back into one image plane: dp[(oh*sh + hoff)*W + ow*sw + woff] += s[oh*OW + ow]. */
+ZOO_MULTIVERSION static void S(col2im_row)(T *restrict dp, const T *restrict s, int64_t H, int64_t W, int sh, int sw,
+                                           int64_t hoff, int64_t woff, int64_t OH, int64_t OW) {
+    int64_t lo, hi;
+    zoo_valid_range(woff, sw, W, OW, &lo, &hi);
+    for (int64_t oh = 0; oh < OH; oh++, s += OW) {
+        int64_t h = oh * sh + hoff;
+        if (h < 0 || h >= H) continue;
+        T *dr = dp + h * W;
+        if (sw == 1)
+            for (int64_t ow = lo; ow < hi; ow++) dr[ow + woff] += s[ow];
+        else
+            for (int64_t ow = lo; ow < hi; ow++) dr[ow * sw + woff] += s[ow];
+    }
+}
+
+/* col2im: dx[n, c, h, w] += sum of the col entries im2col would copy from (n, c, h, w), for
+ * n0 <= n < n1. With overwrite != 0 those planes of dx are zeroed first (by the thread that
+ * sums into them). One thread per (n, c) plane, taps in a fixed order: the sums do not
+ * depend on the number of threads. */
+static int S(col2im)(T *dx, const T *col, int64_t n0, int64_t n1, int64_t C, int64_t H, int64_t W, int kh, int kw,
+                     int sh, int sw, int dh, int dw, int pt, int pl, int64_t OH, int64_t OW, int64_t rs, int64_t ns,
+                     int overwrite) {
+    if (n1 < n0 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1) return ZOO_EINVAL;
+    const int64_t nb = n1 - n0, taps = (int64_t)kh * kw, tasks = nb * C;
+    #pragma omp parallel for schedule(static) if (tasks * taps * OH * OW > 32768)
+    for (int64_t t = 0; t < tasks; t++) {
+        const int64_t n = t / C, c = t % C;
+        T *dp = dx + ((n0 + n) * C + c) * H * W;
+        if (overwrite) memset(dp, 0, (size_t)(H * W) * sizeof(T));
+        for (int64_t ij = 0; ij < taps; ij++) {
+            const int64_t i = ij / kw, j = ij % kw;
+            const T *s = col + (c * taps + ij) * rs + n * ns;
+            S(col2im_row)(dp, s, H, W, sh, sw, i * dh - pt, j * dw - pl, OH, OW);
+        }
+    }
+    return ZOO_OK;
+}
+
+ZOO_MULTIVERSION static void S(copy_add)(T *restrict d, const T *restrict s, T b, int64_t n) {
+    for (int64_t k = 0; k < n; k++) d[k] = s[k] + b;
+}
+
+/* swap01: out[b, a, p] = inp[a, b, p] + (bias ? bias[a] : 0); inp (A, B, P), out (B, A, P),
+ * bias (A,) or NULL. Overwrites out. */
+static int S(swap01)(T *out, const T *inp, const T *bias, int64_t A, int64_t B, int64_t P) {
+    #pragma omp parallel for schedule(static) if (A * B * P > 65536)
+    for (int64_t t = 0; t < A * B; t++) {
+        const int64_t b = t / A, a = t % A;
+        const T *s = inp + (a * B + b) * P;
+        T *d = out + (b * A + a) * P;
+        if (bias)
+            S(copy_add)(d, s, bias[a], P);
+        else
+            memcpy(d, s, (size_t)P * sizeof(T));
+    }
+    return ZOO_OK;
+}
+
+ZOO_MULTIVERSION static void S(add_scalar)(T *restrict d, T b, int64_t n) {
+    for (int64_t k = 0; k < n; k++) d[k] += b;
+}
+
+/* bias_add: y[n, o, p] += bias[o]; y (N, O, P), bias (O,). */
+static int S(bias_add)(T *y, const T *bias, int64_t N, int64_t O, int64_t P) {
+    #pragma omp parallel for schedule(static) if (N * O * P > 65536)
+    for (int64_t t = 0; t < N * O; t++) S(add_scalar)(y + t * P, bias[t % O], P);
+    return ZOO_OK;
+}
+
+/* ---- depthwise convolution (groups == C): a stencil per channel, no GEMM ------------- */
+
+/* One output plane: yp[oh, ow] = b + sum_{i,j} wp[i, j] * xp[oh*sh - pt + i*dh, ow*sw - pl + j*dw]. */
+ZOO_MULTIVERSION static void S(dw_plane)(T *restrict yp, const T *restrict xp, const T *restrict wp, T b, int64_t H,
+                                         int64_t W, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl,
+                                         int64_t OH, int64_t OW) {
+    for (int64_t k = 0; k < OH * OW; k++) yp[k] = b;
+    for (int i = 0; i < kh; i++)
+        for (int j = 0; j < kw; j++) {
+            const T wv = wp[i * kw + j];
+            const int64_t hoff = (int64_t)i * dh - pt, woff = (int64_t)j * dw - pl;
+            int64_t lo, hi;
+            zoo_valid_range(woff, sw, W, OW, &lo, &hi);
+            for (int64_t oh = 0; oh < OH; oh++) {
+                int64_t h = oh * sh + hoff;
+                if (h < 0 || h >= H) continue;
+                const T *xr = xp + h * W;
+                T *yr = yp + oh * OW;
+                if (sw == 1)
+                    for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow + woff];
+                else
+                    for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow * sw + woff];
+            }
+        }
+}
+
+/* depthwise forward: y[n, c*M + m] = depthwise stencil of x[n, c] with w[c*M + m, 0] (+ bias).
+ * x (N, C, H, W), w (C*M, 1, KH, KW), bias (C*M,) or NULL, y (N, C*M, OH, OW). Overwrites y. */
+static int S(depthwise_forward)(T *y, const T *x, const T *w, const T *bias, int64_t N, int64_t C, int64_t H,
+                                int64_t W, int64_t M, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl,
+                                int64_t OH, int64_t OW) {
+    if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1 || M < 1) return ZOO_EINVAL;
+    const int64_t O = C * M;
+    #pragma omp parallel for schedule(static) if (N * O * OH * OW * kh * kw > 32768)
+    for (int64_t t = 0; t < N * O; t++) {
+        const int64_t n = t / O, o = t % O, c = o / M;
+        S(dw_plane)(y + t * OH * OW, x + (n * C + c) * H * W, w + o * kh * kw, bias ? bias[o] : (T)0, H, W, kh, kw,
+                    sh, sw, dh, dw, pt, pl, OH, OW);
+    }
+    return ZOO_OK;
+}
+
+/* depthwise backward to x: dx[n, c, h, w] += sum_{m, i, j, oh, ow} w[c*M+m, 0, i, j] * gy[n, c*M+m, oh, ow]
+ * over the taps that read (h, w). One thread per (n, c) plane. Adds into dx. */
+static int S(depthwise_backward_x)(T *dx, const T *gy, const T *w, int64_t N, int64_t C, int64_t H, int64_t W,
+                                   int64_t M, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl,
+                                   int64_t OH, int64_t OW) {
+    if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1 || M < 1) return ZOO_EINVAL;
+    const int64_t O = C * M;
+    #pragma omp parallel for schedule(static) if (N * O * OH * OW * kh * kw > 32768)
+    for (int64_t t = 0; t < N * C; t++) {
+        const int64_t n = t / C, c = t % C;
+        T *dp = dx + t * H * W;
+        for (int64_t m = 0; m < M; m++) {
+            const int64_t o = c * M + m;
+            const T *g = gy + (n * O + o) * OH * OW, *wp = w + o * kh * kw;
+            for (int i = 0; i < kh; i++)
+                for (int j = 0; j < kw; j++) {
+                    const T wv = wp[i * kw + j];
+                    const int64_t hoff = (int64_t)i * dh - pt, woff = (int64_t)j * dw - pl;
+                    int64_t lo, hi;
+                    zoo_valid_range(woff, sw, W, OW, &lo, &hi);
+                    for (int64_t oh = 0; oh < OH; oh++) {
+                        int64_t h = oh * sh + hoff;
+                        if (h < 0 || h >= H) continue;
+                        T *dr = dp + h * W;
+                        const T *gr = g + oh * OW;
+                        for (int64_t ow = lo; ow < hi; ow++) dr[ow * sw + woff] += wv * gr[ow];
+                    }
+                }
+        }
+    }
+    return ZOO_OK;
+}
+
+/* One tap of the weight gradient over one plane: sum_{oh, ow} gy[oh, ow] * x[oh*sh + hoff, ow*sw + woff]. */
+ZOO_MULTIVERSION static T S(dw_tap)(const T *restrict g, const T *restrict xp, int64_t H, int64_t W, int sh, int sw,
+                                    int64_t hoff, int64_t woff, int64_t OH, int64_t OW) {
+    int64_t lo, hi;
+    zoo_valid_range(woff, sw, W, OW, &lo, &hi);
+    T acc = 0;
+    for (int64_t oh = 0; oh < OH; oh++) {
+        int64_t h = oh * sh + hoff;
+        if (h < 0 || h >= H) continue;
+        const T *xr = xp + h * W, *gr = g + oh * OW;
+        T row = 0;
+        for (int64_t ow = lo; ow < hi; ow++) row += gr[ow] * xr[ow * sw + woff];
+        acc += row;
+    }
+    return acc;
+}
+
+/* depthwise backward to w: dw[o, 0, i, j] += sum_{n, oh, ow} gy[n, o, oh, ow] * x[n, o/M, ...].
+ * One thread per output channel o; images summed in order. Adds into dw. */
+static int S(depthwise_backward_w)(T *dwt, const T *gy, const T *x, int64_t N, int64_t C, int64_t H, int64_t W,
+                                   int64_t M, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl,
+                                   int64_t OH, int64_t OW) {
+    if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1 || M < 1) return ZOO_EINVAL;
+    const int64_t O = C * M;
+    #pragma omp parallel for schedule(static) if (N * O * OH * OW * kh * kw > 32768)
+    for (int64_t o = 0; o < O; o++) {
+        const int64_t c = o / M;
+        for (int i = 0; i < kh; i++)
+            for (int j = 0; j < kw; j++) {
+                T acc = 0;
+                for (int64_t n = 0; n < N; n++)
+                    acc += S(dw_tap)(gy + (n * O + o) * OH * OW, x + (n * C + c) * H * W, H, W, sh, sw,
+                                     (int64_t)i * dh - pt, (int64_t)j * dw - pl, OH, OW);
+                dwt[(o * kh + i) * kw + j] += acc;
+            }
+    }
+    return ZOO_OK;
+}
+
+#endif
