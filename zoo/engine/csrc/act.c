@@ -1,26 +1,179 @@
-/* act.c: elementwise activations.
+/* act.c: elementwise activations (optionally fused with a bias add) and (log-)softmax.
  *
  * This file is also the template for the other families: the kernels are written once
  * between `#else` and `#endif` with T (element type) and S(name) (name with dtype suffix),
  * and the file includes itself twice to build them for float and double.
+ *
+ * Layouts. The fused bias kernels view x as (outer, C, inner) and broadcast the bias b (C,)
+ * along the middle axis: channel axis 1 of NCHW is (N, C, H*W, ), the last axis of (N, F)
+ * is (N, F, 1). Softmax views x as (outer, L, inner) and normalises along L.
+ *
+ * Float exp, expm1 and tanh are computed inline (zoo_expf & co. below) so that the loops
+ * vectorise without fast-math; they are within a few ulp of the correctly rounded result.
+ * Double uses libm. erfc (exact GELU) and log1p (softplus) use libm in both types.
+ *
+ * Determinism: every reduction (bias gradient, softmax sums) is cut into pieces fixed by
+ * the shapes alone and summed in a fixed order, so results do not depend on the thread
+ * count.
  */
 #ifndef ZOO_TEMPLATE_PASS
 #include "zoo.h"
 
+/* activation codes; keep in sync with zoo/engine/kernels/act.py */
+enum {
+    ACT_IDENTITY = 0,  /* f = v                                   f' = 1                         */
+    ACT_RELU,          /* f = max(v, 0)                           from y: y > 0                  */
+    ACT_LEAKY,         /* f = v > 0 ? v : a v  (a = p0 > 0)       from y: y > 0 ? 1 : a          */
+    ACT_LEAKY_X,       /* same, any a                             from x                         */
+    ACT_ELU,           /* f = v > 0 ? v : a expm1(v)  (a > 0)     from y: y > 0 ? 1 : y + a      */
+    ACT_ELU_X,         /* same, any a                             from x: v > 0 ? 1 : a exp(v)   */
+    ACT_SELU,          /* f = s (v > 0 ? v : a expm1(v)), a = p0, s = p1; from y                 */
+    ACT_GELU,          /* f = v/2 erfc(-v/sqrt2)                  from x                         */
+    ACT_GELU_TANH,     /* f = v/2 (1 + tanh(u)) = v sigmoid(2u), u = c (v + 0.044715 v^3); from x */
+    ACT_SIGMOID,       /* f = 1 / (1 + exp(-v))                   from y: y (1 - y)              */
+    ACT_HARD_SIGMOID,  /* f = clip(p0 v + p1, 0, 1)               from y: 0 < y < 1 ? p0 : 0     */
+    ACT_TANH,          /* f = tanh(v)                             from y: 1 - y^2                */
+    ACT_SOFTPLUS,      /* f = log(1 + exp(v))                     from y: 1 - exp(-y)            */
+    ACT_SOFTSIGN,      /* f = v / (1 + |v|)                       from x                         */
+    ACT_SWISH,         /* f = v sigmoid(v)                        from x                         */
+    ACT_RELU6,         /* f = min(max(v, 0), 6)                   from y: 0 < y < 6              */
+    ACT_HARD_SWISH,    /* f = v clip(p0 v + p1, 0, 1)             from x                         */
+    ACT_EXP,           /* f = exp(v)                              from y: y                      */
+    ACT_COUNT
+};
+
+/* what each kind's derivative reads: 0 nothing, 1 the output y, 2 the input x */
+static const signed char act_src[ACT_COUNT] = {0, 1, 1, 2, 1, 2, 1, 2, 2, 1, 1, 1, 1, 2, 2, 1, 2, 1};
+
+#define ACT_TILE 1024     /* elements per L1-resident tile                                      */
+#define ACT_CHUNK 32768   /* elements per parallel work item of plain elementwise loops        */
+#define ACT_PAR 65536     /* below this many elements, run on one thread                        */
+#define SMAX_BLOCK 64     /* inner positions per work item of strided softmax                   */
+
+/* ---- float math that vectorises --------------------------------------------------------- */
+
+typedef union {
+    float f;
+    uint32_t u;
+} zoo_bits32;
+
+static inline float zoo_f32_from_bits(uint32_t u) {
+    zoo_bits32 b;
+    b.u = u;
+    return b.f;
+}
+
+/* exp(x): x = n ln2 + r with |r| <= ln2/2 (Cody-Waite), exp(r) by the Cephes minimax
+ * polynomial, times 2^n applied as two normal factors, so the result is right from the
+ * denormal range (x > -104) up to overflow (inf above 88.72). NaN propagates. */
+static inline float zoo_expf(float x) {
+    float xc = x < -104.0f ? -104.0f : x;
+    xc = xc > 89.0f ? 89.0f : xc;
+    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
+    float r = xc - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    int32_t ni = (int32_t)n;
+    int32_t h = ni / 2;
+    float s1 = zoo_f32_from_bits((uint32_t)(h + 127) << 23);
+    float s2 = zoo_f32_from_bits((uint32_t)(ni - h + 127) << 23);
+    return p * s1 * s2;
+}
+
+/* expm1(x): Taylor polynomial (to x^9) for |x| < 0.5, exp(x) - 1 elsewhere. */
+static inline float zoo_expm1f(float x) {
+    float e = zoo_expf(x) - 1.0f;
+    float p = 2.7557319224e-6f;
+    p = p * x + 2.4801587302e-5f;
+    p = p * x + 1.9841269841e-4f;
+    p = p * x + 1.3888888889e-3f;
+    p = p * x + 8.3333333333e-3f;
+    p = p * x + 4.1666666667e-2f;
+    p = p * x + 1.6666666667e-1f;
+    p = p * x + 0.5f;
+    p = p * (x * x) + x;
+    return (x > -0.5f && x < 0.5f) ? p : e;
+}
+
+/* tanh(x): odd Taylor polynomial (to x^15) for |x| < 0.4, (1 - e)/(1 + e) with e = exp(-2|x|)
+ * elsewhere. */
+static inline float zoo_tanhf(float x) {
+    float a = x < 0 ? -x : x;
+    float e = zoo_expf(-2.0f * a);
+    float t = (1.0f - e) / (1.0f + e);
+    t = x < 0 ? -t : t;
+    float x2 = x * x;
+    float p = -1.4558343870e-3f;
+    p = p * x2 + 3.5921280366e-3f;
+    p = p * x2 + -8.8632355299e-3f;
+    p = p * x2 + 2.1869488536e-2f;
+    p = p * x2 + -5.3968253968e-2f;
+    p = p * x2 + 1.3333333333e-1f;
+    p = p * x2 + -3.3333333333e-1f;
+    p = p * (x2 * x) + x;
+    return a < 0.4f ? p : t;
+}
+
+/* ---- kernels for float and double ------------------------------------------------------- */
+
 #define ZOO_TEMPLATE_PASS 1
 #define T float
 #define S(name) name##_f32
+#define ZEXP zoo_expf
+#define ZEXPM1 zoo_expm1f
+#define ZTANH zoo_tanhf
+#define ZERFC erfcf
+#define ZLOG1P log1pf
+#define ZLOG logf
 #include "act.c"
 #undef T
 #undef S
+#undef ZEXP
+#undef ZEXPM1
+#undef ZTANH
+#undef ZERFC
+#undef ZLOG1P
+#undef ZLOG
 #define T double
 #define S(name) name##_f64
+#define ZEXP exp
+#define ZEXPM1 expm1
+#define ZTANH tanh
+#define ZERFC erfc
+#define ZLOG1P log1p
+#define ZLOG log
 #include "act.c"
 #undef T
 #undef S
+#undef ZEXP
+#undef ZEXPM1
+#undef ZTANH
+#undef ZERFC
+#undef ZLOG1P
+#undef ZLOG
 #undef ZOO_TEMPLATE_PASS
 
 /* ---- Python wrappers ---------------------------------------------------------------- */
+
+/* An optional buffer argument: None gives buf == NULL. Returns 0 or -1 with an exception. */
+static int opt_buffer(PyObject *o, Py_buffer *view, int writable) {
+    if (o == Py_None) {
+        view->buf = NULL;
+        view->obj = NULL;
+        return 0;
+    }
+    return PyObject_GetBuffer(o, view, writable ? PyBUF_WRITABLE : PyBUF_SIMPLE);
+}
+
+static void opt_release(Py_buffer *view) {
+    if (view->obj != NULL) PyBuffer_Release(view);
+}
 
 /* relu_forward(out, x, n, dtype): out[i] = max(x[i], 0) */
 static PyObject *py_relu_forward(PyObject *self, PyObject *args) {
@@ -29,7 +182,8 @@ static PyObject *py_relu_forward(PyObject *self, PyObject *args) {
     int dtype, st;
     if (!PyArg_ParseTuple(args, "w*y*ni", &out, &x, &n, &dtype)) return NULL;
     Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? relu_forward_f32(out.buf, x.buf, n) : relu_forward_f64(out.buf, x.buf, n);
+    st = dtype == ZOO_F32 ? act_forward_f32(out.buf, x.buf, NULL, n, 1, 1, ACT_RELU, 0, 0)
+                          : act_forward_f64(out.buf, x.buf, NULL, n, 1, 1, ACT_RELU, 0, 0);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&out);
     PyBuffer_Release(&x);
@@ -43,8 +197,9 @@ static PyObject *py_relu_backward(PyObject *self, PyObject *args) {
     int dtype, st;
     if (!PyArg_ParseTuple(args, "w*y*y*ni", &dx, &dy, &y, &n, &dtype)) return NULL;
     Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? relu_backward_f32(dx.buf, dy.buf, y.buf, n)
-                          : relu_backward_f64(dx.buf, dy.buf, y.buf, n);
+    st = dtype == ZOO_F32
+             ? act_backward_f32(dx.buf, NULL, dy.buf, NULL, NULL, y.buf, n, 1, 1, ACT_RELU, 0, 0, 1)
+             : act_backward_f64(dx.buf, NULL, dy.buf, NULL, NULL, y.buf, n, 1, 1, ACT_RELU, 0, 0, 1);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&dx);
     PyBuffer_Release(&dy);
@@ -52,44 +207,587 @@ static PyObject *py_relu_backward(PyObject *self, PyObject *args) {
     return zoo_status_to_py(st, "relu_backward");
 }
 
+/* act_forward(out, x, b|None, outer, C, inner, kind, p0, p1, dtype) */
+static PyObject *py_act_forward(PyObject *self, PyObject *args) {
+    Py_buffer out, x, b;
+    PyObject *bo;
+    Py_ssize_t outer, C, inner;
+    int kind, dtype, st;
+    double p0, p1;
+    if (!PyArg_ParseTuple(args, "w*y*Onnniddi", &out, &x, &bo, &outer, &C, &inner, &kind, &p0, &p1, &dtype))
+        return NULL;
+    if (opt_buffer(bo, &b, 0) < 0) {
+        PyBuffer_Release(&out);
+        PyBuffer_Release(&x);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    st = dtype == ZOO_F32 ? act_forward_f32(out.buf, x.buf, b.buf, outer, C, inner, kind, (float)p0, (float)p1)
+                          : act_forward_f64(out.buf, x.buf, b.buf, outer, C, inner, kind, p0, p1);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&x);
+    opt_release(&b);
+    return zoo_status_to_py(st, "act_forward");
+}
+
+/* act_backward(dx|None, db|None, dy, x|None, b|None, y|None, outer, C, inner, kind, p0, p1,
+ *              accumulate, dtype) */
+static PyObject *py_act_backward(PyObject *self, PyObject *args) {
+    Py_buffer dx, db, dy, x, b, y;
+    PyObject *dxo, *dbo, *xo, *bo, *yo;
+    Py_ssize_t outer, C, inner;
+    int kind, acc, dtype, st;
+    double p0, p1;
+    if (!PyArg_ParseTuple(args, "OOy*OOOnnniddii", &dxo, &dbo, &dy, &xo, &bo, &yo, &outer, &C, &inner, &kind, &p0,
+                          &p1, &acc, &dtype))
+        return NULL;
+    dx.obj = db.obj = x.obj = b.obj = y.obj = NULL;
+    if (opt_buffer(dxo, &dx, 1) < 0 || opt_buffer(dbo, &db, 1) < 0 || opt_buffer(xo, &x, 0) < 0 ||
+        opt_buffer(bo, &b, 0) < 0 || opt_buffer(yo, &y, 0) < 0) {
+        opt_release(&dx);
+        opt_release(&db);
+        opt_release(&x);
+        opt_release(&b);
+        opt_release(&y);
+        PyBuffer_Release(&dy);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    st = dtype == ZOO_F32 ? act_backward_f32(dx.buf, db.buf, dy.buf, x.buf, b.buf, y.buf, outer, C, inner, kind,
+                                             (float)p0, (float)p1, acc)
+                          : act_backward_f64(dx.buf, db.buf, dy.buf, x.buf, b.buf, y.buf, outer, C, inner, kind, p0,
+                                             p1, acc);
+    Py_END_ALLOW_THREADS
+    opt_release(&dx);
+    opt_release(&db);
+    opt_release(&x);
+    opt_release(&b);
+    opt_release(&y);
+    PyBuffer_Release(&dy);
+    return zoo_status_to_py(st, "act_backward");
+}
+
+/* softmax_forward(out, x, outer, L, inner, log, dtype) */
+static PyObject *py_softmax_forward(PyObject *self, PyObject *args) {
+    Py_buffer out, x;
+    Py_ssize_t outer, L, inner;
+    int lg, dtype, st;
+    if (!PyArg_ParseTuple(args, "w*y*nnnii", &out, &x, &outer, &L, &inner, &lg, &dtype)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = dtype == ZOO_F32 ? softmax_forward_f32(out.buf, x.buf, outer, L, inner, lg)
+                          : softmax_forward_f64(out.buf, x.buf, outer, L, inner, lg);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&x);
+    return zoo_status_to_py(st, "softmax_forward");
+}
+
+/* softmax_backward(dx, dy, y, outer, L, inner, log, accumulate, dtype) */
+static PyObject *py_softmax_backward(PyObject *self, PyObject *args) {
+    Py_buffer dx, dy, y;
+    Py_ssize_t outer, L, inner;
+    int lg, acc, dtype, st;
+    if (!PyArg_ParseTuple(args, "w*y*y*nnniii", &dx, &dy, &y, &outer, &L, &inner, &lg, &acc, &dtype)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = dtype == ZOO_F32 ? softmax_backward_f32(dx.buf, dy.buf, y.buf, outer, L, inner, lg, acc)
+                          : softmax_backward_f64(dx.buf, dy.buf, y.buf, outer, L, inner, lg, acc);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&dx);
+    PyBuffer_Release(&dy);
+    PyBuffer_Release(&y);
+    return zoo_status_to_py(st, "softmax_backward");
+}
+
 PyMethodDef zoo_act_methods[] = {
     {"relu_forward", py_relu_forward, METH_VARARGS, "relu_forward(out, x, n, dtype)"},
     {"relu_backward", py_relu_backward, METH_VARARGS, "relu_backward(dx, dy, y, n, dtype)"},
+    {"act_forward", py_act_forward, METH_VARARGS, "act_forward(out, x, b, outer, C, inner, kind, p0, p1, dtype)"},
+    {"act_backward", py_act_backward, METH_VARARGS,
+     "act_backward(dx, db, dy, x, b, y, outer, C, inner, kind, p0, p1, accumulate, dtype)"},
+    {"softmax_forward", py_softmax_forward, METH_VARARGS, "softmax_forward(out, x, outer, L, inner, log, dtype)"},
+    {"softmax_backward", py_softmax_backward, METH_VARARGS,
+     "softmax_backward(dx, dy, y, outer, L, inner, log, accumulate, dtype)"},
     {NULL, NULL, 0, NULL}};
 
 #else /* ---- kernels, built once per element type ------------------------------------ */
 
-/* Vectorisable inner loops carry ZOO_MULTIVERSION; the OpenMP loop around them cuts the
- * array into chunks, so each thread runs the best clone for the CPU. */
-ZOO_MULTIVERSION static void S(relu_fwd_chunk)(T *out, const T *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : (T)0;
+static inline T S(sigm)(T v) {
+    T e = ZEXP(v < 0 ? v : -v); /* exp(-|v|) never overflows */
+    T r = (T)1 / ((T)1 + e);
+    return v >= 0 ? r : e * r;
 }
 
-/* relu forward: out[i] = max(x[i], 0); x, out (n,). Overwrites out (may alias x). */
-static int S(relu_forward)(T *out, const T *x, int64_t n) {
-    int64_t chunks = (n + 16383) / 16384;
-    #pragma omp parallel for if (chunks > 1)
-    for (int64_t c = 0; c < chunks; c++) {
-        int64_t lo = c * 16384, hi = lo + 16384 < n ? lo + 16384 : n;
-        S(relu_fwd_chunk)(out + lo, x + lo, hi - lo);
+static inline T S(clip01)(T v) { return v < 0 ? (T)0 : (v > 1 ? (T)1 : v); }
+
+/* One elementwise pass: `EXPR` of v = x[i] + bias (forward) or of v and/or w = y[i] (backward). */
+#define ACT_FWD(EXPR)                        \
+    for (int64_t i = 0; i < n; i++) {        \
+        const T v = x[i] + bias;             \
+        out[i] = (EXPR);                     \
+    }                                        \
+    break
+#define ACT_BWD_Y(EXPR)                      \
+    for (int64_t i = 0; i < n; i++) {        \
+        const T w = y[i];                    \
+        g[i] = dy[i] * (EXPR);               \
+    }                                        \
+    break
+#define ACT_BWD_X(EXPR)                      \
+    for (int64_t i = 0; i < n; i++) {        \
+        const T v = x[i] + bias;             \
+        g[i] = dy[i] * (EXPR);               \
+    }                                        \
+    break
+
+/* out[i] = f(x[i] + bias), i < n; out and x do not overlap. */
+ZOO_MULTIVERSION static void S(act_fwd_tile)(T *restrict out, const T *restrict x, int64_t n, T bias, int kind, T p0,
+                                             T p1) {
+    const T c = (T)0.7978845608028654, k = (T)0.044715, r2 = (T)0.7071067811865476;
+    switch (kind) {
+    case ACT_IDENTITY: ACT_FWD(v);
+    case ACT_RELU: ACT_FWD(v > 0 ? v : (T)0);
+    case ACT_LEAKY:
+    case ACT_LEAKY_X: ACT_FWD(v > 0 ? v : p0 * v);
+    case ACT_ELU:
+    case ACT_ELU_X: ACT_FWD(v > 0 ? v : p0 * ZEXPM1(v));
+    case ACT_SELU: ACT_FWD(v > 0 ? p1 * v : (p1 * p0) * ZEXPM1(v));
+    case ACT_GELU: ACT_FWD((T)0.5 * v * ZERFC(-v * r2));
+    case ACT_GELU_TANH: ACT_FWD(v * S(sigm)((T)2 * c * (v + k * v * v * v))); /* (1 + tanh u)/2 = sigmoid(2u) */
+    case ACT_SIGMOID: ACT_FWD(S(sigm)(v));
+    case ACT_HARD_SIGMOID: ACT_FWD(S(clip01)(p0 * v + p1));
+    case ACT_TANH: ACT_FWD(ZTANH(v));
+    case ACT_SOFTPLUS: ACT_FWD((v > 0 ? v : (T)0) + ZLOG1P(ZEXP(v < 0 ? v : -v)));
+    case ACT_SOFTSIGN: ACT_FWD(v / ((T)1 + (v < 0 ? -v : v)));
+    case ACT_SWISH: ACT_FWD(v * S(sigm)(v));
+    case ACT_RELU6: ACT_FWD(v > 0 ? (v < 6 ? v : (T)6) : (T)0);
+    case ACT_HARD_SWISH: ACT_FWD(v * S(clip01)(p0 * v + p1));
+    case ACT_EXP: ACT_FWD(ZEXP(v));
+    default: break;
+    }
+}
+
+/* g[i] = dy[i] * f'(x[i] + bias), from the input x or the output y as the kind says. */
+ZOO_MULTIVERSION static void S(act_bwd_tile)(T *restrict g, const T *restrict dy, const T *restrict x,
+                                             const T *restrict y, int64_t n, T bias, int kind, T p0, T p1) {
+    const T c = (T)0.7978845608028654, k = (T)0.044715, r2 = (T)0.7071067811865476;
+    const T rpi = (T)0.3989422804014327; /* 1/sqrt(2 pi) */
+    switch (kind) {
+    case ACT_IDENTITY:
+        for (int64_t i = 0; i < n; i++) g[i] = dy[i];
+        break;
+    case ACT_RELU: ACT_BWD_Y(w > 0 ? (T)1 : (T)0);
+    case ACT_LEAKY: ACT_BWD_Y(w > 0 ? (T)1 : p0);
+    case ACT_LEAKY_X: ACT_BWD_X(v > 0 ? (T)1 : p0);
+    case ACT_ELU: ACT_BWD_Y(w > 0 ? (T)1 : w + p0);
+    case ACT_ELU_X: ACT_BWD_X(v > 0 ? (T)1 : p0 * ZEXP(v));
+    case ACT_SELU: ACT_BWD_Y(w > 0 ? p1 : w + p1 * p0);
+    case ACT_GELU: ACT_BWD_X((T)0.5 * ZERFC(-v * r2) + v * rpi * ZEXP((T)-0.5 * v * v));
+    case ACT_GELU_TANH:
+        for (int64_t i = 0; i < n; i++) {
+            const T v = x[i] + bias, s = S(sigm)((T)2 * c * (v + k * v * v * v));
+            g[i] = dy[i] * (s + v * (T)2 * s * ((T)1 - s) * c * ((T)1 + (T)3 * k * v * v));
+        }
+        break;
+    case ACT_SIGMOID: ACT_BWD_Y(w * ((T)1 - w));
+    case ACT_HARD_SIGMOID: ACT_BWD_Y(w > 0 && w < 1 ? p0 : (T)0);
+    case ACT_TANH: ACT_BWD_Y((T)1 - w * w);
+    case ACT_SOFTPLUS: ACT_BWD_Y(-ZEXPM1(-w));
+    case ACT_SOFTSIGN:
+        for (int64_t i = 0; i < n; i++) {
+            const T v = x[i] + bias, d = (T)1 + (v < 0 ? -v : v);
+            g[i] = dy[i] / (d * d);
+        }
+        break;
+    case ACT_SWISH:
+        for (int64_t i = 0; i < n; i++) {
+            const T v = x[i] + bias, s = S(sigm)(v);
+            g[i] = dy[i] * (s * ((T)1 + v * ((T)1 - s)));
+        }
+        break;
+    case ACT_RELU6: ACT_BWD_Y(w > 0 && w < 6 ? (T)1 : (T)0);
+    case ACT_HARD_SWISH:
+        for (int64_t i = 0; i < n; i++) {
+            const T v = x[i] + bias, u = p0 * v + p1;
+            g[i] = dy[i] * (S(clip01)(u) + (u > 0 && u < 1 ? p0 * v : (T)0));
+        }
+        break;
+    case ACT_EXP: ACT_BWD_Y(w);
+    default: break;
+    }
+}
+
+ZOO_MULTIVERSION static void S(vadd)(T *restrict out, const T *restrict a, const T *restrict b, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+ZOO_MULTIVERSION static void S(vacc)(T *restrict out, const T *restrict a, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] += a[i];
+}
+
+/* acc[j] += g[i] for the 16 lanes j = i mod 16 (a fixed order: the same on every thread count). */
+ZOO_MULTIVERSION static void S(sum16)(double *restrict acc, const T *restrict g, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) acc[j] += (double)g[i + j];
+    for (int j = 0; i < n; i++, j++) acc[j] += (double)g[i];
+}
+
+/* acc[c] += g[c], c < n, into double accumulators (a column sum over rows). */
+ZOO_MULTIVERSION static void S(colacc)(double *restrict acc, const T *restrict g, int64_t n) {
+    for (int64_t i = 0; i < n; i++) acc[i] += (double)g[i];
+}
+
+static inline double S(fold16)(const double *a) {
+    double s[8];
+    for (int j = 0; j < 8; j++) s[j] = a[j] + a[j + 8];
+    for (int j = 0; j < 4; j++) s[j] += s[j + 4];
+    return (s[0] + s[2]) + (s[1] + s[3]);
+}
+
+/* out = f(x + bias) over n elements; out may be x itself (then it goes through a tile copy). */
+static void S(act_fwd_span)(T *out, const T *x, int64_t n, T bias, int kind, T p0, T p1) {
+    if (out != x) {
+        S(act_fwd_tile)(out, x, n, bias, kind, p0, p1);
+        return;
+    }
+    T tile[ACT_TILE];
+    for (int64_t lo = 0; lo < n; lo += ACT_TILE) {
+        int64_t m = n - lo < ACT_TILE ? n - lo : ACT_TILE;
+        memcpy(tile, x + lo, (size_t)m * sizeof(T));
+        S(act_fwd_tile)(out + lo, tile, m, bias, kind, p0, p1);
+    }
+}
+
+/* act forward: out = f(x + b) with x, out (outer, C, inner) and b (C,) broadcast along C
+ * (b may be NULL: no bias). Overwrites out, which may be x itself but must not overlap it
+ * otherwise. */
+static int S(act_forward)(T *out, const T *x, const T *b, int64_t outer, int64_t C, int64_t inner, int kind, T p0,
+                          T p1) {
+    if (kind < 0 || kind >= ACT_COUNT || outer < 0 || C < 0 || inner < 0) return ZOO_EINVAL;
+    const int64_t n = outer * C * inner;
+    if (n == 0) return ZOO_OK;
+    if (b == NULL) {
+        const int64_t chunks = (n + ACT_CHUNK - 1) / ACT_CHUNK;
+        #pragma omp parallel for schedule(static) if (n >= ACT_PAR)
+        for (int64_t k = 0; k < chunks; k++) {
+            int64_t lo = k * ACT_CHUNK, m = n - lo < ACT_CHUNK ? n - lo : ACT_CHUNK;
+            S(act_fwd_span)(out + lo, x + lo, m, (T)0, kind, p0, p1);
+        }
+    } else if (inner > 1) { /* one bias value per contiguous segment of `inner` */
+        const int64_t segs = outer * C;
+        #pragma omp parallel for schedule(static) if (n >= ACT_PAR)
+        for (int64_t s = 0; s < segs; s++)
+            S(act_fwd_span)(out + s * inner, x + s * inner, inner, b[s % C], kind, p0, p1);
+    } else { /* rows of C with the bias vector: z = x + b in an L1 tile, then f(z) */
+        #pragma omp parallel for schedule(static) if (n >= ACT_PAR)
+        for (int64_t r = 0; r < outer; r++) {
+            T tile[ACT_TILE];
+            for (int64_t lo = 0; lo < C; lo += ACT_TILE) {
+                int64_t m = C - lo < ACT_TILE ? C - lo : ACT_TILE;
+                S(vadd)(tile, x + r * C + lo, b + lo, m);
+                S(act_fwd_tile)(out + r * C + lo, tile, m, (T)0, kind, p0, p1);
+            }
+        }
     }
     return ZOO_OK;
 }
 
-ZOO_MULTIVERSION static void S(relu_bwd_chunk)(T *restrict dx, const T *restrict dy, const T *restrict y,
-                                               int64_t n) {
-    for (int64_t i = 0; i < n; i++) dx[i] += y[i] > 0 ? dy[i] : (T)0;
+/* dz = dy f'(x + bias) over a span of n elements, in tiles: written (accumulate == 0) or added
+ * (accumulate != 0) into dx when dx is not NULL, and summed into the 16 lanes acc when acc is
+ * not NULL. `ztile` non-NULL means x is a row of C to which the bias vector b is added. */
+static void S(act_bwd_span)(T *dx, double *acc, const T *dy, const T *x, const T *bvec, const T *y, int64_t n,
+                            T bias, int kind, T p0, T p1, int accumulate) {
+    T tile[ACT_TILE], ztile[ACT_TILE];
+    for (int64_t lo = 0; lo < n; lo += ACT_TILE) {
+        const int64_t m = n - lo < ACT_TILE ? n - lo : ACT_TILE;
+        const T *xs = x ? x + lo : NULL;
+        if (x && bvec) {
+            S(vadd)(ztile, x + lo, bvec + lo, m);
+            xs = ztile;
+        }
+        T *g = (dx && !accumulate) ? dx + lo : tile;
+        S(act_bwd_tile)(g, dy + lo, xs, y ? y + lo : NULL, m, bias, kind, p0, p1);
+        if (dx && accumulate) S(vacc)(dx + lo, tile, m);
+        if (acc) S(sum16)(acc, g, m);
+    }
 }
 
-/* relu backward: dx[i] += dy[i] where y[i] > 0; dx, dy, y (n,). Adds into dx. */
-static int S(relu_backward)(T *dx, const T *dy, const T *y, int64_t n) {
-    int64_t chunks = (n + 16383) / 16384;
-    #pragma omp parallel for if (chunks > 1)
-    for (int64_t c = 0; c < chunks; c++) {
-        int64_t lo = c * 16384, hi = lo + 16384 < n ? lo + 16384 : n;
-        S(relu_bwd_chunk)(dx + lo, dy + lo, y + lo, hi - lo);
+/* act backward: dz = dy * f'(x + b) with dy, x, y, dx (outer, C, inner) and b, db (C,).
+ * x (and b) are read by the kinds whose derivative needs the input, y by those that use the
+ * output; the others may be NULL. dx (if not NULL) gets dz, db (if not NULL) the sums of dz
+ * over outer and inner; both are overwritten when accumulate == 0 and added into otherwise. */
+static int S(act_backward)(T *dx, T *db, const T *dy, const T *x, const T *b, const T *y, int64_t outer, int64_t C,
+                           int64_t inner, int kind, T p0, T p1, int accumulate) {
+    if (kind < 0 || kind >= ACT_COUNT || outer < 0 || C < 0 || inner < 0) return ZOO_EINVAL;
+    if ((act_src[kind] == 1 && y == NULL) || (act_src[kind] == 2 && x == NULL) || (x != NULL && db != NULL && b == NULL))
+        return ZOO_EINVAL;
+    if (act_src[kind] != 2) x = NULL; /* the bias only matters where the input is read */
+    const int64_t n = outer * C * inner;
+    if (db != NULL && !accumulate)
+        for (int64_t c = 0; c < C; c++) db[c] = 0;
+    if (n == 0) return ZOO_OK;
+    if (db == NULL && (b == NULL || x == NULL || inner == 1)) {
+        if (b != NULL && x != NULL) { /* rows with the bias vector (inner == 1) */
+            #pragma omp parallel for schedule(static) if (n >= ACT_PAR)
+            for (int64_t r = 0; r < outer; r++)
+                S(act_bwd_span)(dx ? dx + r * C : NULL, NULL, dy + r * C, x + r * C, b, y ? y + r * C : NULL, C,
+                                (T)0, kind, p0, p1, accumulate);
+        } else {
+            const int64_t chunks = (n + ACT_CHUNK - 1) / ACT_CHUNK;
+            #pragma omp parallel for schedule(static) if (n >= ACT_PAR)
+            for (int64_t k = 0; k < chunks; k++) {
+                int64_t lo = k * ACT_CHUNK, m = n - lo < ACT_CHUNK ? n - lo : ACT_CHUNK;
+                S(act_bwd_span)(dx ? dx + lo : NULL, NULL, dy + lo, x ? x + lo : NULL, NULL, y ? y + lo : NULL, m,
+                                (T)0, kind, p0, p1, accumulate);
+            }
+        }
+        return ZOO_OK;
+    }
+    if (inner > 1) { /* segments (o, c); db[c] = sum over o of the segment sums */
+        const int64_t segs = outer * C;
+        double *part = (double *)malloc((size_t)(db ? segs : 1) * sizeof(double));
+        if (part == NULL) return ZOO_ENOMEM;
+        #pragma omp parallel for schedule(static) if (n >= ACT_PAR)
+        for (int64_t s = 0; s < segs; s++) {
+            double acc[16] = {0};
+            const int64_t off = s * inner;
+            S(act_bwd_span)(dx ? dx + off : NULL, db ? acc : NULL, dy + off, x ? x + off : NULL, NULL,
+                            y ? y + off : NULL, inner, b ? b[s % C] : (T)0, kind, p0, p1, accumulate);
+            if (db) part[s] = S(fold16)(acc);
+        }
+        if (db)
+            for (int64_t c = 0; c < C; c++) {
+                double t = 0;
+                for (int64_t o = 0; o < outer; o++) t += part[o * C + c];
+                db[c] += (T)t;
+            }
+        free(part);
+        return ZOO_OK;
+    }
+    /* inner == 1, db wanted: blocks of rows (fixed by the shape) keep column sums, then added up */
+    int64_t rows = ACT_CHUNK / (C > 0 ? C : 1);
+    rows = rows < 1 ? 1 : rows;
+    const int64_t blocks = (outer + rows - 1) / rows;
+    double *part = (double *)calloc((size_t)(blocks * C), sizeof(double));
+    if (part == NULL) return ZOO_ENOMEM;
+    #pragma omp parallel for schedule(static) if (n >= ACT_PAR)
+    for (int64_t k = 0; k < blocks; k++) {
+        T tile[ACT_TILE];
+        const int64_t r1 = (k + 1) * rows < outer ? (k + 1) * rows : outer;
+        for (int64_t r = k * rows; r < r1; r++)
+            for (int64_t lo = 0; lo < C; lo += ACT_TILE) {
+                const int64_t m = C - lo < ACT_TILE ? C - lo : ACT_TILE, off = r * C + lo;
+                T *g = (dx && !accumulate) ? dx + off : tile;
+                const T *xs = NULL;
+                T ztile[ACT_TILE];
+                if (x) {
+                    S(vadd)(ztile, x + off, b + lo, m);
+                    xs = ztile;
+                }
+                S(act_bwd_tile)(g, dy + off, xs, y ? y + off : NULL, m, (T)0, kind, p0, p1);
+                if (dx && accumulate) S(vacc)(dx + off, tile, m);
+                S(colacc)(part + k * C + lo, g, m);
+            }
+    }
+    #pragma omp parallel for schedule(static) if (C >= 4096 && blocks > 1)
+    for (int64_t c = 0; c < C; c++) {
+        double t = 0;
+        for (int64_t k = 0; k < blocks; k++) t += part[k * C + c];
+        db[c] += (T)t;
+    }
+    free(part);
+    return ZOO_OK;
+}
+
+/* ---- softmax ------------------------------------------------------------------------------ */
+
+ZOO_MULTIVERSION static T S(rowmax)(const T *restrict x, int64_t n) {
+    T m[16];
+    for (int j = 0; j < 16; j++) m[j] = -INFINITY;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
+    for (int j = 0; i < n; i++, j++) m[j] = x[i] > m[j] ? x[i] : m[j];
+    T r = m[0];
+    for (int j = 1; j < 16; j++) r = m[j] > r ? m[j] : r;
+    return r;
+}
+
+ZOO_MULTIVERSION static void S(exp_shift)(T *restrict out, const T *restrict x, int64_t n, T shift) {
+    for (int64_t i = 0; i < n; i++) out[i] = ZEXP(x[i] - shift);
+}
+
+ZOO_MULTIVERSION static void S(vdiv)(T *restrict out, int64_t n, T d) {
+    for (int64_t i = 0; i < n; i++) out[i] = out[i] / d;
+}
+
+ZOO_MULTIVERSION static void S(log_out)(T *restrict out, const T *restrict x, int64_t n, T m, T ls) {
+    for (int64_t i = 0; i < n; i++) out[i] = (x[i] - m) - ls;
+}
+
+/* acc[j] += a[i] * b[i] over 16 lanes, as in sum16. */
+ZOO_MULTIVERSION static void S(dot16)(double *restrict acc, const T *restrict a, const T *restrict b, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) acc[j] += (double)a[i + j] * (double)b[i + j];
+    for (int j = 0; i < n; i++, j++) acc[j] += (double)a[i] * (double)b[i];
+}
+
+/* one softmax row of L contiguous elements */
+static void S(softmax_row)(T *out, const T *x, int64_t L, int lg) {
+    const T m = S(rowmax)(x, L);
+    double acc[16] = {0};
+    if (out == x) { /* in place: sum exp without storing it */
+        T tile[ACT_TILE];
+        for (int64_t lo = 0; lo < L; lo += ACT_TILE) {
+            int64_t k = L - lo < ACT_TILE ? L - lo : ACT_TILE;
+            S(exp_shift)(tile, x + lo, k, m);
+            S(sum16)(acc, tile, k);
+        }
+        const T s = (T)S(fold16)(acc);
+        if (lg)
+            S(log_out)(out, x, L, m, ZLOG(s));
+        else {
+            for (int64_t lo = 0; lo < L; lo += ACT_TILE) {
+                int64_t k = L - lo < ACT_TILE ? L - lo : ACT_TILE;
+                memcpy(tile, x + lo, (size_t)k * sizeof(T));
+                S(exp_shift)(out + lo, tile, k, m);
+            }
+            S(vdiv)(out, L, s);
+        }
+        return;
+    }
+    S(exp_shift)(out, x, L, m);
+    S(sum16)(acc, out, L);
+    const T s = (T)S(fold16)(acc);
+    if (lg)
+        S(log_out)(out, x, L, m, ZLOG(s));
+    else
+        S(vdiv)(out, L, s);
+}
+
+/* softmax over L of a block of w <= SMAX_BLOCK inner positions: x, out at stride `inner` */
+static void S(softmax_cols)(T *out, const T *x, int64_t L, int64_t inner, int64_t w, int lg) {
+    T m[SMAX_BLOCK];
+    double s[SMAX_BLOCK];
+    for (int64_t j = 0; j < w; j++) {
+        m[j] = -INFINITY;
+        s[j] = 0;
+    }
+    for (int64_t l = 0; l < L; l++) {
+        const T *xl = x + l * inner;
+        for (int64_t j = 0; j < w; j++) m[j] = xl[j] > m[j] ? xl[j] : m[j];
+    }
+    T e[SMAX_BLOCK];
+    for (int64_t l = 0; l < L; l++) {
+        const T *xl = x + l * inner;
+        for (int64_t j = 0; j < w; j++) e[j] = ZEXP(xl[j] - m[j]);
+        for (int64_t j = 0; j < w; j++) s[j] += (double)e[j];
+        if (!lg) memcpy(out + l * inner, e, (size_t)w * sizeof(T));
+    }
+    T f[SMAX_BLOCK];
+    for (int64_t j = 0; j < w; j++) f[j] = lg ? (T)ZLOG((T)s[j]) : (T)s[j];
+    for (int64_t l = 0; l < L; l++) {
+        T *ol = out + l * inner;
+        const T *xl = x + l * inner;
+        if (lg)
+            for (int64_t j = 0; j < w; j++) ol[j] = (xl[j] - m[j]) - f[j];
+        else
+            for (int64_t j = 0; j < w; j++) ol[j] = ol[j] / f[j];
+    }
+}
+
+/* softmax forward along L of x (outer, L, inner): out = exp(x - max) / sum exp(x - max), or
+ * for log: out = (x - max) - log(sum exp(x - max)). Overwrites out (which may be x). */
+static int S(softmax_forward)(T *out, const T *x, int64_t outer, int64_t L, int64_t inner, int lg) {
+    if (outer < 0 || L < 0 || inner < 0) return ZOO_EINVAL;
+    const int64_t n = outer * L * inner;
+    if (n == 0) return ZOO_OK;
+    if (inner == 1) {
+        #pragma omp parallel for schedule(static) if (n >= ACT_PAR / 4 && outer > 1)
+        for (int64_t r = 0; r < outer; r++) S(softmax_row)(out + r * L, x + r * L, L, lg);
+    } else {
+        const int64_t nb = (inner + SMAX_BLOCK - 1) / SMAX_BLOCK, items = outer * nb;
+        #pragma omp parallel for schedule(static) if (n >= ACT_PAR / 4 && items > 1)
+        for (int64_t it = 0; it < items; it++) {
+            const int64_t o = it / nb, j0 = (it % nb) * SMAX_BLOCK;
+            const int64_t w = inner - j0 < SMAX_BLOCK ? inner - j0 : SMAX_BLOCK;
+            S(softmax_cols)(out + o * L * inner + j0, x + o * L * inner + j0, L, inner, w, lg);
+        }
     }
     return ZOO_OK;
 }
+
+/* dx of one row: softmax dx = y (dy - sum(dy y)); log-softmax dx = dy - exp(y) sum(dy). */
+ZOO_MULTIVERSION static void S(smax_bwd_row)(T *restrict dx, const T *restrict dy, const T *restrict y, int64_t L,
+                                             int lg, int accumulate) {
+    double acc[16] = {0};
+    if (lg)
+        S(sum16)(acc, dy, L);
+    else
+        S(dot16)(acc, dy, y, L);
+    const T s = (T)S(fold16)(acc);
+    if (lg) {
+        if (accumulate)
+            for (int64_t i = 0; i < L; i++) dx[i] += dy[i] - ZEXP(y[i]) * s;
+        else
+            for (int64_t i = 0; i < L; i++) dx[i] = dy[i] - ZEXP(y[i]) * s;
+    } else {
+        if (accumulate)
+            for (int64_t i = 0; i < L; i++) dx[i] += y[i] * (dy[i] - s);
+        else
+            for (int64_t i = 0; i < L; i++) dx[i] = y[i] * (dy[i] - s);
+    }
+}
+
+static void S(smax_bwd_cols)(T *dx, const T *dy, const T *y, int64_t L, int64_t inner, int64_t w, int lg,
+                             int accumulate) {
+    double s[SMAX_BLOCK];
+    for (int64_t j = 0; j < w; j++) s[j] = 0;
+    for (int64_t l = 0; l < L; l++) {
+        const T *a = dy + l * inner, *b = y + l * inner;
+        if (lg)
+            for (int64_t j = 0; j < w; j++) s[j] += (double)a[j];
+        else
+            for (int64_t j = 0; j < w; j++) s[j] += (double)a[j] * (double)b[j];
+    }
+    T st[SMAX_BLOCK];
+    for (int64_t j = 0; j < w; j++) st[j] = (T)s[j];
+    for (int64_t l = 0; l < L; l++) {
+        const T *a = dy + l * inner, *b = y + l * inner;
+        T *d = dx + l * inner;
+        for (int64_t j = 0; j < w; j++) {
+            T v = lg ? a[j] - ZEXP(b[j]) * st[j] : b[j] * (a[j] - st[j]);
+            d[j] = accumulate ? d[j] + v : v;
+        }
+    }
+}
+
+/* softmax backward: dx (outer, L, inner) from dy and the forward output y (see smax_bwd_row).
+ * Overwrites dx when accumulate == 0, adds into it otherwise. dx must not overlap dy or y. */
+static int S(softmax_backward)(T *dx, const T *dy, const T *y, int64_t outer, int64_t L, int64_t inner, int lg,
+                               int accumulate) {
+    if (outer < 0 || L < 0 || inner < 0) return ZOO_EINVAL;
+    const int64_t n = outer * L * inner;
+    if (n == 0) return ZOO_OK;
+    if (inner == 1) {
+        #pragma omp parallel for schedule(static) if (n >= ACT_PAR / 4 && outer > 1)
+        for (int64_t r = 0; r < outer; r++) S(smax_bwd_row)(dx + r * L, dy + r * L, y + r * L, L, lg, accumulate);
+    } else {
+        const int64_t nb = (inner + SMAX_BLOCK - 1) / SMAX_BLOCK, items = outer * nb;
+        #pragma omp parallel for schedule(static) if (n >= ACT_PAR / 4 && items > 1)
+        for (int64_t it = 0; it < items; it++) {
+            const int64_t o = it / nb, j0 = (it % nb) * SMAX_BLOCK, off = o * L * inner + j0;
+            const int64_t w = inner - j0 < SMAX_BLOCK ? inner - j0 : SMAX_BLOCK;
+            S(smax_bwd_cols)(dx + off, dy + off, y + off, L, inner, w, lg, accumulate);
+        }
+    }
+    return ZOO_OK;
+}
+
+#undef ACT_FWD
+#undef ACT_BWD_Y
+#undef ACT_BWD_X
 
 #endif
