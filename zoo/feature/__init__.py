@@ -1,3 +1,5 @@
-"""zoo.feature."""
+"""zoo.feature: data preparation (images, composable preprocessing)."""
 
-__all__: list[str] = []
+from zoo.feature.common import ChainedPreprocessing, Preprocessing, Sample
+
+__all__ = ["Preprocessing", "ChainedPreprocessing", "Sample"]
