@@ -8,14 +8,50 @@ from tests.harness import assert_close, check_grad, run_op
 from zoo.engine import graph as G
 from zoo.engine.graph import Executor, Graph
 from zoo.engine.ops.base import from_config
-from zoo.engine.ops.elementwise import (Abs, Add, AddN, AddScalar, Clip, Div, DivScalar, Equal, Erf, Exp, Greater,
-                                        GreaterEqual, Less, LessEqual, Log, Maximum, Minimum, Mul, MulScalar, Neg,
-                                        NotEqual, Pow, PowScalar, RDivScalar, RPowScalar, RSubScalar, Sign, Sqrt,
-                                        Square, Sub, Where, erf)
+from zoo.engine.ops.elementwise import (
+    Abs,
+    Add,
+    AddN,
+    AddScalar,
+    Clip,
+    Div,
+    DivScalar,
+    Equal,
+    Erf,
+    Exp,
+    Greater,
+    GreaterEqual,
+    Less,
+    LessEqual,
+    Log,
+    Maximum,
+    Minimum,
+    Mul,
+    MulScalar,
+    Neg,
+    NotEqual,
+    Pow,
+    PowScalar,
+    RDivScalar,
+    RPowScalar,
+    RSubScalar,
+    Sign,
+    Sqrt,
+    Square,
+    Sub,
+    Where,
+    erf,
+)
 
 # (a shape, b shape): equal, broadcasting both ways, rank-extending, size-1 operands
-SHAPES = [((3, 5), (3, 5)), ((3, 1, 5), (4, 1)), ((4, 1), (3, 1, 5)), ((5,), (2, 3, 5)), ((2, 3, 5), (1,)),
-          ((1, 1), (3, 4))]
+SHAPES = [
+    ((3, 5), (3, 5)),
+    ((3, 1, 5), (4, 1)),
+    ((4, 1), (3, 1, 5)),
+    ((5,), (2, 3, 5)),
+    ((2, 3, 5), (1,)),
+    ((1, 1), (3, 4)),
+]
 
 
 def roundtrip(op):
@@ -41,9 +77,15 @@ def inputs_for(name, rng, sa, sb):
     return a, b
 
 
-BINARY = {"add": (Add, np.add, "add"), "sub": (Sub, np.subtract, "subtract"), "mul": (Mul, np.multiply, "multiply"),
-          "div": (Div, np.divide, "divide"), "maximum": (Maximum, np.maximum, "maximum"),
-          "minimum": (Minimum, np.minimum, "minimum"), "pow": (Pow, np.power, "pow")}
+BINARY = {
+    "add": (Add, np.add, "add"),
+    "sub": (Sub, np.subtract, "subtract"),
+    "mul": (Mul, np.multiply, "multiply"),
+    "div": (Div, np.divide, "divide"),
+    "maximum": (Maximum, np.maximum, "maximum"),
+    "minimum": (Minimum, np.minimum, "minimum"),
+    "pow": (Pow, np.power, "pow"),
+}
 
 
 @pytest.mark.parametrize("name", list(BINARY))
@@ -139,13 +181,13 @@ SCALAR = [
     (DivScalar(3.0), lambda x: x / 3.0, lambda tf, x: x / 3.0),
     (RSubScalar(2.0), lambda x: 2.0 - x, lambda tf, x: 2.0 - x),
     (RDivScalar(2.0), lambda x: 2.0 / x, lambda tf, x: 2.0 / x),
-    (PowScalar(2), lambda x: x ** 2, lambda tf, x: tf.math.pow(x, 2.0)),
-    (PowScalar(3.0), lambda x: x ** 3, lambda tf, x: tf.math.pow(x, 3.0)),
-    (PowScalar(0.5), lambda x: x ** 0.5, lambda tf, x: tf.math.pow(x, 0.5)),
-    (PowScalar(-1.5), lambda x: x ** -1.5, lambda tf, x: tf.math.pow(x, -1.5)),
-    (PowScalar(1), lambda x: x ** 1, lambda tf, x: tf.math.pow(x, 1.0)),
-    (RPowScalar(2.0), lambda x: 2.0 ** x, lambda tf, x: tf.math.pow(tf.constant(2.0, x.dtype), x)),
-    (RPowScalar(0.3), lambda x: 0.3 ** x, lambda tf, x: tf.math.pow(tf.constant(0.3, x.dtype), x)),
+    (PowScalar(2), lambda x: x**2, lambda tf, x: tf.math.pow(x, 2.0)),
+    (PowScalar(3.0), lambda x: x**3, lambda tf, x: tf.math.pow(x, 3.0)),
+    (PowScalar(0.5), lambda x: x**0.5, lambda tf, x: tf.math.pow(x, 0.5)),
+    (PowScalar(-1.5), lambda x: x**-1.5, lambda tf, x: tf.math.pow(x, -1.5)),
+    (PowScalar(1), lambda x: x**1, lambda tf, x: tf.math.pow(x, 1.0)),
+    (RPowScalar(2.0), lambda x: 2.0**x, lambda tf, x: tf.math.pow(tf.constant(2.0, x.dtype), x)),
+    (RPowScalar(0.3), lambda x: 0.3**x, lambda tf, x: tf.math.pow(tf.constant(0.3, x.dtype), x)),
 ]
 
 
@@ -227,7 +269,9 @@ def test_abs_subgradient_at_zero(tf):
 
 
 def test_erf_accuracy(rng):
-    x = np.concatenate([np.linspace(-7, 7, 2001), rng.normal(size=500) * 3, [0.0, 1.0, -1.0, 6.0, np.inf, -np.inf]])
+    x = np.concatenate(
+        [np.linspace(-7, 7, 2001), rng.normal(size=500) * 3, [0.0, 1.0, -1.0, 6.0, np.inf, -np.inf]]
+    )
     ref = np.array([math.erf(v) for v in x])
     assert_close(erf(x), ref, rtol=2e-15, atol=3e-16)
     assert np.isnan(erf(np.array([np.nan]))[0])
@@ -248,7 +292,7 @@ def test_clip(lo, hi, rng, tf):
     assert_close(run_op(roundtrip(op), x)[0], y, rtol=0, atol=0)
     tlo = -np.inf if lo is None else lo
     thi = np.inf if hi is None else hi
-    clip = lambda t: tf.clip_by_value(t, tlo, thi)  # noqa: E731
+    clip = lambda t: tf.clip_by_value(t, tlo, thi)
     assert_close(y, clip(x), rtol=0, atol=0)
     gy = rng.normal(size=x.shape)
     _, ctx = run_op(op, x)
@@ -281,9 +325,14 @@ def test_sign_has_no_gradient(tf):
 
 # ---- comparisons, Where, AddN ---------------------------------------------------------------
 
-COMPARE = [(Greater, np.greater, "greater"), (GreaterEqual, np.greater_equal, "greater_equal"),
-           (Less, np.less, "less"), (LessEqual, np.less_equal, "less_equal"), (Equal, np.equal, "equal"),
-           (NotEqual, np.not_equal, "not_equal")]
+COMPARE = [
+    (Greater, np.greater, "greater"),
+    (GreaterEqual, np.greater_equal, "greater_equal"),
+    (Less, np.less, "less"),
+    (LessEqual, np.less_equal, "less_equal"),
+    (Equal, np.equal, "equal"),
+    (NotEqual, np.not_equal, "not_equal"),
+]
 
 
 @pytest.mark.parametrize("cls,ref,tf_name", COMPARE)
@@ -327,7 +376,9 @@ def test_compare_blocks_gradient_in_graph():
     assert_close(gx, [[0.0, 1.0, 1.0]], rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("sc,sa,sb", [((3, 5), (3, 5), (3, 5)), ((3, 1, 5), (4, 1), (5,)), ((4, 1), (3, 1, 5), (1,))])
+@pytest.mark.parametrize(
+    "sc,sa,sb", [((3, 5), (3, 5), (3, 5)), ((3, 1, 5), (4, 1), (5,)), ((4, 1), (3, 1, 5), (1,))]
+)
 def test_where(sc, sa, sb, rng, tf):
     cond = (rng.normal(size=sc) > 0).astype(np.float32)
     a, b = rng.normal(size=sa), rng.normal(size=sb)
@@ -343,7 +394,9 @@ def test_where(sc, sa, sb, rng, tf):
     _, ctx = run_op(Where(), cond, a, b)
     gc, ga, gb = Where().backward(ctx, gy)
     assert gc is None
-    ta, tb = tf_vjp(tf, lambda p, q: tf.where(tcond, tf.broadcast_to(p, shape), tf.broadcast_to(q, shape)), [a, b], gy)
+    ta, tb = tf_vjp(
+        tf, lambda p, q: tf.where(tcond, tf.broadcast_to(p, shape), tf.broadcast_to(q, shape)), [a, b], gy
+    )
     assert_close(ga, ta, rtol=1e-14, atol=0)
     assert_close(gb, tb, rtol=1e-14, atol=0)
     assert Where().infer_shape((None, 1, 5), (4, 1), (5,)) == (None, 4, 5)

@@ -24,8 +24,12 @@ def tf_vjp(tf, fn, x, gy):
     return tape.gradient(y, t, output_gradients=tf.constant(gy)).numpy()
 
 
-REDUCE = {"sum": (Sum, np.sum, "reduce_sum"), "mean": (Mean, np.mean, "reduce_mean"),
-          "max": (Max, np.max, "reduce_max"), "min": (Min, np.min, "reduce_min")}
+REDUCE = {
+    "sum": (Sum, np.sum, "reduce_sum"),
+    "mean": (Mean, np.mean, "reduce_mean"),
+    "max": (Max, np.max, "reduce_max"),
+    "min": (Min, np.min, "reduce_min"),
+}
 
 
 @pytest.mark.parametrize("name", list(REDUCE))
@@ -40,7 +44,7 @@ def test_reduce(name, axis, keepdims, rng, tf):
     assert isinstance(y, np.ndarray)
     assert_close(y, ref, rtol=1e-15, atol=0)
     assert_close(run_op(roundtrip(op), x)[0], y, rtol=0, atol=0)
-    tf_fn = lambda t: getattr(tf.math, tf_name)(t, axis=axis, keepdims=keepdims)  # noqa: E731
+    tf_fn = lambda t: getattr(tf.math, tf_name)(t, axis=axis, keepdims=keepdims)
     assert_close(y, tf_fn(x), rtol=1e-14, atol=1e-15)
     x32 = x.astype(np.float32)
     y32, _ = run_op(op, x32)
@@ -87,7 +91,9 @@ def test_reduce_errors():
         Sum((1, -2)).infer_shape((None, 5, 7))
     with pytest.raises(ValueError, match=r"axis 3 is out of range for rank 3"):
         Mean(3).infer_shape((None, 5, 7))
-    with pytest.raises(TypeError, match=r"Max: axis must be None, an int or a non-empty sequence of ints, got \(\)"):
+    with pytest.raises(
+        TypeError, match=r"Max: axis must be None, an int or a non-empty sequence of ints, got \(\)"
+    ):
         Max(())
     with pytest.raises(TypeError, match=r"Sum: axis must be None, an int or a sequence of ints, got 1.5"):
         Sum(1.5)
@@ -108,7 +114,9 @@ def test_arg(cls, fn, tf_name, axis, rng, tf):
     assert cls(axis).backward(ctx, np.ones(y.shape)) == (None,)
     yk, _ = run_op(roundtrip(cls(axis, keepdims=True)), x)
     assert_close(yk, np.expand_dims(y, axis), rtol=0, atol=0)
-    assert cls(axis).infer_shape((None, 6, 7)) == tuple(s for i, s in enumerate((None, 6, 7)) if i != axis % 3)
+    assert cls(axis).infer_shape((None, 6, 7)) == tuple(
+        s for i, s in enumerate((None, 6, 7)) if i != axis % 3
+    )
     assert cls(axis, True).infer_shape((None, 6, 7))[axis] == 1
 
 
@@ -129,7 +137,7 @@ def test_l2_normalize(axis, rng, tf):
     s = np.sum(x * x, axis=axis, keepdims=True)
     assert_close(y, x / np.sqrt(np.maximum(s, 1e-12)), rtol=1e-14, atol=0)
     assert_close(run_op(roundtrip(op), x)[0], y, rtol=0, atol=0)
-    tf_fn = lambda t: tf.math.l2_normalize(t, axis=axis, epsilon=1e-12)  # noqa: E731
+    tf_fn = lambda t: tf.math.l2_normalize(t, axis=axis, epsilon=1e-12)
     assert_close(y, tf_fn(x), rtol=1e-14, atol=1e-300)
     x32 = x.astype(np.float32)
     y32, _ = run_op(op, x32)

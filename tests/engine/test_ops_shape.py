@@ -7,8 +7,22 @@ from tests.harness import assert_close, check_grad, run_op
 from zoo.engine import graph as G
 from zoo.engine.graph import Executor, Graph
 from zoo.engine.ops.base import from_config
-from zoo.engine.ops.shape import (Concat, ExpandDims, Flatten, Gather, GetItem, Pad, Repeat, Reshape, Slice, Split,
-                                  Squeeze, Stack, Tile, Transpose)
+from zoo.engine.ops.shape import (
+    Concat,
+    ExpandDims,
+    Flatten,
+    Gather,
+    GetItem,
+    Pad,
+    Repeat,
+    Reshape,
+    Slice,
+    Split,
+    Squeeze,
+    Stack,
+    Tile,
+    Transpose,
+)
 
 
 def roundtrip(op):
@@ -55,7 +69,9 @@ def test_reshape_shapes():
 
 
 def test_reshape_errors():
-    with pytest.raises(ValueError, match=r"cannot reshape \(None, 12\) to \(None, 5\): 12 elements per sample vs 5"):
+    with pytest.raises(
+        ValueError, match=r"cannot reshape \(None, 12\) to \(None, 5\): 12 elements per sample vs 5"
+    ):
         Reshape((0, 5)).infer_shape((None, 12))
     with pytest.raises(ValueError, match=r"cannot reshape \(2, 6\) to \(5, -1\): 12 elements do not split"):
         Reshape((5, -1)).infer_shape((2, 6))
@@ -99,7 +115,9 @@ def test_squeeze_expand_dims(rng, tf):
     assert ExpandDims(2).infer_shape((None, 5)) == (None, 5, 1)
     with pytest.raises(ValueError, match=r"expected size 1 on axis 2, got input shape \(None, 1, 5\)"):
         Squeeze(2).infer_shape((None, 1, 5))
-    with pytest.raises(ValueError, match=r"Squeeze: expected size 1 on axes \(0,\), got input shape \(3, 1, 5, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"Squeeze: expected size 1 on axes \(0,\), got input shape \(3, 1, 5, 1\)"
+    ):
         run_op(Squeeze(0), x)
     with pytest.raises(ValueError, match=r"names an axis twice"):
         Squeeze((1, -2)).infer_shape((None, 1, 5))
@@ -121,7 +139,9 @@ def test_transpose(rng, tf):
     assert Transpose((0, 2, 1)).infer_shape((None, 3, 4)) == (None, 4, 3)
     with pytest.raises(ValueError, match=r"Transpose: perm must be a permutation of 0..2, got \(0, 2, 2\)"):
         Transpose((0, 2, 2))
-    with pytest.raises(ValueError, match=r"expected an input of rank 3 for perm \(0, 2, 1\), got shape \(None, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"expected an input of rank 3 for perm \(0, 2, 1\), got shape \(None, 3\)"
+    ):
         Transpose((0, 2, 1)).infer_shape((None, 3))
 
 
@@ -153,7 +173,9 @@ def test_concat_shapes_and_errors():
     assert Concat(0).infer_shape((None, 3), (2, 3)) == (None, 3)
     assert Concat(-1).infer_shape((None, 3), (None, None)) == (None, None)
     assert Concat(2).infer_shape((None, None, 4), (None, 3, 1)) == (None, 3, 5)
-    with pytest.raises(ValueError, match=r"inputs must match on all axes but 1, got \(None, 3, 4\) and \(None, 2, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"inputs must match on all axes but 1, got \(None, 3, 4\) and \(None, 2, 5\)"
+    ):
         Concat(1).infer_shape((None, 3, 4), (None, 2, 5))
     with pytest.raises(ValueError, match=r"Concat 'cat': inputs must match on all axes but 1"):
         G.apply(Concat(1), [G.input((None, 3, 4)), G.input((None, 2, 5))], name="cat")
@@ -187,8 +209,16 @@ def test_stack(rng, tf):
         Stack(0).infer_shape((None, 5), (None, 4))
 
 
-@pytest.mark.parametrize("axis,kw", [(1, {"n": 3}), (1, {"sizes": [2, 1, 3]}), (-1, {"sizes": [1, -1]}),
-                                     (0, {"sizes": [2, 3]}), (2, {"sizes": [5, 0]})])
+@pytest.mark.parametrize(
+    "axis,kw",
+    [
+        (1, {"n": 3}),
+        (1, {"sizes": [2, 1, 3]}),
+        (-1, {"sizes": [1, -1]}),
+        (0, {"sizes": [2, 3]}),
+        (2, {"sizes": [5, 0]}),
+    ],
+)
 def test_split(axis, kw, rng, tf):
     x = rng.normal(size=(5, 6, 5))
     op = Split(axis, **kw)
@@ -200,7 +230,7 @@ def test_split(axis, kw, rng, tf):
     ref = np.split(x, np.cumsum(parts)[:-1], axis)
     ys, _ = run_op(op, x)
     assert op.n_outputs == len(parts) == len(ys)
-    tfs = tf.split(x, kw["n"] if "n" in kw else parts, axis)
+    tfs = tf.split(x, kw.get("n", parts), axis)
     for y, r, t in zip(ys, ref, tfs):
         assert_close(y, r, rtol=0, atol=0)
         assert_close(y, t, rtol=0, atol=0)
@@ -244,9 +274,13 @@ def test_split_shapes_and_errors():
     assert Split(0, n=2).infer_shape((None, 6)) == ((None, 6), (None, 6))
     assert Split(0, sizes=[1, -1]).infer_shape((None, 6)) == ((1, 6), (None, 6))
     assert Split(1, sizes=[1, -1]).infer_shape((None, 6)) == ((None, 1), (None, 5))
-    with pytest.raises(ValueError, match=r"expected axis 1 of size divisible by n=4, got input shape \(None, 6\)"):
+    with pytest.raises(
+        ValueError, match=r"expected axis 1 of size divisible by n=4, got input shape \(None, 6\)"
+    ):
         Split(1, n=4).infer_shape((None, 6))
-    with pytest.raises(ValueError, match=r"sizes \(2, 3\) do not fit axis 1 of size 6 \(input shape \(None, 6\)\)"):
+    with pytest.raises(
+        ValueError, match=r"sizes \(2, 3\) do not fit axis 1 of size 6 \(input shape \(None, 6\)\)"
+    ):
         Split(1, sizes=[2, 3]).infer_shape((None, 6))
     with pytest.raises(ValueError, match=r"sizes \(4, -1, 3\) do not fit axis 1 of size 6"):
         Split(1, sizes=[4, -1, 3]).infer_shape((None, 6))
@@ -263,8 +297,10 @@ def test_split_shapes_and_errors():
 # ---- Slice / GetItem / Gather ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("axis,start,stop,step", [(1, 2, 5, 1), (1, None, -1, 2), (-1, 1, None, 1),
-                                                  (0, 1, 3, 1), (2, None, None, -1), (1, -2, 0, -1)])
+@pytest.mark.parametrize(
+    "axis,start,stop,step",
+    [(1, 2, 5, 1), (1, None, -1, 2), (-1, 1, None, 1), (0, 1, 3, 1), (2, None, None, -1), (1, -2, 0, -1)],
+)
 def test_slice(axis, start, stop, step, rng, tf):
     x = rng.normal(size=(3, 7, 5))
     idx = (slice(None),) * (axis % 3) + (slice(start, stop, step),)
@@ -348,17 +384,25 @@ def test_gather(axis, indices, rng, tf):
 def test_gather_shapes_and_errors():
     assert Gather(1, [0, 2]).infer_shape((None, 5, 3)) == (None, 2, 3)
     assert Gather(0).infer_shape((10, 4), (None, 7)) == (None, 7, 4)
-    with pytest.raises(ValueError, match=r"indices must lie in \[-5, 5\) for axis 1 of size 5, got \[5, -6\]"):
+    with pytest.raises(
+        ValueError, match=r"indices must lie in \[-5, 5\) for axis 1 of size 5, got \[5, -6\]"
+    ):
         Gather(1, [0, 5, -6]).infer_shape((None, 5))
-    with pytest.raises(ValueError, match=r"expected indices either as the op's indices= or as a second input, got "
-                                         r"neither"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected indices either as the op's indices= or as a second input, got "
+        r"neither",
+    ):
         Gather(1).infer_shape((None, 5))
     with pytest.raises(ValueError, match=r"got both"):
         Gather(1, [0]).infer_shape((None, 5), (3,))
     with pytest.raises(TypeError, match=r"Gather: indices must be ints, got \[0.5\]"):
         Gather(1, [0.5])
-    with pytest.raises(ValueError, match=r"Gather: indices must lie in \[-4, 4\) for axis 0 of size 4, got min 0 "
-                                         r"and max 4"):
+    with pytest.raises(
+        ValueError,
+        match=r"Gather: indices must lie in \[-4, 4\) for axis 0 of size 4, got min 0 "
+        r"and max 4",
+    ):
         run_op(Gather(0), np.zeros((4, 2)), np.array([0, 4]))
 
 
@@ -389,12 +433,18 @@ def test_pad_buffer_reuse(rng):
 def test_pad_shapes_and_errors():
     assert Pad(((0, 0), (1, 2))).infer_shape((None, 4)) == (None, 7)
     assert Pad(((1, 0), (1, 2))).infer_shape((None, None)) == (None, None)
-    with pytest.raises(ValueError, match=r"expected pads for each of the 3 axes of input \(None, 4, 5\), got 2 pairs"):
+    with pytest.raises(
+        ValueError, match=r"expected pads for each of the 3 axes of input \(None, 4, 5\), got 2 pairs"
+    ):
         Pad(((0, 0), (1, 2))).infer_shape((None, 4, 5))
-    with pytest.raises(ValueError, match=r"reflect padding of axis 1 \(size 3\) allows pads up to 2, got \(3, 0\)"):
+    with pytest.raises(
+        ValueError, match=r"reflect padding of axis 1 \(size 3\) allows pads up to 2, got \(3, 0\)"
+    ):
         Pad(((0, 0), (3, 0)), "reflect").infer_shape((None, 3))
     assert Pad(((0, 0), (3, 0)), "symmetric").infer_shape((None, 3)) == (None, 6)
-    with pytest.raises(ValueError, match=r"Pad: mode must be one of \('constant', 'reflect', 'symmetric'\), got 'edge'"):
+    with pytest.raises(
+        ValueError, match=r"Pad: mode must be one of \('constant', 'reflect', 'symmetric'\), got 'edge'"
+    ):
         Pad(((0, 0),), "edge")
     with pytest.raises(ValueError, match=r"Pad: pads must be \(before, after\) pairs of non-negative ints"):
         Pad(((0, -1),))
@@ -427,7 +477,9 @@ def test_tile(multiples, rng, tf):
 
 def test_tile_shapes_and_errors():
     assert Tile((1, 3)).infer_shape((None, 4)) == (None, 12)
-    with pytest.raises(ValueError, match=r"expected an input of rank 3 for multiples \(1, 2, 3\), got shape \(None, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"expected an input of rank 3 for multiples \(1, 2, 3\), got shape \(None, 4\)"
+    ):
         Tile((1, 2, 3)).infer_shape((None, 4))
     with pytest.raises(ValueError, match=r"Tile: multiples must hold ints >= 1, got \(1, 0\)"):
         Tile((1, 0))
@@ -437,7 +489,7 @@ def test_tile_shapes_and_errors():
 
 
 def test_graph_float32_round_trip(rng):
-    """A chain of shape ops in float32: the input gradient is the exact inverse permutation of the output one."""
+    """A chain of shape ops in float32: the input gradient is the exact inverse permutation."""
     x = G.input((None, 4, 6), name="x")
     t = G.apply(Transpose((0, 2, 1)), [x])
     r = G.apply(Reshape((0, -1)), [t])

@@ -20,10 +20,40 @@ import numpy as np
 
 from zoo.engine.ops.base import Ctx, Op, broadcast_shapes, register, unbroadcast
 
-__all__ = ["Abs", "Add", "AddN", "AddScalar", "Clip", "Div", "DivScalar", "Equal", "Erf", "Exp", "Greater",
-           "GreaterEqual", "Less", "LessEqual", "Log", "Maximum", "Minimum", "Mul", "MulScalar", "Neg", "NotEqual",
-           "Pow", "PowScalar", "RDivScalar", "RPowScalar", "RSubScalar", "Sign", "Sqrt", "Square", "Sub", "Where",
-           "erf"]
+__all__ = [
+    "Abs",
+    "Add",
+    "AddN",
+    "AddScalar",
+    "Clip",
+    "Div",
+    "DivScalar",
+    "Equal",
+    "Erf",
+    "Exp",
+    "Greater",
+    "GreaterEqual",
+    "Less",
+    "LessEqual",
+    "Log",
+    "Maximum",
+    "Minimum",
+    "Mul",
+    "MulScalar",
+    "Neg",
+    "NotEqual",
+    "Pow",
+    "PowScalar",
+    "RDivScalar",
+    "RPowScalar",
+    "RSubScalar",
+    "Sign",
+    "Sqrt",
+    "Square",
+    "Sub",
+    "Where",
+    "erf",
+]
 
 
 def _fit(g: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -46,7 +76,9 @@ def _out_shape(op: Op, a: np.ndarray, b: np.ndarray) -> tuple[tuple, np.dtype]:
     try:
         return np.broadcast_shapes(a.shape, b.shape), dt
     except ValueError:
-        raise ValueError(f"{type(op).__name__}: input shapes {a.shape} and {b.shape} do not broadcast") from None
+        raise ValueError(
+            f"{type(op).__name__}: input shapes {a.shape} and {b.shape} do not broadcast"
+        ) from None
 
 
 # ---- binary ---------------------------------------------------------------------------------
@@ -442,16 +474,43 @@ class Log(_Unary):
 
 # Cephes (ndtr.c) rational approximations: erf(x) = x T(x^2) / U(x^2) for |x| < 1, and
 # erfc(x) = exp(-x^2) P(x) / Q(x) for 1 <= x < 8 (relative error ~1e-16 and ~6e-14).
-_ERF_T = (9.60497373987051638749e0, 9.00260197203842689217e1, 2.23200534594684319226e3,
-          7.00332514112805075473e3, 5.55923013010394962768e4)
-_ERF_U = (1.0, 3.35617141647503099647e1, 5.21357949780152679795e2, 4.59432382970980127987e3,
-          2.26290000613890934246e4, 4.92673942608635921086e4)
-_ERFC_P = (2.46196981473530512524e-10, 5.64189564831068821977e-1, 7.46321056442269912687e0,
-           4.86371970985681366614e1, 1.96520832956077098242e2, 5.26445194995477358631e2,
-           9.34528527171957607540e2, 1.02755188689515710272e3, 5.57535335369399327526e2)
-_ERFC_Q = (1.0, 1.32281951154744992508e1, 8.67072140885989742329e1, 3.54937778887819891062e2,
-           9.75708501743205489753e2, 1.82390916687909736289e3, 2.24633760818710981792e3,
-           1.65666309194161350182e3, 5.57535340817727675546e2)
+_ERF_T = (
+    9.60497373987051638749e0,
+    9.00260197203842689217e1,
+    2.23200534594684319226e3,
+    7.00332514112805075473e3,
+    5.55923013010394962768e4,
+)
+_ERF_U = (
+    1.0,
+    3.35617141647503099647e1,
+    5.21357949780152679795e2,
+    4.59432382970980127987e3,
+    2.26290000613890934246e4,
+    4.92673942608635921086e4,
+)
+_ERFC_P = (
+    2.46196981473530512524e-10,
+    5.64189564831068821977e-1,
+    7.46321056442269912687e0,
+    4.86371970985681366614e1,
+    1.96520832956077098242e2,
+    5.26445194995477358631e2,
+    9.34528527171957607540e2,
+    1.02755188689515710272e3,
+    5.57535335369399327526e2,
+)
+_ERFC_Q = (
+    1.0,
+    1.32281951154744992508e1,
+    8.67072140885989742329e1,
+    3.54937778887819891062e2,
+    9.75708501743205489753e2,
+    1.82390916687909736289e3,
+    2.24633760818710981792e3,
+    1.65666309194161350182e3,
+    5.57535340817727675546e2,
+)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
@@ -522,7 +581,9 @@ class Clip(_Unary):
         self.min_value = None if min_value is None else _number("Clip", "min_value", min_value)
         self.max_value = None if max_value is None else _number("Clip", "max_value", max_value)
         if self.min_value is not None and self.max_value is not None and self.min_value > self.max_value:
-            raise ValueError(f"Clip: min_value must not exceed max_value, got {self.min_value} > {self.max_value}")
+            raise ValueError(
+                f"Clip: min_value must not exceed max_value, got {self.min_value} > {self.max_value}"
+            )
 
     def get_config(self) -> dict:
         return {"min_value": self.min_value, "max_value": self.max_value}
@@ -589,8 +650,10 @@ class _Compare(Op):
 
     def infer_shape(self, a, b=None):
         if (self.scalar is None) == (b is None):
-            raise ValueError(f"expected {'one input (scalar= is set)' if self.scalar is not None else 'two inputs'}"
-                             f", got {1 if b is None else 2}")
+            raise ValueError(
+                f"expected {'one input (scalar= is set)' if self.scalar is not None else 'two inputs'}"
+                f", got {1 if b is None else 2}"
+            )
         return tuple(a) if b is None else broadcast_shapes(a, b)
 
     def forward(self, ctx: Ctx, a, b=None):
@@ -729,5 +792,7 @@ class AddN(Op):
         return y
 
     def backward(self, ctx: Ctx, gy):
-        return tuple((gy if gy.dtype == d else gy.astype(d)) if need else None
-                     for need, d in zip(ctx.needs_grad, ctx.dtypes))
+        return tuple(
+            (gy if gy.dtype == d else gy.astype(d)) if need else None
+            for need, d in zip(ctx.needs_grad, ctx.dtypes)
+        )

@@ -59,7 +59,10 @@ class _Reduce(Op):
         self.keepdims = bool(keepdims)
 
     def get_config(self) -> dict:
-        return {"axis": list(self.axis) if isinstance(self.axis, tuple) else self.axis, "keepdims": self.keepdims}
+        return {
+            "axis": list(self.axis) if isinstance(self.axis, tuple) else self.axis,
+            "keepdims": self.keepdims,
+        }
 
     def infer_shape(self, x):
         axes = _axes(self.axis, len(x))
@@ -165,7 +168,7 @@ class _Arg(Op):
 
     def infer_shape(self, x):
         a = normalize_axis(self.axis, len(x))
-        return tuple(x[:a]) + ((1,) if self.keepdims else ()) + tuple(x[a + 1:])
+        return tuple(x[:a]) + ((1,) if self.keepdims else ()) + tuple(x[a + 1 :])
 
     def forward(self, ctx: Ctx, x):
         idx = self.func(x, axis=self.axis, keepdims=self.keepdims)
@@ -208,7 +211,11 @@ class L2Normalize(_Reduce):
         if axis is None:
             raise TypeError("L2Normalize: axis must be an int or a sequence of ints, got None")
         super().__init__(axis, keepdims=True)
-        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)) or not eps >= 0:
+        if (
+            isinstance(eps, bool)
+            or not isinstance(eps, (int, float, np.integer, np.floating))
+            or not eps >= 0
+        ):
             raise ValueError(f"L2Normalize: eps must be a non-negative number, got {eps!r}")
         self.eps = float(eps)
 

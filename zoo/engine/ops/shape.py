@@ -19,8 +19,22 @@ import numpy as np
 
 from zoo.engine.ops.base import Ctx, Op, normalize_axis, register
 
-__all__ = ["Concat", "ExpandDims", "Flatten", "Gather", "GetItem", "Pad", "Repeat", "Reshape", "Slice", "Split",
-           "Squeeze", "Stack", "Tile", "Transpose"]
+__all__ = [
+    "Concat",
+    "ExpandDims",
+    "Flatten",
+    "Gather",
+    "GetItem",
+    "Pad",
+    "Repeat",
+    "Reshape",
+    "Slice",
+    "Split",
+    "Squeeze",
+    "Stack",
+    "Tile",
+    "Transpose",
+]
 
 
 # ---- helpers --------------------------------------------------------------------------------
@@ -95,12 +109,16 @@ class Reshape(Op):
 
     def __init__(self, target_shape):
         if target_shape is None or (not _is_int(target_shape) and any(s is None for s in target_shape)):
-            raise ValueError(f"Reshape: target_shape holds ints; use 0 to copy an input axis (the batch) or -1 "
-                             f"to infer one, got {target_shape!r}")
+            raise ValueError(
+                f"Reshape: target_shape holds ints; use 0 to copy an input axis (the batch) or -1 "
+                f"to infer one, got {target_shape!r}"
+            )
         t = _ints("Reshape", "target_shape", target_shape)
         if any(s < -1 for s in t) or t.count(-1) > 1:
-            raise ValueError(f"Reshape: target_shape holds positive sizes, 0 (copy the input's axis) and at most "
-                             f"one -1 (inferred), got {t}")
+            raise ValueError(
+                f"Reshape: target_shape holds positive sizes, 0 (copy the input's axis) and at most "
+                f"one -1 (inferred), got {t}"
+            )
         self.target_shape = t
         self._copies = 0 in t
 
@@ -111,7 +129,9 @@ class Reshape(Op):
         t = self.target_shape
         for i, s in enumerate(t):
             if s == 0 and i >= len(x):
-                raise ValueError(f"target_shape {t} copies axis {i} (0), but the input {_fmt(x)} has rank {len(x)}")
+                raise ValueError(
+                    f"target_shape {t} copies axis {i} (0), but the input {_fmt(x)} has rank {len(x)}"
+                )
         out = [x[i] if s == 0 else s for i, s in enumerate(t)]
         cancelled = {i for i, s in enumerate(t) if s == 0 and x[i] is None}
         if any(s is None and i not in cancelled for i, s in enumerate(x)):
@@ -122,8 +142,10 @@ class Reshape(Op):
         shown = _fmt(out)
         if -1 in out:
             if p_out == 0 or p_in % p_out:
-                raise ValueError(f"cannot reshape {_fmt(x)} to {shown}: {p_in} elements{per} do not split into "
-                                 f"parts of {p_out}")
+                raise ValueError(
+                    f"cannot reshape {_fmt(x)} to {shown}: {p_in} elements{per} do not split into "
+                    f"parts of {p_out}"
+                )
             out[out.index(-1)] = p_in // p_out
         elif p_in != p_out:
             raise ValueError(f"cannot reshape {_fmt(x)} to {shown}: {p_in} elements{per} vs {p_out}")
@@ -137,7 +159,9 @@ class Reshape(Op):
                 t = tuple(x.shape[i] if s == 0 else s for i, s in enumerate(t))
             return x.reshape(t)
         except (ValueError, IndexError):
-            raise ValueError(f"Reshape: cannot reshape an array of shape {_fmt(x.shape)} to {_fmt(t)}") from None
+            raise ValueError(
+                f"Reshape: cannot reshape an array of shape {_fmt(x.shape)} to {_fmt(t)}"
+            ) from None
 
     def backward(self, ctx: Ctx, gy):
         return (gy.reshape(ctx.xshape),)
@@ -217,7 +241,10 @@ class Squeeze(Op):
 
 @register
 class ExpandDims(Op):
-    """y = x with a new axis of size 1 at `axis` (in -(rank+1) .. rank): ExpandDims(1) maps (N, 5) to (N, 1, 5)."""
+    """y = x with a new axis of size 1 at `axis` (in -(rank+1) .. rank).
+
+    Example: ExpandDims(1) maps (N, 5) to (N, 1, 5).
+    """
 
     type_name = "expand_dims"
 
@@ -257,13 +284,17 @@ class Transpose(Op):
 
     def infer_shape(self, x):
         if len(x) != len(self.perm):
-            raise ValueError(f"expected an input of rank {len(self.perm)} for perm {self.perm}, got shape {_fmt(x)}")
+            raise ValueError(
+                f"expected an input of rank {len(self.perm)} for perm {self.perm}, got shape {_fmt(x)}"
+            )
         return tuple(x[p] for p in self.perm)
 
     def forward(self, ctx: Ctx, x):
         if x.ndim != len(self.perm):
-            raise ValueError(f"Transpose: expected an input of rank {len(self.perm)} for perm {self.perm}, "
-                             f"got shape {_fmt(x.shape)}")
+            raise ValueError(
+                f"Transpose: expected an input of rank {len(self.perm)} for perm {self.perm}, "
+                f"got shape {_fmt(x.shape)}"
+            )
         return _contig(ctx, "y", x.transpose(self.perm))
 
     def backward(self, ctx: Ctx, gy):
@@ -312,7 +343,9 @@ class Concat(Op):
                 if i == ax:
                     continue
                 if a is not None and b is not None and a != b:
-                    raise ValueError(f"inputs must match on all axes but {ax}, got {_fmt(first)} and {_fmt(s)}")
+                    raise ValueError(
+                        f"inputs must match on all axes but {ax}, got {_fmt(first)} and {_fmt(s)}"
+                    )
                 if a is None:
                     out[i] = b
         sizes = [s[ax] for s in shapes]
@@ -331,8 +364,9 @@ class Concat(Op):
         try:
             np.concatenate(xs, axis=ax, out=y)
         except ValueError:
-            raise ValueError(f"Concat: inputs must match on all axes but {ax}, got shapes "
-                             f"{[_fmt(x.shape) for x in xs]}") from None
+            raise ValueError(
+                f"Concat: inputs must match on all axes but {ax}, got shapes {[_fmt(x.shape) for x in xs]}"
+            ) from None
         ctx.ax, ctx.bounds, ctx.dtypes = ax, bounds, [x.dtype for x in xs]
         return y
 
@@ -379,7 +413,9 @@ class Stack(Op):
         try:
             np.stack(xs, axis=ax, out=y)
         except ValueError:
-            raise ValueError(f"Stack: inputs must have one shape, got {[_fmt(x.shape) for x in xs]}") from None
+            raise ValueError(
+                f"Stack: inputs must have one shape, got {[_fmt(x.shape) for x in xs]}"
+            ) from None
         ctx.ax, ctx.dtypes = ax, [x.dtype for x in xs]
         return y
 
@@ -405,8 +441,10 @@ class Split(Op):
     def __init__(self, axis: int = -1, sizes=None, n: int | None = None):
         self.axis = _axis("Split", axis)
         if (sizes is None) == (n is None):
-            raise ValueError(f"Split: give exactly one of sizes (the part sizes) and n (a number of equal parts), "
-                             f"got sizes={sizes!r}, n={n!r}")
+            raise ValueError(
+                f"Split: give exactly one of sizes (the part sizes) and n (a number of equal parts), "
+                f"got sizes={sizes!r}, n={n!r}"
+            )
         if sizes is not None:
             s = _ints("Split", "sizes", sizes, low=-1)
             if not s or s.count(-1) > 1:
@@ -426,19 +464,23 @@ class Split(Op):
             if d is None:
                 return [None] * self.n
             if d % self.n:
-                raise ValueError(f"expected axis {ax} of size divisible by n={self.n}, got input shape {_fmt(shape)}")
+                raise ValueError(
+                    f"expected axis {ax} of size divisible by n={self.n}, got input shape {_fmt(shape)}"
+                )
             return [d // self.n] * self.n
         sizes = list(self.sizes)
         if d is None:
             return [None if s == -1 else s for s in sizes]
         rest = d - sum(s for s in sizes if s != -1)
         if (-1 in sizes and rest < 0) or (-1 not in sizes and rest != 0):
-            raise ValueError(f"sizes {self.sizes} do not fit axis {ax} of size {d} (input shape {_fmt(shape)})")
+            raise ValueError(
+                f"sizes {self.sizes} do not fit axis {ax} of size {d} (input shape {_fmt(shape)})"
+            )
         return [rest if s == -1 else s for s in sizes]
 
     def infer_shape(self, x):
         ax = normalize_axis(self.axis, len(x))
-        return tuple(tuple(x[:ax]) + (p,) + tuple(x[ax + 1:]) for p in self._parts(x[ax], ax, x))
+        return tuple(tuple(x[:ax]) + (p,) + tuple(x[ax + 1 :]) for p in self._parts(x[ax], ax, x))
 
     def forward(self, ctx: Ctx, x):
         ax = normalize_axis(self.axis, x.ndim)
@@ -531,7 +573,9 @@ class Slice(_Indexing):
 
     def infer_shape(self, x):
         ax = normalize_axis(self.axis, len(x))
-        return tuple(x[:ax]) + (_slice_len(slice(self.start, self.stop, self.step), x[ax]),) + tuple(x[ax + 1:])
+        return (
+            tuple(x[:ax]) + (_slice_len(slice(self.start, self.stop, self.step), x[ax]),) + tuple(x[ax + 1 :])
+        )
 
 
 @register
@@ -558,7 +602,10 @@ class GetItem(_Indexing):
                 items.append(int(it))
             elif isinstance(it, slice) or (isinstance(it, (list, tuple)) and len(it) == 3):
                 s = (it.start, it.stop, it.step) if isinstance(it, slice) else tuple(it)
-                start, stop = _opt_int("GetItem", "slice start", s[0]), _opt_int("GetItem", "slice stop", s[1])
+                start, stop = (
+                    _opt_int("GetItem", "slice start", s[0]),
+                    _opt_int("GetItem", "slice stop", s[1]),
+                )
                 step = _opt_int("GetItem", "slice step", s[2])
                 if step == 0:
                     raise ValueError(f"GetItem: slice step must be non-zero, got {index!r}")
@@ -566,15 +613,19 @@ class GetItem(_Indexing):
             elif it is None:
                 raise ValueError("GetItem: new axes (None) are not supported in index; use ExpandDims")
             else:
-                raise TypeError(f"GetItem: index items must be ints, slices, [start, stop, step] lists or "
-                                f"Ellipsis, got {it!r}")
+                raise TypeError(
+                    f"GetItem: index items must be ints, slices, [start, stop, step] lists or "
+                    f"Ellipsis, got {it!r}"
+                )
         if items.count(Ellipsis) > 1:
             raise ValueError(f"GetItem: index may hold one Ellipsis, got {index!r}")
         self.index = tuple(items)
 
     def get_config(self) -> dict:
-        enc = [("..." if it is Ellipsis else it if isinstance(it, int) else [it.start, it.stop, it.step])
-               for it in self.index]
+        enc = [
+            ("..." if it is Ellipsis else it if isinstance(it, int) else [it.start, it.stop, it.step])
+            for it in self.index
+        ]
         return {"index": enc}
 
     def _index(self, ndim: int) -> tuple:
@@ -584,7 +635,7 @@ class GetItem(_Indexing):
             raise ValueError(f"index {self._text()} has {named} entries, more than the input's rank {ndim}")
         if Ellipsis in items:
             k = items.index(Ellipsis)
-            return items[:k] + (slice(None),) * (ndim - named) + items[k + 1:]
+            return items[:k] + (slice(None),) * (ndim - named) + items[k + 1 :]
         return items + (slice(None),) * (ndim - named)
 
     def _text(self) -> str:
@@ -593,7 +644,7 @@ class GetItem(_Indexing):
                 return "..."
             if isinstance(it, int):
                 return str(it)
-            txt = lambda v: "" if v is None else str(v)  # noqa: E731
+            txt = lambda v: "" if v is None else str(v)
             return f"{txt(it.start)}:{txt(it.stop)}" + ("" if it.step is None else f":{it.step}")
 
         return "[" + ", ".join(one(it) for it in self.index) + "]"
@@ -636,16 +687,22 @@ class Gather(Op):
 
     def infer_shape(self, x, idx=None):
         if (self.indices is None) == (idx is None):
-            raise ValueError("expected indices either as the op's indices= or as a second input, "
-                             f"got {'both' if idx is not None else 'neither'}")
+            raise ValueError(
+                "expected indices either as the op's indices= or as a second input, "
+                f"got {'both' if idx is not None else 'neither'}"
+            )
         ax = normalize_axis(self.axis, len(x))
         if self.indices is not None:
             idx = self.indices.shape
             d = x[ax]
-            if d is not None and self.indices.size and not (-d <= self.indices.min() and self.indices.max() < d):
+            if (
+                d is not None
+                and self.indices.size
+                and not (-d <= self.indices.min() and self.indices.max() < d)
+            ):
                 bad = self.indices[(self.indices < -d) | (self.indices >= d)].ravel().tolist()
                 raise ValueError(f"indices must lie in [{-d}, {d}) for axis {ax} of size {d}, got {bad}")
-        return tuple(x[:ax]) + tuple(idx) + tuple(x[ax + 1:])
+        return tuple(x[:ax]) + tuple(idx) + tuple(x[ax + 1 :])
 
     def forward(self, ctx: Ctx, x, idx=None):
         ax = normalize_axis(self.axis, x.ndim)
@@ -656,9 +713,11 @@ class Gather(Op):
             idx = idx.astype(np.intp, copy=False)
             unique = False
         if idx.size and (idx.min() < -d or idx.max() >= d):
-            raise ValueError(f"Gather: indices must lie in [{-d}, {d}) for axis {ax} of size {d}, got "
-                             f"min {idx.min()} and max {idx.max()}")
-        y = ctx.buf("y", x.shape[:ax] + idx.shape + x.shape[ax + 1:], x.dtype)
+            raise ValueError(
+                f"Gather: indices must lie in [{-d}, {d}) for axis {ax} of size {d}, got "
+                f"min {idx.min()} and max {idx.max()}"
+            )
+        y = ctx.buf("y", x.shape[:ax] + idx.shape + x.shape[ax + 1 :], x.dtype)
         np.take(x, idx, axis=ax, out=y, mode="wrap")
         ctx.xshape, ctx.dtype, ctx.index, ctx.unique = x.shape, x.dtype, (slice(None),) * ax + (idx,), unique
         return y
@@ -691,11 +750,13 @@ class Pad(Op):
         try:
             pairs = [tuple(p) for p in pads]
         except TypeError:
-            raise TypeError(f"Pad: pads must be a sequence of (before, after) pairs, one per axis, got "
-                            f"{pads!r}") from None
+            raise TypeError(
+                f"Pad: pads must be a sequence of (before, after) pairs, one per axis, got {pads!r}"
+            ) from None
         if any(len(p) != 2 or not all(_is_int(v) and v >= 0 for v in p) for p in pairs):
-            raise ValueError(f"Pad: pads must be (before, after) pairs of non-negative ints, one per axis, got "
-                             f"{pads!r}")
+            raise ValueError(
+                f"Pad: pads must be (before, after) pairs of non-negative ints, one per axis, got {pads!r}"
+            )
         if mode not in self.MODES:
             raise ValueError(f"Pad: mode must be one of {self.MODES}, got {mode!r}")
         if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
@@ -709,14 +770,17 @@ class Pad(Op):
 
     def _check(self, shape) -> None:
         if len(shape) != len(self.pads):
-            raise ValueError(f"expected pads for each of the {len(shape)} axes of input {_fmt(shape)}, got "
-                             f"{len(self.pads)} pairs")
+            raise ValueError(
+                f"expected pads for each of the {len(shape)} axes of input {_fmt(shape)}, got "
+                f"{len(self.pads)} pairs"
+            )
         if self.mode != "constant":
             for ax, (d, (b, a)) in enumerate(zip(shape, self.pads)):
                 limit = None if d is None else (d - 1 if self.mode == "reflect" else d)
                 if limit is not None and max(a, b) > limit and (a or b):
-                    raise ValueError(f"{self.mode} padding of axis {ax} (size {d}) allows pads up to {limit}, got "
-                                     f"{(b, a)}")
+                    raise ValueError(
+                        f"{self.mode} padding of axis {ax} (size {d}) allows pads up to {limit}, got {(b, a)}"
+                    )
 
     def infer_shape(self, x):
         self._check(x)
@@ -741,8 +805,15 @@ class Pad(Op):
             elif b or a:
                 # mirror sources inside the already written part; reflect skips the edge element
                 e = 1 if self.mode == "reflect" else 0
-                borders.append((k, head + (slice(0, b),), head + (slice(b + e, 2 * b + e),),
-                                head + (slice(b + d, b + d + a),), head + (slice(b + d - a - e, b + d - e),)))
+                borders.append(
+                    (
+                        k,
+                        head + (slice(0, b),),
+                        head + (slice(b + e, 2 * b + e),),
+                        head + (slice(b + d, b + d + a),),
+                        head + (slice(b + d - a - e, b + d - e),),
+                    )
+                )
         ctx.borders = borders
         ctx.key = shape
 
@@ -800,13 +871,13 @@ class Repeat(Op):
 
     def infer_shape(self, x):
         ax = normalize_axis(self.axis, len(x))
-        return tuple(x[:ax]) + (None if x[ax] is None else x[ax] * self.repeats,) + tuple(x[ax + 1:])
+        return tuple(x[:ax]) + (None if x[ax] is None else x[ax] * self.repeats,) + tuple(x[ax + 1 :])
 
     def forward(self, ctx: Ctx, x):
         ax = normalize_axis(self.axis, x.ndim)
-        pre, d, post = math.prod(x.shape[:ax]), x.shape[ax], math.prod(x.shape[ax + 1:])
+        pre, d, post = math.prod(x.shape[:ax]), x.shape[ax], math.prod(x.shape[ax + 1 :])
         r = self.repeats
-        y = ctx.buf("y", x.shape[:ax] + (d * r,) + x.shape[ax + 1:], x.dtype)
+        y = ctx.buf("y", x.shape[:ax] + (d * r,) + x.shape[ax + 1 :], x.dtype)
         np.copyto(y.reshape(pre, d, r, post), x.reshape(pre, d, 1, post))
         ctx.xshape, ctx.dims = x.shape, (pre, d, r, post)
         return y
@@ -835,14 +906,18 @@ class Tile(Op):
 
     def infer_shape(self, x):
         if len(x) != len(self.multiples):
-            raise ValueError(f"expected an input of rank {len(self.multiples)} for multiples {self.multiples}, "
-                             f"got shape {_fmt(x)}")
+            raise ValueError(
+                f"expected an input of rank {len(self.multiples)} for multiples {self.multiples}, "
+                f"got shape {_fmt(x)}"
+            )
         return tuple(None if d is None else d * m for d, m in zip(x, self.multiples))
 
     def forward(self, ctx: Ctx, x):
         if x.ndim != len(self.multiples):
-            raise ValueError(f"Tile: expected an input of rank {len(self.multiples)} for multiples "
-                             f"{self.multiples}, got shape {_fmt(x.shape)}")
+            raise ValueError(
+                f"Tile: expected an input of rank {len(self.multiples)} for multiples "
+                f"{self.multiples}, got shape {_fmt(x.shape)}"
+            )
         m = self.multiples
         y = ctx.buf("y", tuple(d * k for d, k in zip(x.shape, m)), x.dtype)
         inter = tuple(v for pair in zip(m, x.shape) for v in pair)
