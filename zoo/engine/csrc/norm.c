@@ -1,4 +1,542 @@
-/* norm.c: kernel family 'norm' (see act.c for the file's template). */
+/* norm.c: batch normalization and dropout (see act.c for the file's template).
+ *
+ * Batch norm views x as (outer, C, inner) with the channel axis in the middle: NCHW is
+ * (N, C, H*W), (N, F) and NHWC are (N*..., C, 1). Per-channel sums are accumulated in double,
+ * in blocks of the outer axis fixed by the shapes alone and added up in a fixed order, so the
+ * results do not depend on the thread count. Statistics use the shifted-data method (sums of
+ * x - x[first element of the channel]), which keeps the one-pass variance accurate.
+ *
+ * Dropout draws its mask from a counter-based hash of (element index, 64-bit key): the mask
+ * is a function of the key alone, whatever the threads, and the key comes from the op's
+ * seeded generator.
+ */
+#ifndef ZOO_TEMPLATE_PASS
 #include "zoo.h"
 
-PyMethodDef zoo_norm_methods[] = {{NULL, NULL, 0, NULL}};
+#define BN_BLOCK 16384 /* elements per block of a per-channel reduction */
+#define BN_PAR 65536   /* below this many elements, run on one thread */
+#define DROP_CHUNK 32768
+
+/* lowbias32 (C. Wellons): a 32-bit bijective mixer */
+static inline uint32_t zoo_mix32(uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x7feb352dU;
+    h ^= h >> 15;
+    h *= 0x846ca68bU;
+    h ^= h >> 16;
+    return h;
+}
+
+/* the uniform 32-bit draw of element (hi << 32 | lo) under key (k0, k1) */
+static inline uint32_t zoo_drop_hash(uint32_t lo, uint32_t hi, uint32_t k0, uint32_t k1) {
+    return zoo_mix32(zoo_mix32(lo ^ k0) ^ (hi + k1));
+}
+
+#define ZOO_TEMPLATE_PASS 1
+#define T float
+#define S(name) name##_f32
+#include "norm.c"
+#undef T
+#undef S
+#define T double
+#define S(name) name##_f64
+#include "norm.c"
+#undef T
+#undef S
+#undef ZOO_TEMPLATE_PASS
+
+/* ---- Python wrappers ---------------------------------------------------------------- */
+
+/* bn_forward(y, save_mean, save_invstd, x, gamma, beta, running_mean, running_var, outer, C, inner,
+ *            eps, momentum, training, update, dtype) */
+static PyObject *py_bn_forward(PyObject *self, PyObject *args) {
+    Py_buffer y, sm, si, x, g, b, rm, rv;
+    Py_ssize_t outer, C, inner;
+    double eps, momentum;
+    int training, update, dtype, st;
+    if (!PyArg_ParseTuple(args, "w*w*w*y*y*y*w*w*nnnddiii", &y, &sm, &si, &x, &g, &b, &rm, &rv, &outer, &C, &inner,
+                          &eps, &momentum, &training, &update, &dtype))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = dtype == ZOO_F32 ? bn_forward_f32(y.buf, sm.buf, si.buf, x.buf, g.buf, b.buf, rm.buf, rv.buf, outer, C,
+                                           inner, eps, momentum, training, update)
+                          : bn_forward_f64(y.buf, sm.buf, si.buf, x.buf, g.buf, b.buf, rm.buf, rv.buf, outer, C,
+                                           inner, eps, momentum, training, update);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&y);
+    PyBuffer_Release(&sm);
+    PyBuffer_Release(&si);
+    PyBuffer_Release(&x);
+    PyBuffer_Release(&g);
+    PyBuffer_Release(&b);
+    PyBuffer_Release(&rm);
+    PyBuffer_Release(&rv);
+    return zoo_status_to_py(st, "bn_forward");
+}
+
+static int opt_buffer(PyObject *o, Py_buffer *view, int writable) {
+    if (o == Py_None) {
+        view->buf = NULL;
+        view->obj = NULL;
+        return 0;
+    }
+    return PyObject_GetBuffer(o, view, writable ? PyBUF_WRITABLE : PyBUF_SIMPLE);
+}
+
+static void opt_release(Py_buffer *view) {
+    if (view->obj != NULL) PyBuffer_Release(view);
+}
+
+/* bn_backward(dx|None, dgamma|None, dbeta|None, dy, x, gamma, mean, invstd, outer, C, inner, training,
+ *             accumulate, dtype) */
+static PyObject *py_bn_backward(PyObject *self, PyObject *args) {
+    Py_buffer dx, dg, db, dy, x, g, m, s;
+    PyObject *dxo, *dgo, *dbo;
+    Py_ssize_t outer, C, inner;
+    int training, acc, dtype, st;
+    if (!PyArg_ParseTuple(args, "OOOy*y*y*y*y*nnniii", &dxo, &dgo, &dbo, &dy, &x, &g, &m, &s, &outer, &C, &inner,
+                          &training, &acc, &dtype))
+        return NULL;
+    dx.obj = dg.obj = db.obj = NULL;
+    if (opt_buffer(dxo, &dx, 1) < 0 || opt_buffer(dgo, &dg, 1) < 0 || opt_buffer(dbo, &db, 1) < 0) {
+        opt_release(&dx);
+        opt_release(&dg);
+        opt_release(&db);
+        PyBuffer_Release(&dy);
+        PyBuffer_Release(&x);
+        PyBuffer_Release(&g);
+        PyBuffer_Release(&m);
+        PyBuffer_Release(&s);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    st = dtype == ZOO_F32 ? bn_backward_f32(dx.buf, dg.buf, db.buf, dy.buf, x.buf, g.buf, m.buf, s.buf, outer, C,
+                                            inner, training, acc)
+                          : bn_backward_f64(dx.buf, dg.buf, db.buf, dy.buf, x.buf, g.buf, m.buf, s.buf, outer, C,
+                                            inner, training, acc);
+    Py_END_ALLOW_THREADS
+    opt_release(&dx);
+    opt_release(&dg);
+    opt_release(&db);
+    PyBuffer_Release(&dy);
+    PyBuffer_Release(&x);
+    PyBuffer_Release(&g);
+    PyBuffer_Release(&m);
+    PyBuffer_Release(&s);
+    return zoo_status_to_py(st, "bn_backward");
+}
+
+/* dropout_forward(y, mask, x, n, key, threshold, scale, dtype) */
+static PyObject *py_dropout_forward(PyObject *self, PyObject *args) {
+    Py_buffer y, mask, x;
+    Py_ssize_t n;
+    unsigned long long key;
+    unsigned long thr;
+    double scale;
+    int dtype, st;
+    if (!PyArg_ParseTuple(args, "w*w*y*nKkdi", &y, &mask, &x, &n, &key, &thr, &scale, &dtype)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = dtype == ZOO_F32 ? dropout_forward_f32(y.buf, mask.buf, x.buf, n, key, (uint32_t)thr, (float)scale)
+                          : dropout_forward_f64(y.buf, mask.buf, x.buf, n, key, (uint32_t)thr, scale);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&y);
+    PyBuffer_Release(&mask);
+    PyBuffer_Release(&x);
+    return zoo_status_to_py(st, "dropout_forward");
+}
+
+/* dropout_mask(m, n, key, threshold, scale, dtype) */
+static PyObject *py_dropout_mask(PyObject *self, PyObject *args) {
+    Py_buffer m;
+    Py_ssize_t n;
+    unsigned long long key;
+    unsigned long thr;
+    double scale;
+    int dtype, st;
+    if (!PyArg_ParseTuple(args, "w*nKkdi", &m, &n, &key, &thr, &scale, &dtype)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = dtype == ZOO_F32 ? dropout_mask_f32(m.buf, n, key, (uint32_t)thr, (float)scale)
+                          : dropout_mask_f64(m.buf, n, key, (uint32_t)thr, scale);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&m);
+    return zoo_status_to_py(st, "dropout_mask");
+}
+
+/* dropout_backward(dx, dy, mask, n, scale, accumulate, dtype) */
+static PyObject *py_dropout_backward(PyObject *self, PyObject *args) {
+    Py_buffer dx, dy, mask;
+    Py_ssize_t n;
+    double scale;
+    int acc, dtype, st;
+    if (!PyArg_ParseTuple(args, "w*y*y*ndii", &dx, &dy, &mask, &n, &scale, &acc, &dtype)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = dtype == ZOO_F32 ? dropout_backward_f32(dx.buf, dy.buf, mask.buf, n, (float)scale, acc)
+                          : dropout_backward_f64(dx.buf, dy.buf, mask.buf, n, scale, acc);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&dx);
+    PyBuffer_Release(&dy);
+    PyBuffer_Release(&mask);
+    return zoo_status_to_py(st, "dropout_backward");
+}
+
+PyMethodDef zoo_norm_methods[] = {
+    {"bn_forward", py_bn_forward, METH_VARARGS,
+     "bn_forward(y, save_mean, save_invstd, x, gamma, beta, running_mean, running_var, outer, C, inner, eps, "
+     "momentum, training, update, dtype)"},
+    {"bn_backward", py_bn_backward, METH_VARARGS,
+     "bn_backward(dx, dgamma, dbeta, dy, x, gamma, mean, invstd, outer, C, inner, training, accumulate, dtype)"},
+    {"dropout_forward", py_dropout_forward, METH_VARARGS, "dropout_forward(y, mask, x, n, key, threshold, scale, dtype)"},
+    {"dropout_mask", py_dropout_mask, METH_VARARGS, "dropout_mask(m, n, key, threshold, scale, dtype)"},
+    {"dropout_backward", py_dropout_backward, METH_VARARGS,
+     "dropout_backward(dx, dy, mask, n, scale, accumulate, dtype)"},
+    {NULL, NULL, 0, NULL}};
+
+#else /* ---- kernels, built once per element type ------------------------------------ */
+
+/* a[j] += x[i] - k, b[j] += (x[i] - k) * q[i] over 16 lanes j = i mod 16; q = NULL means q = x - k */
+ZOO_MULTIVERSION static void S(bn_sums16)(double *restrict a, double *restrict b, const T *restrict x,
+                                          const T *restrict q, int64_t n, double k) {
+    int64_t i = 0;
+    if (q == NULL) {
+        for (; i + 16 <= n; i += 16)
+            for (int j = 0; j < 16; j++) {
+                double d = (double)x[i + j] - k;
+                a[j] += d;
+                b[j] += d * d;
+            }
+        for (int j = 0; i < n; i++, j++) {
+            double d = (double)x[i] - k;
+            a[j] += d;
+            b[j] += d * d;
+        }
+    } else {
+        for (; i + 16 <= n; i += 16)
+            for (int j = 0; j < 16; j++) {
+                double d = (double)x[i + j] - k;
+                a[j] += (double)q[i + j];
+                b[j] += d * (double)q[i + j];
+            }
+        for (int j = 0; i < n; i++, j++) {
+            double d = (double)x[i] - k;
+            a[j] += (double)q[i];
+            b[j] += d * (double)q[i];
+        }
+    }
+}
+
+/* column version: a[c] += x[c] - k[c], b[c] += (x[c] - k[c]) * (q ? q[c] : x[c] - k[c]), c < n */
+ZOO_MULTIVERSION static void S(bn_colsums)(double *restrict a, double *restrict b, const T *restrict x,
+                                           const T *restrict q, int64_t n, const double *restrict k) {
+    if (q == NULL)
+        for (int64_t c = 0; c < n; c++) {
+            double d = (double)x[c] - k[c];
+            a[c] += d;
+            b[c] += d * d;
+        }
+    else
+        for (int64_t c = 0; c < n; c++) {
+            double d = (double)x[c] - k[c];
+            a[c] += (double)q[c];
+            b[c] += d * (double)q[c];
+        }
+}
+
+static inline double S(bn_fold16)(const double *a) {
+    double s[8];
+    for (int j = 0; j < 8; j++) s[j] = a[j] + a[j + 8];
+    for (int j = 0; j < 4; j++) s[j] += s[j + 4];
+    return (s[0] + s[2]) + (s[1] + s[3]);
+}
+
+/* Per-channel sums over outer and inner: A[c] = sum (x - k_c) (or sum q), B[c] = sum (x - k_c) q
+ * (q = x - k_c when q == NULL). A, B (C,) doubles. Returns a status. */
+static int S(bn_channel_sums)(double *A, double *B, const T *x, const T *q, const double *k, int64_t outer,
+                              int64_t C, int64_t inner) {
+    const int64_t n = outer * C * inner;
+    if (inner > 1) {
+        int64_t rows = BN_BLOCK / inner;
+        rows = rows < 1 ? 1 : rows;
+        const int64_t blocks = (outer + rows - 1) / rows, tasks = blocks * C;
+        double *part = (double *)malloc((size_t)(2 * tasks) * sizeof(double));
+        if (part == NULL) return ZOO_ENOMEM;
+        #pragma omp parallel for schedule(static) if (n >= BN_PAR)
+        for (int64_t t = 0; t < tasks; t++) {
+            const int64_t blk = t / C, c = t % C;
+            const int64_t o1 = (blk + 1) * rows < outer ? (blk + 1) * rows : outer;
+            double a[16] = {0}, b[16] = {0};
+            for (int64_t o = blk * rows; o < o1; o++) {
+                const int64_t off = (o * C + c) * inner;
+                S(bn_sums16)(a, b, x + off, q ? q + off : NULL, inner, k[c]);
+            }
+            part[2 * t] = S(bn_fold16)(a);
+            part[2 * t + 1] = S(bn_fold16)(b);
+        }
+        for (int64_t c = 0; c < C; c++) {
+            double a = 0, b = 0;
+            for (int64_t blk = 0; blk < blocks; blk++) {
+                a += part[2 * (blk * C + c)];
+                b += part[2 * (blk * C + c) + 1];
+            }
+            A[c] = a;
+            B[c] = b;
+        }
+        free(part);
+    } else {
+        int64_t rows = BN_BLOCK / (C > 0 ? C : 1);
+        rows = rows < 1 ? 1 : rows;
+        const int64_t blocks = (outer + rows - 1) / rows;
+        double *part = (double *)calloc((size_t)(2 * blocks * C), sizeof(double));
+        if (part == NULL) return ZOO_ENOMEM;
+        #pragma omp parallel for schedule(static) if (n >= BN_PAR)
+        for (int64_t blk = 0; blk < blocks; blk++) {
+            const int64_t o1 = (blk + 1) * rows < outer ? (blk + 1) * rows : outer;
+            double *a = part + 2 * blk * C, *b = a + C;
+            for (int64_t o = blk * rows; o < o1; o++) S(bn_colsums)(a, b, x + o * C, q ? q + o * C : NULL, C, k);
+        }
+        for (int64_t c = 0; c < C; c++) {
+            double a = 0, b = 0;
+            for (int64_t blk = 0; blk < blocks; blk++) {
+                a += part[2 * blk * C + c];
+                b += part[2 * blk * C + C + c];
+            }
+            A[c] = a;
+            B[c] = b;
+        }
+        free(part);
+    }
+    return ZOO_OK;
+}
+
+/* y[i] = x[i] * s + h (one channel segment) */
+ZOO_MULTIVERSION static void S(bn_affine)(T *restrict y, const T *restrict x, int64_t n, T s, T h) {
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] * s + h;
+}
+
+/* y[c] = x[c] * s[c] + h[c] (one row of channels) */
+ZOO_MULTIVERSION static void S(bn_affine_row)(T *restrict y, const T *restrict x, const T *restrict s,
+                                              const T *restrict h, int64_t n) {
+    for (int64_t c = 0; c < n; c++) y[c] = x[c] * s[c] + h[c];
+}
+
+/* batch norm forward over x, y (outer, C, inner), per-channel gamma, beta, running_mean,
+ * running_var, save_mean, save_invstd (C,):
+ *   training: mean, var = batch mean and biased variance of channel c over outer and inner;
+ *             if update: running_mean = momentum running_mean + (1 - momentum) mean, and the same
+ *             for running_var with the biased variance (Keras 3 convention);
+ *   inference: mean, var = running_mean, running_var;
+ *   invstd = 1 / sqrt(var + eps); y = (x - mean) invstd gamma + beta, computed as x s + h.
+ * Overwrites y, save_mean (mean) and save_invstd (invstd). y must not overlap x. */
+static int S(bn_forward)(T *y, T *save_mean, T *save_invstd, const T *x, const T *gamma, const T *beta, T *rmean,
+                         T *rvar, int64_t outer, int64_t C, int64_t inner, double eps, double momentum, int training,
+                         int update) {
+    if (outer < 0 || C < 0 || inner < 0 || !(eps >= 0)) return ZOO_EINVAL;
+    const int64_t n = outer * C * inner, M = outer * inner;
+    if (C == 0) return ZOO_OK;
+    T *sh = (T *)malloc((size_t)(2 * C) * sizeof(T));
+    double *k = (double *)malloc((size_t)(3 * C) * sizeof(double));
+    if (sh == NULL || k == NULL) {
+        free(sh);
+        free(k);
+        return ZOO_ENOMEM;
+    }
+    double *A = k + C, *B = k + 2 * C;
+    if (training && M > 0) {
+        for (int64_t c = 0; c < C; c++) k[c] = (double)x[c * inner];
+        int st = S(bn_channel_sums)(A, B, x, NULL, k, outer, C, inner);
+        if (st != ZOO_OK) {
+            free(sh);
+            free(k);
+            return st;
+        }
+        for (int64_t c = 0; c < C; c++) {
+            const double d = A[c] / (double)M, mean = k[c] + d;
+            double var = B[c] / (double)M - d * d;
+            var = var > 0 ? var : 0;
+            A[c] = mean;
+            B[c] = var;
+            if (update) {
+                rmean[c] = (T)(momentum * (double)rmean[c] + (1 - momentum) * mean);
+                rvar[c] = (T)(momentum * (double)rvar[c] + (1 - momentum) * var);
+            }
+        }
+    } else {
+        for (int64_t c = 0; c < C; c++) {
+            A[c] = training ? 0 : (double)rmean[c];
+            B[c] = training ? 0 : (double)rvar[c];
+        }
+    }
+    T *s = sh, *h = sh + C;
+    for (int64_t c = 0; c < C; c++) {
+        const double inv = 1.0 / sqrt(B[c] + eps), sc = (double)gamma[c] * inv;
+        save_mean[c] = (T)A[c];
+        save_invstd[c] = (T)inv;
+        s[c] = (T)sc;
+        h[c] = (T)((double)beta[c] - A[c] * sc);
+    }
+    if (n > 0) {
+        if (inner > 1) {
+            const int64_t segs = outer * C;
+            #pragma omp parallel for schedule(static) if (n >= BN_PAR)
+            for (int64_t sg = 0; sg < segs; sg++) {
+                const int64_t c = sg % C;
+                S(bn_affine)(y + sg * inner, x + sg * inner, inner, s[c], h[c]);
+            }
+        } else {
+            #pragma omp parallel for schedule(static) if (n >= BN_PAR)
+            for (int64_t o = 0; o < outer; o++) S(bn_affine_row)(y + o * C, x + o * C, s, h, C);
+        }
+    }
+    free(sh);
+    free(k);
+    return ZOO_OK;
+}
+
+/* dx = a dy + b (x - m) + e over one channel segment */
+ZOO_MULTIVERSION static void S(bn_dx)(T *restrict dx, const T *restrict dy, const T *restrict x, int64_t n, T a, T b,
+                                      T m, T e, int accumulate) {
+    if (accumulate)
+        for (int64_t i = 0; i < n; i++) dx[i] += a * dy[i] + b * (x[i] - m) + e;
+    else
+        for (int64_t i = 0; i < n; i++) dx[i] = a * dy[i] + b * (x[i] - m) + e;
+}
+
+ZOO_MULTIVERSION static void S(bn_dx_row)(T *restrict dx, const T *restrict dy, const T *restrict x,
+                                          const T *restrict a, const T *restrict b, const T *restrict m,
+                                          const T *restrict e, int64_t n, int accumulate) {
+    if (accumulate)
+        for (int64_t c = 0; c < n; c++) dx[c] += a[c] * dy[c] + b[c] * (x[c] - m[c]) + e[c];
+    else
+        for (int64_t c = 0; c < n; c++) dx[c] = a[c] * dy[c] + b[c] * (x[c] - m[c]) + e[c];
+}
+
+/* batch norm backward with mean, invstd (C,) as saved by bn_forward and M = outer * inner:
+ *   dbeta_c = sum dy, dgamma_c = sum dy (x - mean) invstd,
+ *   training:  dx = gamma invstd (dy - dbeta_c / M - (x - mean) invstd dgamma_c / M),
+ *   inference: dx = gamma invstd dy.
+ * dx, dgamma, dbeta may each be NULL (not wanted); they are overwritten when accumulate == 0
+ * and added into otherwise. dx must not overlap the inputs. */
+static int S(bn_backward)(T *dx, T *dgamma, T *dbeta, const T *dy, const T *x, const T *gamma, const T *mean,
+                          const T *invstd, int64_t outer, int64_t C, int64_t inner, int training, int accumulate) {
+    if (outer < 0 || C < 0 || inner < 0) return ZOO_EINVAL;
+    const int64_t n = outer * C * inner, M = outer * inner;
+    if (C == 0) return ZOO_OK;
+    double *w = (double *)malloc((size_t)(3 * C) * sizeof(double));
+    T *coef = (T *)malloc((size_t)(4 * C) * sizeof(T));
+    if (w == NULL || coef == NULL) {
+        free(w);
+        free(coef);
+        return ZOO_ENOMEM;
+    }
+    double *k = w, *Sdy = w + C, *Sdyx = w + 2 * C;
+    for (int64_t c = 0; c < C; c++) {
+        k[c] = (double)mean[c];
+        Sdy[c] = Sdyx[c] = 0;
+    }
+    if (M > 0 && (dgamma || dbeta || (dx && training))) {
+        int st = S(bn_channel_sums)(Sdy, Sdyx, x, dy, k, outer, C, inner);
+        if (st != ZOO_OK) {
+            free(w);
+            free(coef);
+            return st;
+        }
+    }
+    for (int64_t c = 0; c < C; c++) {
+        const double inv = (double)invstd[c], g = (double)gamma[c];
+        if (dbeta) dbeta[c] = (T)(accumulate ? (double)dbeta[c] + Sdy[c] : Sdy[c]);
+        if (dgamma) dgamma[c] = (T)(accumulate ? (double)dgamma[c] + Sdyx[c] * inv : Sdyx[c] * inv);
+        const double a = g * inv;
+        coef[c] = (T)a;
+        coef[C + c] = (T)(training && M > 0 ? -a * inv * inv * Sdyx[c] / (double)M : 0);
+        coef[2 * C + c] = mean[c];
+        coef[3 * C + c] = (T)(training && M > 0 ? -a * Sdy[c] / (double)M : 0);
+    }
+    if (dx && n > 0) {
+        const T *a = coef, *b = coef + C, *m = coef + 2 * C, *e = coef + 3 * C;
+        if (inner > 1) {
+            const int64_t segs = outer * C;
+            #pragma omp parallel for schedule(static) if (n >= BN_PAR)
+            for (int64_t sg = 0; sg < segs; sg++) {
+                const int64_t c = sg % C, off = sg * inner;
+                S(bn_dx)(dx + off, dy + off, x + off, inner, a[c], b[c], m[c], e[c], accumulate);
+            }
+        } else {
+            #pragma omp parallel for schedule(static) if (n >= BN_PAR)
+            for (int64_t o = 0; o < outer; o++)
+                S(bn_dx_row)(dx + o * C, dy + o * C, x + o * C, a, b, m, e, C, accumulate);
+        }
+    }
+    free(w);
+    free(coef);
+    return ZOO_OK;
+}
+
+/* ---- dropout ---------------------------------------------------------------------------- */
+
+/* one chunk [lo, lo + n) that does not cross a multiple of 2^32 */
+ZOO_MULTIVERSION static void S(drop_fwd_chunk)(T *restrict y, uint8_t *restrict mask, const T *restrict x,
+                                               uint64_t lo, int64_t n, uint32_t k0, uint32_t k1, uint32_t thr,
+                                               T scale) {
+    const uint32_t base = (uint32_t)lo, hi = (uint32_t)(lo >> 32);
+    for (int64_t i = 0; i < n; i++) {
+        const uint32_t h = zoo_drop_hash(base + (uint32_t)i, hi, k0, k1);
+        const int keep = h >= thr;
+        mask[i] = (uint8_t)keep;
+        y[i] = keep ? x[i] * scale : (T)0;
+    }
+}
+
+ZOO_MULTIVERSION static void S(drop_mask_chunk)(T *restrict m, uint64_t lo, int64_t n, uint32_t k0, uint32_t k1,
+                                                uint32_t thr, T scale) {
+    const uint32_t base = (uint32_t)lo, hi = (uint32_t)(lo >> 32);
+    for (int64_t i = 0; i < n; i++) m[i] = zoo_drop_hash(base + (uint32_t)i, hi, k0, k1) >= thr ? scale : (T)0;
+}
+
+ZOO_MULTIVERSION static void S(drop_bwd_chunk)(T *restrict dx, const T *restrict dy, const uint8_t *restrict mask,
+                                               int64_t n, T scale, int accumulate) {
+    if (accumulate)
+        for (int64_t i = 0; i < n; i++) dx[i] += mask[i] ? dy[i] * scale : (T)0;
+    else
+        for (int64_t i = 0; i < n; i++) dx[i] = mask[i] ? dy[i] * scale : (T)0;
+}
+
+/* dropout forward: element i is kept iff hash(i, key) >= threshold (so P(keep) = 1 - thr/2^32);
+ * y = kept ? x scale : 0, mask = kept (0/1). x, y (n,), mask (n,) bytes. Overwrites y and mask;
+ * y must not overlap x. */
+static int S(dropout_forward)(T *y, uint8_t *mask, const T *x, int64_t n, uint64_t key, uint32_t thr, T scale) {
+    if (n < 0) return ZOO_EINVAL;
+    const uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+    const int64_t chunks = (n + DROP_CHUNK - 1) / DROP_CHUNK;
+    #pragma omp parallel for schedule(static) if (n >= BN_PAR)
+    for (int64_t c = 0; c < chunks; c++) {
+        const int64_t lo = c * DROP_CHUNK, m = n - lo < DROP_CHUNK ? n - lo : DROP_CHUNK;
+        S(drop_fwd_chunk)(y + lo, mask + lo, x + lo, (uint64_t)lo, m, k0, k1, thr, scale);
+    }
+    return ZOO_OK;
+}
+
+/* dropout mask: m[i] = hash(i, key) >= threshold ? scale : 0 (the same draws as dropout_forward). */
+static int S(dropout_mask)(T *m, int64_t n, uint64_t key, uint32_t thr, T scale) {
+    if (n < 0) return ZOO_EINVAL;
+    const uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+    const int64_t chunks = (n + DROP_CHUNK - 1) / DROP_CHUNK;
+    #pragma omp parallel for schedule(static) if (n >= BN_PAR)
+    for (int64_t c = 0; c < chunks; c++) {
+        const int64_t lo = c * DROP_CHUNK, k = n - lo < DROP_CHUNK ? n - lo : DROP_CHUNK;
+        S(drop_mask_chunk)(m + lo, (uint64_t)lo, k, k0, k1, thr, scale);
+    }
+    return ZOO_OK;
+}
+
+/* dropout backward: dx = mask ? dy scale : 0, overwritten (accumulate == 0) or added. */
+static int S(dropout_backward)(T *dx, const T *dy, const uint8_t *mask, int64_t n, T scale, int accumulate) {
+    if (n < 0) return ZOO_EINVAL;
+    const int64_t chunks = (n + DROP_CHUNK - 1) / DROP_CHUNK;
+    #pragma omp parallel for schedule(static) if (n >= BN_PAR)
+    for (int64_t c = 0; c < chunks; c++) {
+        const int64_t lo = c * DROP_CHUNK, m = n - lo < DROP_CHUNK ? n - lo : DROP_CHUNK;
+        S(drop_bwd_chunk)(dx + lo, dy + lo, mask + lo, m, scale, accumulate);
+    }
+    return ZOO_OK;
+}
+
+#endif
