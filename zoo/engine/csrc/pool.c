@@ -45,15 +45,15 @@ static PyObject *py_maxpool2d_forward(PyObject *self, PyObject *args) {
     return zoo_status_to_py(st, "maxpool2d_forward");
 }
 
-/* maxpool2d_backward(dx, gy, argmax, NC, HW, OHOW, dtype) */
+/* maxpool2d_backward(dx, gy, argmax, NC, HW, OHOW, overwrite, dtype) */
 static PyObject *py_maxpool2d_backward(PyObject *self, PyObject *args) {
     Py_buffer dx, gy, arg;
     Py_ssize_t NC, HW, OHOW;
-    int dtype, st;
-    if (!PyArg_ParseTuple(args, "w*y*y*nnni", &dx, &gy, &arg, &NC, &HW, &OHOW, &dtype)) return NULL;
+    int overwrite, dtype, st;
+    if (!PyArg_ParseTuple(args, "w*y*y*nnnii", &dx, &gy, &arg, &NC, &HW, &OHOW, &overwrite, &dtype)) return NULL;
     Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? maxpool2d_backward_f32(dx.buf, gy.buf, arg.buf, NC, HW, OHOW)
-                          : maxpool2d_backward_f64(dx.buf, gy.buf, arg.buf, NC, HW, OHOW);
+    st = dtype == ZOO_F32 ? maxpool2d_backward_f32(dx.buf, gy.buf, arg.buf, NC, HW, OHOW, overwrite)
+                          : maxpool2d_backward_f64(dx.buf, gy.buf, arg.buf, NC, HW, OHOW, overwrite);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&dx);
     PyBuffer_Release(&gy);
@@ -80,19 +80,20 @@ static PyObject *py_avgpool2d_forward(PyObject *self, PyObject *args) {
     return zoo_status_to_py(st, "avgpool2d_forward");
 }
 
-/* avgpool2d_backward(dx, gy, NC, H, W, kh, kw, sh, sw, pt, pl, pb, pr, OH, OW, count_include_pad, dtype) */
+/* avgpool2d_backward(dx, gy, NC, H, W, kh, kw, sh, sw, pt, pl, pb, pr, OH, OW, count_include_pad, overwrite,
+ *                    dtype) */
 static PyObject *py_avgpool2d_backward(PyObject *self, PyObject *args) {
     Py_buffer dx, gy;
     Py_ssize_t NC, H, W, OH, OW;
-    int kh, kw, sh, sw, pt, pl, pb, pr, cip, dtype, st;
-    if (!PyArg_ParseTuple(args, "w*y*nnniiiiiiiinnii", &dx, &gy, &NC, &H, &W, &kh, &kw, &sh, &sw, &pt, &pl, &pb,
-                          &pr, &OH, &OW, &cip, &dtype))
+    int kh, kw, sh, sw, pt, pl, pb, pr, cip, overwrite, dtype, st;
+    if (!PyArg_ParseTuple(args, "w*y*nnniiiiiiiinniii", &dx, &gy, &NC, &H, &W, &kh, &kw, &sh, &sw, &pt, &pl, &pb,
+                          &pr, &OH, &OW, &cip, &overwrite, &dtype))
         return NULL;
     Py_BEGIN_ALLOW_THREADS
     if (dtype == ZOO_F32)
-        st = avgpool2d_backward_f32(dx.buf, gy.buf, NC, H, W, kh, kw, sh, sw, pt, pl, pb, pr, OH, OW, cip);
+        st = avgpool2d_backward_f32(dx.buf, gy.buf, NC, H, W, kh, kw, sh, sw, pt, pl, pb, pr, OH, OW, cip, overwrite);
     else
-        st = avgpool2d_backward_f64(dx.buf, gy.buf, NC, H, W, kh, kw, sh, sw, pt, pl, pb, pr, OH, OW, cip);
+        st = avgpool2d_backward_f64(dx.buf, gy.buf, NC, H, W, kh, kw, sh, sw, pt, pl, pb, pr, OH, OW, cip, overwrite);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&dx);
     PyBuffer_Release(&gy);
@@ -103,11 +104,12 @@ PyMethodDef zoo_pool_methods[] = {
     {"maxpool2d_forward", py_maxpool2d_forward, METH_VARARGS,
      "maxpool2d_forward(out, argmax, x, NC, H, W, kh, kw, sh, sw, pt, pl, OH, OW, dtype)"},
     {"maxpool2d_backward", py_maxpool2d_backward, METH_VARARGS,
-     "maxpool2d_backward(dx, gy, argmax, NC, HW, OHOW, dtype)"},
+     "maxpool2d_backward(dx, gy, argmax, NC, HW, OHOW, overwrite, dtype)"},
     {"avgpool2d_forward", py_avgpool2d_forward, METH_VARARGS,
      "avgpool2d_forward(out, x, NC, H, W, kh, kw, sh, sw, pt, pl, pb, pr, OH, OW, count_include_pad, dtype)"},
     {"avgpool2d_backward", py_avgpool2d_backward, METH_VARARGS,
-     "avgpool2d_backward(dx, gy, NC, H, W, kh, kw, sh, sw, pt, pl, pb, pr, OH, OW, count_include_pad, dtype)"},
+     "avgpool2d_backward(dx, gy, NC, H, W, kh, kw, sh, sw, pt, pl, pb, pr, OH, OW, count_include_pad, overwrite, "
+     "dtype)"},
     {NULL, NULL, 0, NULL}};
 
 #else /* ---- kernels, built once per element type ------------------------------------ */
@@ -160,11 +162,13 @@ static int S(maxpool2d_forward)(T *out, int32_t *argmax, const T *x, int64_t NC,
 }
 
 /* maxpool2d backward: dx[p, argmax[p, k]] += gy[p, k] for argmax >= 0.
- * dx (NC, HW), gy and argmax (NC, OHOW). Adds into dx. */
-static int S(maxpool2d_backward)(T *dx, const T *gy, const int32_t *argmax, int64_t NC, int64_t HW, int64_t OHOW) {
-    #pragma omp parallel for schedule(static) if (NC * OHOW > 65536)
+ * dx (NC, HW), gy and argmax (NC, OHOW). Adds into dx (zeroes each plane first if overwrite). */
+static int S(maxpool2d_backward)(T *dx, const T *gy, const int32_t *argmax, int64_t NC, int64_t HW, int64_t OHOW,
+                                 int overwrite) {
+    #pragma omp parallel for schedule(static) if (NC * (OHOW + HW) > 65536)
     for (int64_t p = 0; p < NC; p++) {
         T *dp = dx + p * HW;
+        if (overwrite) memset(dp, 0, (size_t)HW * sizeof(T));
         const T *gp = gy + p * OHOW;
         const int32_t *ap = argmax + p * OHOW;
         for (int64_t k = 0; k < OHOW; k++)
@@ -211,13 +215,14 @@ static int S(avgpool2d_forward)(T *out, const T *x, int64_t NC, int64_t H, int64
 }
 
 /* avgpool2d backward: dx[p, h, w] += gy[p, i, j] / divisor for every window (i, j) holding
- * (h, w). dx (NC, H, W), gy (NC, OH, OW). Adds into dx. */
+ * (h, w). dx (NC, H, W), gy (NC, OH, OW). Adds into dx (zeroes each plane first if overwrite). */
 static int S(avgpool2d_backward)(T *dx, const T *gy, int64_t NC, int64_t H, int64_t W, int kh, int kw, int sh, int sw,
-                                 int pt, int pl, int pb, int pr, int64_t OH, int64_t OW, int cip) {
+                                 int pt, int pl, int pb, int pr, int64_t OH, int64_t OW, int cip, int overwrite) {
     if (kh < 1 || kw < 1 || sh < 1 || sw < 1) return ZOO_EINVAL;
     #pragma omp parallel for schedule(static) if (NC * OH * OW * kh * kw > 32768)
     for (int64_t p = 0; p < NC; p++) {
         T *dp = dx + p * H * W;
+        if (overwrite) memset(dp, 0, (size_t)(H * W) * sizeof(T));
         const T *gp = gy + p * OH * OW;
         for (int64_t i = 0; i < OH; i++) {
             int64_t h0, h1;
