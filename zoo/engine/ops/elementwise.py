@@ -68,24 +68,33 @@ def _number(op: str, what: str, v) -> float:
     return float(v)
 
 
-def _out_shape(op: Op, a: np.ndarray, b: np.ndarray) -> tuple[tuple, np.dtype]:
-    """Broadcast shape and result dtype of a binary op's inputs (fast path for equal shapes)."""
+def _out_shape(op: Op, ctx: Ctx, a: np.ndarray, b: np.ndarray) -> tuple[tuple, np.dtype]:
+    """Broadcast shape and result dtype of a binary op's inputs (cached per pair of shapes)."""
     dt = a.dtype if a.dtype == b.dtype else np.result_type(a, b)
     if a.shape == b.shape:
         return a.shape, dt
-    try:
-        return np.broadcast_shapes(a.shape, b.shape), dt
-    except ValueError:
-        raise ValueError(
-            f"{type(op).__name__}: input shapes {a.shape} and {b.shape} do not broadcast"
-        ) from None
+    key = (a.shape, b.shape)
+    if getattr(ctx, "bcast_key", None) != key:
+        try:
+            ctx.bcast_shape = np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise ValueError(
+                f"{type(op).__name__}: input shapes {a.shape} and {b.shape} do not broadcast"
+            ) from None
+        ctx.bcast_key = key
+    return ctx.bcast_shape, dt
 
 
 # ---- binary ---------------------------------------------------------------------------------
 
 
 class _Binary(Op):
-    """y = f(a, b) elementwise with numpy broadcasting in either direction."""
+    """y = f(a, b) elementwise with numpy broadcasting in either direction.
+
+    Example:
+        >>> Add().infer_shape((None, 1, 5), (4, 1))
+        (None, 4, 5)
+    """
 
     ufunc = None
 
@@ -93,7 +102,7 @@ class _Binary(Op):
         return broadcast_shapes(a, b)
 
     def forward(self, ctx: Ctx, a, b):
-        shape, dt = _out_shape(self, a, b)
+        shape, dt = _out_shape(self, ctx, a, b)
         y = ctx.buf("y", shape, dt)
         self.ufunc(a, b, out=y)
         ctx.a, ctx.b, ctx.y = a, b, y
@@ -662,7 +671,7 @@ class _Compare(Op):
                 raise ValueError(f"{type(self).__name__}: expected two inputs (no scalar= set), got one")
             y = ctx.buf("y", a.shape, _mask_dtype(a))
             return self.ufunc(a, self.scalar, out=y)
-        shape, _ = _out_shape(self, a, b)
+        shape, _ = _out_shape(self, ctx, a, b)
         return self.ufunc(a, b, out=ctx.buf("y", shape, _mask_dtype(a, b)))
 
     def backward(self, ctx: Ctx, gy):
@@ -732,7 +741,7 @@ class Where(Op):
         return broadcast_shapes(broadcast_shapes(cond, a), b)
 
     def forward(self, ctx: Ctx, cond, a, b):
-        shape, dt = _out_shape(self, a, b)
+        shape, dt = _out_shape(self, ctx, a, b)
         if cond.shape != shape:
             try:
                 shape = np.broadcast_shapes(cond.shape, shape)

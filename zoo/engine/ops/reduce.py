@@ -52,6 +52,9 @@ class _Reduce(Op):
     """y = reduce(x) over `axis` (None: all axes; ints may be negative), keepdims as numpy.
 
     Shapes: x (d...) -> d with the reduced axes removed (or kept as 1 with keepdims).
+    Example:
+        >>> Sum((1, -1), keepdims=True).infer_shape((None, 4, 5))
+        (None, 1, 1)
     """
 
     def __init__(self, axis=None, keepdims: bool = False):
@@ -91,7 +94,7 @@ class Sum(_Reduce):
     type_name = "sum"
 
     def forward(self, ctx: Ctx, x):
-        return np.asarray(np.sum(x, axis=self._prepare(ctx, x), keepdims=self.keepdims))
+        return np.asarray(np.add.reduce(x, axis=self._prepare(ctx, x), keepdims=self.keepdims))
 
     def backward(self, ctx: Ctx, gy):
         gx = ctx.buf("gx", ctx.xshape, ctx.dtype)
@@ -106,7 +109,9 @@ class Mean(_Reduce):
     type_name = "mean"
 
     def forward(self, ctx: Ctx, x):
-        return np.asarray(np.mean(x, axis=self._prepare(ctx, x), keepdims=self.keepdims))
+        # as numpy.mean: the sum (pairwise, in x's dtype) divided by the count
+        y = np.asarray(np.add.reduce(x, axis=self._prepare(ctx, x), keepdims=self.keepdims))
+        return np.divide(y, ctx.count, out=y)
 
     def backward(self, ctx: Ctx, gy):
         gx = ctx.buf("gx", ctx.xshape, ctx.dtype)

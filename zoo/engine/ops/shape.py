@@ -102,7 +102,9 @@ class Reshape(Op):
             size, 0 ("copy this axis from the input", as in ONNX: (0, -1) keeps the batch
             and flattens the rest) or -1 (inferred from the element count; at most one).
     Shapes: x (d0, ..., dk) -> target_shape with 0s and the -1 resolved.
-    Example: Reshape((0, 3, -1)) maps (None, 12) to (None, 3, 4).
+    Example:
+        >>> Reshape((0, 3, -1)).infer_shape((None, 12))
+        (None, 3, 4)
     """
 
     type_name = "reshape"
@@ -156,7 +158,10 @@ class Reshape(Op):
         t = self.target_shape
         try:
             if self._copies:
-                t = tuple(x.shape[i] if s == 0 else s for i, s in enumerate(t))
+                if getattr(ctx, "key", None) != x.shape:
+                    ctx.target = tuple(x.shape[i] if s == 0 else s for i, s in enumerate(t))
+                    ctx.key = x.shape
+                t = ctx.target
             return x.reshape(t)
         except (ValueError, IndexError):
             raise ValueError(
@@ -243,7 +248,9 @@ class Squeeze(Op):
 class ExpandDims(Op):
     """y = x with a new axis of size 1 at `axis` (in -(rank+1) .. rank).
 
-    Example: ExpandDims(1) maps (N, 5) to (N, 1, 5).
+    Example:
+        >>> ExpandDims(1).infer_shape((None, 5))
+        (None, 1, 5)
     """
 
     type_name = "expand_dims"
@@ -551,7 +558,9 @@ class _Indexing(Op):
 class Slice(_Indexing):
     """y = x[..., start:stop:step, ...] on one axis, Python slicing rules (None, negatives, step != 0).
 
-    Example: Slice(1, 2, 5) maps (N, 10) to (N, 3).
+    Example:
+        >>> Slice(1, 2, 5).infer_shape((None, 10))
+        (None, 3)
     """
 
     type_name = "slice"
@@ -586,7 +595,9 @@ class GetItem(_Indexing):
         index: a sequence whose items are an int (picks one position and drops the axis), a
             `slice` or a [start, stop, step] list (None entries allowed), or Ellipsis / "..."
             (at most one: the axes not named). New axes (None) are not supported: use ExpandDims.
-    Example: GetItem([Ellipsis, slice(1, 3)]) maps (N, 4, 6) to (N, 4, 2), like x[..., 1:3].
+    Example: like x[..., 1:3]
+        >>> GetItem([Ellipsis, slice(1, 3)]).infer_shape((None, 4, 6))
+        (None, 4, 2)
     """
 
     type_name = "getitem"
