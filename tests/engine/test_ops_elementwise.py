@@ -423,3 +423,44 @@ def test_add_n(rng, tf):
         AddN().infer_shape((None, 5), (None, 4))
     with pytest.raises(ValueError, match=r"AddN: inputs must have one shape, got \(2, 3\) and \(2, 1\)"):
         run_op(AddN(), np.zeros((2, 3)), np.zeros((2, 1)))
+
+
+ALL_FLOAT32 = [
+    (Add(), 2),
+    (Sub(), 2),
+    (Mul(), 2),
+    (Div(), 2),
+    (Maximum(), 2),
+    (Minimum(), 2),
+    (Pow(), 2),
+    (AddScalar(1.0), 1),
+    (MulScalar(3.0), 1),
+    (DivScalar(3.0), 1),
+    (RSubScalar(1.0), 1),
+    (RDivScalar(1.0), 1),
+    (PowScalar(1.5), 1),
+    (PowScalar(2.0), 1),
+    (RPowScalar(2.0), 1),
+    (Neg(), 1),
+    (Abs(), 1),
+    (Square(), 1),
+    (Sqrt(), 1),
+    (Exp(), 1),
+    (Log(), 1),
+    (Erf(), 1),
+    (Clip(0.2, 0.9), 1),
+    (Clip(None, 0.5), 1),
+    (AddN(), 3),
+]
+
+
+@pytest.mark.parametrize("op,n", ALL_FLOAT32, ids=[repr(o) for o, _ in ALL_FLOAT32])
+def test_float32_stays_float32(op, n, rng):
+    """No float64 sneaks into float32 forward or backward passes (broadcast inputs included)."""
+    shapes = [(3, 4, 5), (4, 1), (3, 4, 5)] if n >= 2 and not isinstance(op, AddN) else [(3, 4, 5)] * n
+    xs = [(np.abs(rng.normal(size=s)) + 0.1).astype(np.float32) for s in shapes[:n]]
+    y, ctx = run_op(op, *xs)
+    assert y.dtype == np.float32
+    grads = op.backward(ctx, np.ones(y.shape, np.float32))
+    for x, g in zip(xs, grads):
+        assert g.dtype == np.float32 and g.shape == x.shape

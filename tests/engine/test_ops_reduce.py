@@ -183,3 +183,14 @@ def test_graph_mean_of_max(rng):
     (gx,) = exe.backward([np.float32(1.0)], input_grads=True)
     assert gx.dtype == np.float32
     assert_close(gx, ((xv == xv.max(1, keepdims=True)) / np.float32(5.0)).astype(np.float32), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    "op", [Sum(1), Mean((0, 2)), Mean(), Max(-1, True), Min(None), L2Normalize((1, 2))], ids=repr
+)
+def test_float32_stays_float32(op, rng):
+    x = rng.normal(size=(3, 4, 5)).astype(np.float32)
+    y, ctx = run_op(op, x)
+    assert y.dtype == np.float32
+    (g,) = op.backward(ctx, np.ones(y.shape, np.float32))
+    assert g.dtype == np.float32 and g.shape == x.shape
