@@ -5,6 +5,7 @@ Parity with tf.keras: weights after 5 steps agree to rtol 1e-5 / atol 1e-6 (floa
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 
@@ -254,7 +255,7 @@ def test_concurrent_apply_from_threads(rng):
     for g in grads:
         opt.begin_step()
         ts = [threading.Thread(target=opt.apply, args=(w, g, None, a, b), kwargs={"threads": 1})
-              for a, b in zip(cuts, cuts[1:])]
+              for a, b in itertools.pairwise(cuts)]
         for t in ts:
             t.start()
         for t in ts:

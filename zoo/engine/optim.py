@@ -21,9 +21,10 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -31,11 +32,38 @@ from zoo.engine.kernels import optim as _K
 from zoo.engine.kernels import reduce as _R
 
 __all__ = [
-    "Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "RMSprop", "Ftrl", "get",
-    "Schedule", "Default", "Step", "MultiStep", "EpochStep", "Exponential", "Poly", "Plateau", "Warmup",
-    "LinearWarmup", "Cosine", "SequentialSchedule", "FunctionSchedule", "get_schedule",
-    "clip_by_value", "global_norm", "clip_by_global_norm",
-    "Regularizer", "L1", "L2", "L1L2", "get_regularizer",
+    "L1",
+    "L1L2",
+    "L2",
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "Cosine",
+    "Default",
+    "EpochStep",
+    "Exponential",
+    "Ftrl",
+    "FunctionSchedule",
+    "LinearWarmup",
+    "MultiStep",
+    "Optimizer",
+    "Plateau",
+    "Poly",
+    "RMSprop",
+    "Regularizer",
+    "Schedule",
+    "SequentialSchedule",
+    "Step",
+    "Warmup",
+    "clip_by_global_norm",
+    "clip_by_value",
+    "get",
+    "get_regularizer",
+    "get_schedule",
+    "global_norm",
 ]
 
 
@@ -134,7 +162,7 @@ class MultiStep(Schedule):
 
     def __init__(self, step_sizes, gamma: float):
         steps = [_int("MultiStep", "step_sizes", s, lo=0) for s in step_sizes]
-        if any(b <= a for a, b in zip(steps, steps[1:])):
+        if any(b <= a for a, b in itertools.pairwise(steps)):
             raise ValueError(f"MultiStep: step_sizes must be strictly increasing, got {steps}")
         self.step_sizes = steps
         self.gamma = _num("MultiStep", "gamma", gamma, lo=0)
@@ -330,13 +358,12 @@ class SequentialSchedule(Schedule):
         self.active = 0
 
     def __call__(self, iteration, epoch, base_lr):
-        start = 0
-        for k, (s, n) in enumerate(self.schedules):
-            if iteration < start + n or k == len(self.schedules) - 1:
-                self.active = k
-                return s(iteration - start, epoch, base_lr)
-            start += n
-        raise AssertionError("unreachable")
+        k, start = 0, 0
+        while k < len(self.schedules) - 1 and iteration >= start + self.schedules[k][1]:
+            start += self.schedules[k][1]
+            k += 1
+        self.active = k
+        return self.schedules[k][0](iteration - start, epoch, base_lr)
 
     def on_epoch_end(self, epoch, logs):
         self.schedules[self.active][0].on_epoch_end(epoch, logs)
