@@ -307,15 +307,15 @@ static int S(bn_channel_sums)(double *A, double *B, const T *x, const T *q, cons
     return ZOO_OK;
 }
 
-/* y[i] = x[i] * s + h (one channel segment) */
-ZOO_MULTIVERSION static void S(bn_affine)(T *restrict y, const T *restrict x, int64_t n, T s, T h) {
-    for (int64_t i = 0; i < n; i++) y[i] = x[i] * s + h;
+/* y[i] = (x[i] - m) * s + h (one channel segment; subtracting first keeps |mean| >> std exact) */
+ZOO_MULTIVERSION static void S(bn_affine)(T *restrict y, const T *restrict x, int64_t n, T m, T s, T h) {
+    for (int64_t i = 0; i < n; i++) y[i] = (x[i] - m) * s + h;
 }
 
-/* y[c] = x[c] * s[c] + h[c] (one row of channels) */
-ZOO_MULTIVERSION static void S(bn_affine_row)(T *restrict y, const T *restrict x, const T *restrict s,
-                                              const T *restrict h, int64_t n) {
-    for (int64_t c = 0; c < n; c++) y[c] = x[c] * s[c] + h[c];
+/* y[c] = (x[c] - m[c]) * s[c] + h[c] (one row of channels) */
+ZOO_MULTIVERSION static void S(bn_affine_row)(T *restrict y, const T *restrict x, const T *restrict m,
+                                              const T *restrict s, const T *restrict h, int64_t n) {
+    for (int64_t c = 0; c < n; c++) y[c] = (x[c] - m[c]) * s[c] + h[c];
 }
 
 /* batch norm forward over x, y (outer, C, inner), per-channel gamma, beta, running_mean,
@@ -324,7 +324,8 @@ ZOO_MULTIVERSION static void S(bn_affine_row)(T *restrict y, const T *restrict x
  *             if update: running_mean = momentum running_mean + (1 - momentum) mean, and the same
  *             for running_var with the biased variance (Keras 3 convention);
  *   inference: mean, var = running_mean, running_var;
- *   invstd = 1 / sqrt(var + eps); y = (x - mean) invstd gamma + beta, computed as x s + h.
+ *   invstd = 1 / sqrt(var + eps); y = (x - mean) s + beta with s = invstd gamma, computed as
+ *   (x - m) s + h with m = mean rounded to T and h = beta - (mean - m) s.
  * Overwrites y, save_mean (mean) and save_invstd (invstd). y must not overlap x. */
 static int S(bn_forward)(T *y, T *save_mean, T *save_invstd, const T *x, const T *gamma, const T *beta, T *rmean,
                          T *rvar, int64_t outer, int64_t C, int64_t inner, double eps, double momentum, int training,
@@ -332,7 +333,7 @@ static int S(bn_forward)(T *y, T *save_mean, T *save_invstd, const T *x, const T
     if (outer < 0 || C < 0 || inner < 0 || !(eps >= 0)) return ZOO_EINVAL;
     const int64_t n = outer * C * inner, M = outer * inner;
     if (C == 0) return ZOO_OK;
-    T *sh = (T *)malloc((size_t)(2 * C) * sizeof(T));
+    T *sh = (T *)malloc((size_t)(3 * C) * sizeof(T));
     double *k = (double *)malloc((size_t)(3 * C) * sizeof(double));
     if (sh == NULL || k == NULL) {
         free(sh);
@@ -365,13 +366,14 @@ static int S(bn_forward)(T *y, T *save_mean, T *save_invstd, const T *x, const T
             B[c] = training ? 0 : (double)rvar[c];
         }
     }
-    T *s = sh, *h = sh + C;
+    T *s = sh, *h = sh + C, *m = sh + 2 * C;
     for (int64_t c = 0; c < C; c++) {
-        const double inv = 1.0 / sqrt(B[c] + eps), sc = (double)gamma[c] * inv;
-        save_mean[c] = (T)A[c];
+        const double inv = 1.0 / sqrt(B[c] + eps);
+        const double sc = (double)gamma[c] * inv;
+        save_mean[c] = m[c] = (T)A[c];
         save_invstd[c] = (T)inv;
         s[c] = (T)sc;
-        h[c] = (T)((double)beta[c] - A[c] * sc);
+        h[c] = (T)((double)beta[c] - (A[c] - (double)m[c]) * sc); /* the part of the mean T cannot hold */
     }
     if (n > 0) {
         if (inner > 1) {
@@ -379,11 +381,11 @@ static int S(bn_forward)(T *y, T *save_mean, T *save_invstd, const T *x, const T
             #pragma omp parallel for schedule(static) if (n >= BN_PAR)
             for (int64_t sg = 0; sg < segs; sg++) {
                 const int64_t c = sg % C;
-                S(bn_affine)(y + sg * inner, x + sg * inner, inner, s[c], h[c]);
+                S(bn_affine)(y + sg * inner, x + sg * inner, inner, m[c], s[c], h[c]);
             }
         } else {
             #pragma omp parallel for schedule(static) if (n >= BN_PAR)
-            for (int64_t o = 0; o < outer; o++) S(bn_affine_row)(y + o * C, x + o * C, s, h, C);
+            for (int64_t o = 0; o < outer; o++) S(bn_affine_row)(y + o * C, x + o * C, m, s, h, C);
         }
     }
     free(sh);
