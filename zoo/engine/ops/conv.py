@@ -164,7 +164,11 @@ class Conv2D(Op):
 
     def forward(self, ctx: Ctx, x, w, b=None):
         if getattr(x, "ndim", 4) != 4 or getattr(w, "ndim", 4) != 4:
-            self.infer_shape(x.shape, w.shape, None if b is None else getattr(b, "shape", ()))
+            self._check_arrays(x, w, b)
+            try:
+                self.infer_shape(x.shape, w.shape, None if b is None else b.shape)
+            except ValueError as e:
+                raise ValueError(f"{type(self).__name__}: {e}") from None
         return self._forward4(ctx, x, w, b)
 
     def _check_arrays(self, x, w, b):
@@ -246,11 +250,13 @@ class Conv2D(Op):
             plan.dbtmp = ctx.buf("dbtmp", (g.O,), dt) if plan.has_b else None
 
     def _forward4(self, ctx: Ctx, x, w, b):
-        if not (isinstance(x, np.ndarray) and x.flags.c_contiguous):
+        if not (isinstance(x, np.ndarray) and isinstance(w, np.ndarray) and (b is None or isinstance(b, np.ndarray))):
+            self._check_arrays(x, w, b)
+        if not x.flags.c_contiguous:
             x = np.ascontiguousarray(x)
-        if not (isinstance(w, np.ndarray) and w.flags.c_contiguous):
+        if not w.flags.c_contiguous:
             w = np.ascontiguousarray(w)
-        if b is not None and not (isinstance(b, np.ndarray) and b.flags.c_contiguous):
+        if b is not None and not b.flags.c_contiguous:
             b = np.ascontiguousarray(b)
         plan = self._plan(ctx, x, w, b)
         ctx.x, ctx.w = x, w

@@ -1,0 +1,131 @@
+"""Conv2D forward + backward timings and GFLOP/s for the ResNet-20 and LeNet-5 layer shapes.
+
+    python benchmarks/conv_kernels.py [--tf] [--repeat 20] [--threads 2]
+
+FLOPs per pass: 2*N*O*(C/groups)*KH*KW*OH*OW; forward + backward is 3 passes (2 when the
+input needs no gradient, as in a first layer). With --tf, TensorFlow's conv2d (NHWC, the
+layout it prefers on CPU) runs the same shapes through a GradientTape for comparison.
+Run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+
+# (name, x shape, out channels, kernel, padding, strides, input needs a gradient)
+SHAPES = [
+    ("resnet20 stage1", (64, 16, 32, 32), 16, 3, "same", 1, True),
+    ("resnet20 stage2", (64, 32, 16, 16), 32, 3, "same", 1, True),
+    ("resnet20 stage3", (64, 64, 8, 8), 64, 3, "same", 1, True),
+    ("resnet20 down 16->32 s2", (64, 16, 32, 32), 32, 3, "same", 2, True),
+    ("lenet5 conv1", (128, 1, 28, 28), 6, 5, "same", 1, False),
+    ("lenet5 conv2", (128, 6, 14, 14), 16, 5, "valid", 1, True),
+]
+
+
+def _best(fn, repeat: int) -> float:
+    fn()
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def _flops(x, o, k, oh, ow) -> float:
+    n, c = x[0], x[1]
+    return 2.0 * n * o * c * k * k * oh * ow
+
+
+def bench_zoo(repeat: int):
+    from zoo.engine.ops.base import Ctx
+    from zoo.engine.ops.conv import Conv2D
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for name, xs, o, k, pad, s, need_x in SHAPES:
+        x = rng.standard_normal(xs, dtype=np.float32)
+        w = (rng.standard_normal((o, xs[1], k, k), dtype=np.float32) * 0.1).astype(np.float32)
+        b = np.zeros(o, np.float32)
+        op = Conv2D(strides=s, padding=pad)
+        ctx = Ctx("bench", training=True, n_inputs=3)
+        ctx.needs_grad = (need_x, True, True)
+        y = op.forward(ctx, x, w, b)
+        gy = rng.standard_normal(y.shape, dtype=np.float32)
+        t_f = _best(lambda: op.forward(ctx, x, w, b), repeat)
+        t_b = _best(lambda: op.backward(ctx, gy), repeat)
+
+        def step():
+            op.forward(ctx, x, w, b)
+            op.backward(ctx, gy)
+
+        t_fb = _best(step, repeat)
+        f = _flops(xs, o, k, y.shape[2], y.shape[3])
+        passes = 3 if need_x else 2
+        rows.append((name, xs, o, k, t_f, t_b, t_fb, f, passes, ctx.conv_plan.mode, len(ctx.conv_plan.chunks)
+                     if ctx.conv_plan.mode == "gemm" else 1))
+    return rows
+
+
+def bench_tf(repeat: int):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    out = {}
+    for name, xs, o, k, pad, s, need_x in SHAPES:
+        n, c, h, w_ = xs
+        x = tf.constant(rng.standard_normal((n, h, w_, c), dtype=np.float32))
+        w = tf.Variable(rng.standard_normal((k, k, c, o), dtype=np.float32) * 0.1)
+        xv = tf.Variable(x)
+
+        @tf.function
+        def step(xv=xv, w=w):
+            with tf.GradientTape() as tape:
+                y = tf.nn.conv2d(xv, w, s, pad.upper())
+                loss = tf.reduce_sum(y)
+            srcs = [xv, w] if need_x else [w]
+            return tape.gradient(loss, srcs)
+
+        def run():
+            r = step()
+            _ = [t.numpy() for t in r]
+
+        out[name] = _best(run, repeat)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tf", action="store_true", help="also time TensorFlow's conv2d")
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=0, help="threads for zoo and BLAS (default: all cores)")
+    args = ap.parse_args()
+    from zoo.engine import _native, threads
+
+    if args.threads:
+        threads.set_num_threads(args.threads)
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, isa={_native.cpu_isa()}, "
+          f"threads={threads.get_num_threads()}, numpy {np.__version__}, "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '<unset>')}")
+    rows = bench_zoo(args.repeat)
+    tf_times = bench_tf(args.repeat) if args.tf else {}
+    print(f"{'layer':26s} {'input':18s} {'O':>3s} {'k':>2s} {'mode':>9s} {'fwd ms':>7s} {'bwd ms':>7s} "
+          f"{'f+b ms':>7s} {'fwd GF/s':>8s} {'f+b GF/s':>8s}" + ("  tf f+b ms  zoo/tf" if tf_times else ""))
+    for name, xs, o, k, t_f, t_b, t_fb, f, passes, mode, chunks in rows:
+        line = (f"{name:26s} {str(xs):18s} {o:3d} {k:2d} {mode + '/' + str(chunks):>9s} {t_f * 1e3:7.3f} "
+                f"{t_b * 1e3:7.3f} {t_fb * 1e3:7.3f} {f / t_f / 1e9:8.1f} {passes * f / t_fb / 1e9:8.1f}")
+        if tf_times:
+            line += f"  {tf_times[name] * 1e3:9.3f}  {tf_times[name] / t_fb:6.2f}x"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
