@@ -492,6 +492,8 @@ class Optimizer:
         self._slot_tuple: tuple | None = None
         self._slot_n, self._slot_dtype = -1, None
         self._lock = threading.Lock()
+        self._who = f"{who}.apply"
+        self._code = _K.KINDS[self.kind][0]
 
     # -- hyper-parameters -----------------------------------------------------------------
     @property
@@ -517,6 +519,10 @@ class Optimizer:
         """Constructor arguments besides learning_rate/schedule/clipping."""
         return {}
 
+    def _kernel_params(self, ftype: type) -> tuple[float, ...]:
+        """This step's kernel scalars as Python floats."""
+        return tuple(float(p) for p in self._step_params(self.lr, self.iterations, ftype))
+
     # -- stepping -------------------------------------------------------------------------
     def begin_step(self, epoch: int = 0) -> float:
         """Advance the iteration counter, evaluate this step's lr and prepare the kernel scalars.
@@ -532,7 +538,7 @@ class Optimizer:
                                  f"iteration {self.iterations}; expected a finite number >= 0")
         self.iterations += 1
         self.lr = float(lr)
-        self._params = {_F32: self._step_params(self.lr, self.iterations, np.float32)}
+        self._params = {_F32: self._kernel_params(np.float32)}
         return self.lr
 
     def apply(self, w: np.ndarray, g: np.ndarray, mask: np.ndarray | None = None, lo: int = 0,
@@ -552,12 +558,19 @@ class Optimizer:
         cache = self._params
         if cache is None:
             raise RuntimeError(f"{type(self).__name__}.apply: call begin_step() first (once per step)")
-        _K.check_flat(f"{type(self).__name__}.apply", w, g)
+        who = self._who
+        dtype = _K.check_flat(who, w, g)
+        n = w.shape[0]
+        mask = _K.check_mask(who, mask, n)
+        lo, hi = _K.check_range(who, lo, hi, n)
+        threads = _K.check_threads(who, threads)
         params = cache.get(w.dtype)
         if params is None:
-            params = cache[w.dtype] = self._step_params(self.lr, self.iterations, w.dtype.type)
-        slots = self._ensure_slots(w)
-        _K.step(self.kind, w, g, mask, slots, lo, hi, params, threads)
+            params = cache[w.dtype] = self._kernel_params(w.dtype.type)
+        st = self._slot_tuple
+        if st is None or self._slot_n != n or self._slot_dtype != w.dtype:
+            st = self._ensure_slots(w)
+        _K.step_unchecked(self._code, w, g, mask, st, lo, hi, params, dtype, threads)
 
     def step(self, w: np.ndarray, g: np.ndarray, mask: np.ndarray | None = None, epoch: int = 0) -> None:
         """One whole step: begin_step(epoch), clip_gradients(g, mask) if clipping is set, apply."""
@@ -616,7 +629,7 @@ class Optimizer:
         return dict(self._slots or {})
 
     def reset_state(self) -> None:
-        """Forget the state slots and the iteration count (the schedule's state too)."""
+        """Forget the state slots and the iteration count (the schedule keeps its own state)."""
         with self._lock:
             self._slots = None
             self._slot_tuple = None
@@ -648,8 +661,7 @@ class Optimizer:
             self.lr = float(state.get("lr", self._learning_rate))
             self._slots = arrays or None
             self._slot_tuple = None
-            self._params = ({_F32: self._step_params(self.lr, self.iterations, np.float32)} if self.iterations
-                            else None)
+            self._params = {_F32: self._kernel_params(np.float32)} if self.iterations else None
         if self.schedule is not None:
             self.schedule.set_state(state.get("schedule") or {})
 

@@ -62,10 +62,9 @@ static inline int zoo_mask_run(const uint8_t *mk, int64_t *a, int64_t *b, int64_
     int64_t i = *a;
     while (i < hi && !mk[i]) i++;
     if (i >= hi) return 0;
-    int64_t j = i + 1;
-    while (j < hi && mk[j]) j++;
+    const uint8_t *z = memchr(mk + i, 0, (size_t)(hi - i)); /* end of the run: the next 0 */
     *a = i;
-    *b = j;
+    *b = z == NULL ? hi : (int64_t)(z - mk);
     return 1;
 }
 

@@ -27,6 +27,11 @@ _DTYPES = {np.dtype(np.float32): 0, np.dtype(np.float64): 1}
 def check_flat(who: str, w, g) -> int:
     """Check that `w` and `g` are 1-D C-contiguous float32/float64 arrays of one dtype and length,
     `w` writable; returns the C dtype code."""
+    if type(w) is np.ndarray and type(g) is np.ndarray and w.ndim == 1 and w.shape == g.shape:
+        code = _DTYPES.get(w.dtype)
+        if code is not None and g.dtype == w.dtype and w.flags.c_contiguous and g.flags.c_contiguous \
+                and w.flags.writeable:
+            return code
     for name, a in (("w", w), ("g", g)):
         if not isinstance(a, np.ndarray):
             raise TypeError(f"{who}: {name} must be a numpy array, got {type(a).__name__}")
@@ -48,6 +53,8 @@ def check_mask(who: str, mask, n: int):
     """None, or `mask` as a 1-D C-contiguous uint8 array of length n (bool is viewed as uint8)."""
     if mask is None:
         return None
+    if type(mask) is np.ndarray and mask.dtype == np.uint8 and mask.shape == (n,) and mask.flags.c_contiguous:
+        return mask
     if not isinstance(mask, np.ndarray):
         raise TypeError(f"{who}: mask must be a numpy uint8 array or None, got {type(mask).__name__}")
     if mask.dtype == np.bool_:
@@ -65,6 +72,8 @@ def check_range(who: str, lo, hi, n: int) -> tuple[int, int]:
     """(lo, hi) as ints with 0 <= lo <= hi <= n; hi None means n."""
     if hi is None:
         hi = n
+    if type(lo) is int and type(hi) is int and 0 <= lo <= hi <= n:
+        return lo, hi
     for name, v in (("lo", lo), ("hi", hi)):
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
             raise TypeError(f"{who}: {name} must be an int, got {type(v).__name__}")
@@ -75,9 +84,19 @@ def check_range(who: str, lo, hi, n: int) -> tuple[int, int]:
 
 
 def check_threads(who: str, threads) -> int:
+    """`threads` as an int >= 0 (0: the default OpenMP team)."""
+    if type(threads) is int and threads >= 0:
+        return threads
     if not isinstance(threads, (int, np.integer)) or isinstance(threads, bool) or threads < 0:
         raise ValueError(f"{who}: threads must be an int >= 0 (0: default), got {threads!r}")
     return int(threads)
+
+
+def step_unchecked(code: int, w: np.ndarray, g: np.ndarray, mask, slots: tuple, lo: int, hi: int,
+                   params: tuple, dtype: int, threads: int) -> None:
+    """`step` for callers that checked w, g, mask, range and threads with the check_* helpers above
+    and own the slots (Optimizer.apply); `params` must be a tuple of floats."""
+    _native.optim_step(code, w, g, mask, slots, lo, hi, params, dtype, threads)
 
 
 def step(kind: str, w: np.ndarray, g: np.ndarray, mask, slots: tuple, lo: int, hi: int, params: tuple,
