@@ -322,7 +322,11 @@ def test_get_and_aliases():
     assert sgd.learning_rate == 0.5 and isinstance(sgd.schedule, O.Default)
     lrs = [sgd.begin_step() for _ in range(3)]
     assert lrs == pytest.approx([0.5, 0.5 / 1.1, 0.5 / 1.2])
-    assert O.SGD(learningrate=0.2, learningrate_decay=0.0).schedule is None
+    bigdl = O.SGD(learningrate=0.2, learningrate_decay=0.0, weightdecay=0.01, momentum=0.9)
+    assert bigdl.learning_rate == 0.2 and bigdl.schedule is None and bigdl.weight_decay == 0.01
+    assert O.Adam(beta1=0.8, beta2=0.99).get_config()["beta_2"] == 0.99
+    with pytest.raises(ValueError, match="Adam: decay must be >= 0, got -1.0"):
+        O.Adam(decay=-1)
     assert O.AdamW(0.01).weight_decay == 0.004
     with pytest.raises(TypeError, match="SGD: unexpected argument 'lrr'"):
         O.SGD(lrr=0.1)
@@ -378,8 +382,10 @@ def test_bad_inputs():
     bad = O.SGD(0.1, schedule=lambda it, ep, lr: -1.0)
     with pytest.raises(ValueError, match="gave learning rate -1.0 at iteration 0; expected a finite number >= 0"):
         bad.begin_step()
+    ftrl = O.Ftrl(0.0)
     with pytest.raises(ValueError, match="Ftrl: learning rate must be > 0"):
-        O.Ftrl(0.0).begin_step()
+        ftrl.begin_step()
+    assert ftrl.iterations == 0, "a rejected step must not advance the counter"
 
 
 def test_kernel_wrapper_checks():

@@ -430,7 +430,7 @@ def get_schedule(identifier) -> Schedule | None:
 # Analytics Zoo / BigDL spellings accepted by every optimizer.
 _ALIASES = {"lr": "learning_rate", "learningrate": "learning_rate", "decay": "decay",
             "learningrate_decay": "decay", "leaningrate_schedule": "schedule", "learningrate_schedule": "schedule",
-            "weightdecay": "weight_decay"}
+}
 
 
 class Optimizer:
@@ -468,14 +468,12 @@ class Optimizer:
                 if schedule is not None:
                     raise ValueError(f"{who}: pass the schedule once, got both schedule= and {k}=")
                 schedule = v
-            elif target == "decay":
-                if float(v) != 0.0:
+            else:  # decay
+                if _num(who, k, v, lo=0) != 0.0:
                     if schedule is not None:
                         raise ValueError(f"{who}: decay={v} is a Default schedule; it cannot be combined with "
                                          f"schedule={schedule!r}")
                     schedule = Default(v)
-            else:
-                raise TypeError(f"{who}: unexpected argument {k!r}")
         if clipnorm is not None:
             raise ValueError(f"{who}: clipnorm (per-variable norm) is not supported on flat buffers; "
                              f"use global_clipnorm")
@@ -487,7 +485,7 @@ class Optimizer:
                                 else _num(who, "global_clipnorm", global_clipnorm, lo=0, lo_open=True))
         self.iterations = 0
         self.lr = self._learning_rate
-        self._params: tuple | None = None
+        self._params: dict | None = None  # this step's kernel scalars by buffer dtype
         self._slots: dict[str, np.ndarray] | None = None
         self._slot_tuple: tuple | None = None
         self._slot_n, self._slot_dtype = -1, None
@@ -519,9 +517,11 @@ class Optimizer:
         """Constructor arguments besides learning_rate/schedule/clipping."""
         return {}
 
-    def _kernel_params(self, ftype: type) -> tuple[float, ...]:
-        """This step's kernel scalars as Python floats."""
-        return tuple(float(p) for p in self._step_params(self.lr, self.iterations, ftype))
+    def _kernel_params(self, ftype: type, lr: float | None = None, t: int | None = None) -> tuple[float, ...]:
+        """The kernel scalars of step t (default: the current step) as Python floats."""
+        lr = self.lr if lr is None else lr
+        t = self.iterations if t is None else t
+        return tuple(float(p) for p in self._step_params(lr, t, ftype))
 
     # -- stepping -------------------------------------------------------------------------
     def begin_step(self, epoch: int = 0) -> float:
@@ -536,10 +536,12 @@ class Optimizer:
             if not isinstance(lr, (int, float, np.floating, np.integer)) or not math.isfinite(lr) or lr < 0:
                 raise ValueError(f"{type(self).__name__}: schedule {self.schedule!r} gave learning rate {lr!r} at "
                                  f"iteration {self.iterations}; expected a finite number >= 0")
+        lr = float(lr)
+        params = self._kernel_params(np.float32, lr, self.iterations + 1)
         self.iterations += 1
-        self.lr = float(lr)
-        self._params = {_F32: self._kernel_params(np.float32)}
-        return self.lr
+        self.lr = lr
+        self._params = {_F32: params}
+        return lr
 
     def apply(self, w: np.ndarray, g: np.ndarray, mask: np.ndarray | None = None, lo: int = 0,
               hi: int | None = None, *, threads: int = 0) -> None:
@@ -690,6 +692,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, dampening: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0, schedule: Schedule | None = None, **kwargs):
+        weight_decay = kwargs.pop("weightdecay", weight_decay)  # BigDL's spelling
         super().__init__(learning_rate, schedule, **kwargs)
         self.momentum = _num("SGD", "momentum", momentum, lo=0, hi=1)
         self.dampening = _num("SGD", "dampening", dampening, lo=0, hi=1)
@@ -726,6 +729,7 @@ class Adam(Optimizer):
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, weight_decay: float = 0.0,
                  schedule: Schedule | None = None, **kwargs):
+        beta_1, beta_2 = kwargs.pop("beta1", beta_1), kwargs.pop("beta2", beta_2)  # BigDL's spellings
         super().__init__(learning_rate, schedule, **kwargs)
         who = type(self).__name__
         self.beta_1 = _num(who, "beta_1", beta_1, lo=0, hi=1, hi_open=True)
@@ -818,6 +822,7 @@ class Adamax(Optimizer):
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, weight_decay: float = 0.0, schedule: Schedule | None = None, **kwargs):
+        beta_1, beta_2 = kwargs.pop("beta1", beta_1), kwargs.pop("beta2", beta_2)  # BigDL's spellings
         super().__init__(learning_rate, schedule, **kwargs)
         self.beta_1 = _num("Adamax", "beta_1", beta_1, lo=0, hi=1, hi_open=True)
         self.beta_2 = _num("Adamax", "beta_2", beta_2, lo=0, hi=1)
