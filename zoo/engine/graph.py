@@ -327,15 +327,19 @@ class Executor:
                     need[o] = True
                 steps.append((op, ins, outs, ctx, flags))
         self._backward_steps = steps[::-1]
-        self._param_grad_slots = {s: p for s, p in self.param_slots if p.kind == "param" and p.trainable}
+        self._param_grad_slots = [(s, p) for s, p in self.param_slots if p.kind == "param" and p.trainable]
+        self._grad_views = [p.grad for _, p in self._param_grad_slots]
         self._grad_version = self.store.version
         self._with_input_grads = input_grads
 
-    def backward(self, output_grads, grad: np.ndarray | None = None, input_grads: bool = False):
+    def backward(self, output_grads, grad: np.ndarray | None = None, input_grads: bool = False,
+                 accumulate: bool = False):
         """Back-propagate `output_grads` (one per output, None for none) from the last forward.
 
-        Parameter gradients are added into `grad` (default: the store's grad buffer; the caller
-        zeroes it). Returns the inputs' gradients when `input_grads` is True, else None.
+        The trainable parameters' gradients are written into `grad` (default: the store's grad
+        buffer), overwriting what was there (zeros for parameters the outputs do not reach), or
+        added to it with `accumulate=True`. Frozen parameters' entries are left alone.
+        Returns the inputs' gradients when `input_grads` is True, else None.
         """
         if self._grad_version != self.store.version or self._with_input_grads != input_grads:
             self._prepare_backward(input_grads)
@@ -369,11 +373,16 @@ class Executor:
             for i, flag, gx in zip(ins, flags, gxs):
                 if flag and gx is not None:
                     add(i, gx)
-        for s, p in self._param_grad_slots.items():
+        views = self._grad_views if grad is self.store.grad else None
+        for k, (s, p) in enumerate(self._param_grad_slots):
+            view = views[k] if views is not None else grad[p.offset : p.offset + p.size].reshape(p.shape)
             gs = g[s]
-            if gs is not None:
-                view = grad[p.offset : p.offset + p.size].reshape(p.shape)
+            if gs is None:
+                view.fill(0)
+            elif accumulate:
                 np.add(view, gs, out=view)
+            else:
+                np.copyto(view, gs)
         if input_grads:
             return [g[s] for s in self.input_slots]
         return None

@@ -191,7 +191,6 @@ class Trainer:
     def train_step(self, xs, ys, sws) -> tuple[float, list[np.ndarray]]:
         """One optimizer step on one batch; returns (total loss, predictions)."""
         store = self.store
-        store.grad.fill(0)
         outs = self.executor.forward(xs + ys + sws, training=True, check=False)
         k = len(self.losses)
         loss = sum(w * float(v) for w, v in zip(self.loss_weights, outs[:k]))
@@ -205,6 +204,7 @@ class Trainer:
             O.clip_by_value(store.grad, *self.clip_value)
         if self.clip_norm is not None:
             O.clip_by_global_norm(store.grad, self.clip_norm, mask)
+        self.optimizer.clip_gradients(store.grad, mask)
         self.optimizer.begin_step(self.state.epoch)
         self.optimizer.apply(store.data, store.grad, mask)
         return loss, outs[k:]

@@ -62,6 +62,7 @@ class ProgbarLogger(Callback):
         self.stream = stream or sys.stdout
         self.interval = interval
         self._handle = None
+        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -100,8 +101,8 @@ class ProgbarLogger(Callback):
             if final:
                 self._handle = None
             return
-        if self.verbose == 1:
-            self.stream.write("\r" + text + ("\n" if final else ""))
+        if self.verbose == 1 and self._tty:
+            self.stream.write("\r" + text + "\x1b[K" + ("\n" if final else ""))
         elif final:
             self.stream.write(text + "\n")
         self.stream.flush()
@@ -114,7 +115,7 @@ class ProgbarLogger(Callback):
             if k in logs:
                 self.sums[k] = self.sums.get(k, 0.0) + float(logs[k]) * n
         now = time.perf_counter()
-        if self.verbose == 1 and now - self.last >= self.interval:
+        if self.verbose == 1 and (self._tty or _in_notebook()) and now - self.last >= self.interval:
             self.last = now
             self._show(self._line({}, False), False)
 

@@ -106,6 +106,7 @@ class Model(Layer):
                     ids.add(id(p))
                     self._weights.append(p)
         self._weight_names = [p.name for p in self._weights]
+        self._node_set = set(self.graph.nodes)
         self.built = True
         self._trainer = None
 
@@ -158,6 +159,46 @@ class Model(Layer):
     def input_shape(self):
         shapes = [t.shape for t in self.inputs]
         return shapes if self._multi_in else shapes[0]
+
+    def summary(self, line_length: int = 100, print_fn=None) -> str | None:
+        """Print (or pass to `print_fn`) a table of layers, output shapes, parameter counts and inputs.
+
+        In Jupyter the table is shown as HTML. The text is also returned.
+        """
+        rows = []
+        for layer in self._layers:
+            outs = [t for _, ts in layer.inbound for t in ts if t.node in self._node_set]
+            shape = outs[0].shape if outs else "?"
+            srcs = []
+            for ins, ts in layer.inbound:
+                if any(t.node in self._node_set for t in ts):
+                    srcs += [t.node.tag.name if isinstance(t.node.tag, Layer) else t.node.name for t in ins]
+            rows.append((f"{layer.name} ({type(layer).__name__})", str(shape), f"{layer.count_params():,}",
+                         ", ".join(dict.fromkeys(srcs))))
+        trainable = sum(p.size for p in self._weights if p.kind == "param" and p.trainable)
+        total = sum(p.size for p in self._weights)
+        header = ("Layer (type)", "Output Shape", "Param #", "Connected to")
+        widths = [max(len(r[i]) for r in rows + [header]) + 2 for i in range(4)]
+        sep = "=" * sum(widths)
+        fmt = lambda r: "".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+        lines = [f'Model: "{self.name}"', sep, fmt(header), sep]
+        for r in rows:
+            lines.append(fmt(r))
+        lines += [sep, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+                  f"Non-trainable params: {total - trainable:,}", sep]
+        text = "\n".join(lines)
+        if print_fn is not None:
+            print_fn(text)
+        elif cbks._in_notebook():
+            from IPython.display import HTML, display
+
+            cells = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+            display(HTML(f"<b>Model: {self.name}</b><table><tr>" + "".join(f"<th>{h}</th>" for h in header)
+                         + f"</tr>{cells}</table><p>Total params: {total:,}<br>Trainable params: {trainable:,}"
+                         f"<br>Non-trainable params: {total - trainable:,}</p>"))
+        else:
+            print(text)
+        return text
 
     # ---- training API -------------------------------------------------------------------
 
