@@ -6,6 +6,7 @@ import pytest
 import zoo.engine.ops.conv as conv_mod
 from tests.harness import assert_close, check_grad, check_threads, run_op
 from zoo.engine import graph as G
+from zoo.engine import threads
 from zoo.engine.graph import Executor, Graph, Parameter
 from zoo.engine.kernels import conv as K
 from zoo.engine.ops.base import Ctx, from_config
@@ -201,17 +202,20 @@ def test_conv2d_chunked_batch_matches_single_chunk(groups, rng, monkeypatch):
     b = rng.normal(size=6)
     gy = rng.normal(size=(5, 6, 6, 7))
     op = Conv2D(padding="same", groups=groups)
-    y1, ctx1 = run_op(op, x, w, b)
-    g1 = op.backward(ctx1, gy)
-    assert len(ctx1.conv_plan.chunks) == 1
+    with threads.num_threads(1):
+        y1, ctx1 = run_op(op, x, w, b)
+        g1 = [g.copy() for g in op.backward(ctx1, gy)]
+        assert ctx1.conv_plan.n_chunks == 1 and len(ctx1.conv_plan.parts) == 1
     monkeypatch.setattr(conv_mod, "COL_CHUNK_BYTES", 1)
-    y2, ctx2 = run_op(op, x, w, b)
-    assert len(ctx2.conv_plan.chunks) == 5
-    g2 = op.backward(ctx2, gy)
-    assert_close(y2, y1, rtol=1e-12, atol=1e-12)
-    for a, e in zip(g2, g1):
-        assert_close(a, e, rtol=1e-12, atol=1e-12)
-    check_grad(op, [x, w, b], max_checks=30)
+    for nt in (1, 2):
+        with threads.num_threads(nt):
+            y2, ctx2 = run_op(op, x, w, b)
+            assert ctx2.conv_plan.n_chunks == 5 and len(ctx2.conv_plan.parts) == nt
+            g2 = op.backward(ctx2, gy)
+            assert_close(y2, y1, rtol=1e-12, atol=1e-12)
+            for a, e in zip(g2, g1):
+                assert_close(a, e, rtol=1e-12, atol=1e-12)
+            check_grad(op, [x, w, b], max_checks=30)
 
 
 def test_conv2d_backward_recomputes_columns_for_the_latest_input(rng, monkeypatch):
@@ -284,15 +288,22 @@ def test_conv2d_non_contiguous_inputs(rng):
     assert_close(dw, dw2, rtol=1e-12)
 
 
-def test_conv2d_threads_agree(rng):
+@pytest.mark.parametrize("case", ["gemm", "1x1"])
+def test_conv2d_threads_agree(case, rng):
     x = rng.normal(size=(8, 6, 13, 11)).astype(np.float32)
-    w = rng.normal(size=(8, 3, 3, 3)).astype(np.float32)
+    if case == "gemm":
+        w = rng.normal(size=(8, 3, 3, 3)).astype(np.float32)
+        op = Conv2D(strides=2, padding="same", groups=2)
+    else:
+        w = rng.normal(size=(8, 6, 1, 1)).astype(np.float32)
+        op = Conv2D()
     b = rng.normal(size=8).astype(np.float32)
-    gy = rng.normal(size=(8, 8, 7, 6)).astype(np.float32)
-    op = Conv2D(strides=2, padding="same", groups=2)
+    y0, _ = run_op(op, x, w, b)
+    gy = rng.normal(size=y0.shape).astype(np.float32)
 
     def run():
         y, ctx = run_op(op, x, w, b)
+        assert ctx.conv_plan.mode == case and len(ctx.conv_plan.parts) == threads.get_num_threads()
         return [y.copy()] + [g.copy() for g in op.backward(ctx, gy)]
 
     check_threads(run, exact=False, rtol=1e-5, atol=1e-5)

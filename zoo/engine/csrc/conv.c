@@ -32,55 +32,70 @@
 
 /* ---- Python wrappers ---------------------------------------------------------------- */
 
-/* im2col(col, x, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, dtype) */
+/* The OpenMP team size of one kernel call: nthreads > 0, or the default for 0. */
+static inline int zoo_team(int nthreads) {
+#ifdef _OPENMP
+    return nthreads > 0 ? nthreads : omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/* im2col(col, x, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, nthreads, dtype) */
 static PyObject *py_im2col(PyObject *self, PyObject *args) {
     Py_buffer col, x;
     Py_ssize_t n0, n1, C, H, W, OH, OW, rs, ns;
-    int kh, kw, sh, sw, dh, dw, pt, pl, dtype, st;
-    if (!PyArg_ParseTuple(args, "w*y*nnnnniiiiiiiinnnni", &col, &x, &n0, &n1, &C, &H, &W, &kh, &kw, &sh, &sw,
-                          &dh, &dw, &pt, &pl, &OH, &OW, &rs, &ns, &dtype))
+    int kh, kw, sh, sw, dh, dw, pt, pl, nthreads, dtype, st;
+    if (!PyArg_ParseTuple(args, "w*y*nnnnniiiiiiiinnnnii", &col, &x, &n0, &n1, &C, &H, &W, &kh, &kw, &sh, &sw,
+                          &dh, &dw, &pt, &pl, &OH, &OW, &rs, &ns, &nthreads, &dtype))
         return NULL;
+    int team = zoo_team(nthreads);
     Py_BEGIN_ALLOW_THREADS
     if (dtype == ZOO_F32)
-        st = im2col_f32(col.buf, x.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns);
+        st = im2col_f32(col.buf, x.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, team);
     else
-        st = im2col_f64(col.buf, x.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns);
+        st = im2col_f64(col.buf, x.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, team);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&col);
     PyBuffer_Release(&x);
     return zoo_status_to_py(st, "im2col");
 }
 
-/* col2im(dx, col, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite, dtype) */
+/* col2im(dx, col, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite, nthreads, dtype) */
 static PyObject *py_col2im(PyObject *self, PyObject *args) {
     Py_buffer dx, col;
     Py_ssize_t n0, n1, C, H, W, OH, OW, rs, ns;
-    int kh, kw, sh, sw, dh, dw, pt, pl, overwrite, dtype, st;
-    if (!PyArg_ParseTuple(args, "w*y*nnnnniiiiiiiinnnnii", &dx, &col, &n0, &n1, &C, &H, &W, &kh, &kw, &sh, &sw,
-                          &dh, &dw, &pt, &pl, &OH, &OW, &rs, &ns, &overwrite, &dtype))
+    int kh, kw, sh, sw, dh, dw, pt, pl, overwrite, nthreads, dtype, st;
+    if (!PyArg_ParseTuple(args, "w*y*nnnnniiiiiiiinnnniii", &dx, &col, &n0, &n1, &C, &H, &W, &kh, &kw, &sh, &sw,
+                          &dh, &dw, &pt, &pl, &OH, &OW, &rs, &ns, &overwrite, &nthreads, &dtype))
         return NULL;
+    int team = zoo_team(nthreads);
     Py_BEGIN_ALLOW_THREADS
     if (dtype == ZOO_F32)
-        st = col2im_f32(dx.buf, col.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite);
+        st = col2im_f32(dx.buf, col.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite,
+                        team);
     else
-        st = col2im_f64(dx.buf, col.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite);
+        st = col2im_f64(dx.buf, col.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite,
+                        team);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&dx);
     PyBuffer_Release(&col);
     return zoo_status_to_py(st, "col2im");
 }
 
-/* swap01(out, inp, bias, A, B, P, has_bias, dtype): out[b, a, :] = inp[a, b, :] (+ bias[a]) */
+/* swap01(out, inp, bias, A, B, P, has_bias, nthreads, dtype): out[b, a, :] = inp[a, b, :] (+ bias[a]) */
 static PyObject *py_swap01(PyObject *self, PyObject *args) {
     Py_buffer out, inp, bias;
     Py_ssize_t A, B, P;
-    int has_bias, dtype, st;
-    if (!PyArg_ParseTuple(args, "w*y*y*nnnii", &out, &inp, &bias, &A, &B, &P, &has_bias, &dtype)) return NULL;
+    int has_bias, nthreads, dtype, st;
+    if (!PyArg_ParseTuple(args, "w*y*y*nnniii", &out, &inp, &bias, &A, &B, &P, &has_bias, &nthreads, &dtype))
+        return NULL;
+    int team = zoo_team(nthreads);
     Py_BEGIN_ALLOW_THREADS
     if (dtype == ZOO_F32)
-        st = swap01_f32(out.buf, inp.buf, has_bias ? bias.buf : NULL, A, B, P);
+        st = swap01_f32(out.buf, inp.buf, has_bias ? bias.buf : NULL, A, B, P, team);
     else
-        st = swap01_f64(out.buf, inp.buf, has_bias ? bias.buf : NULL, A, B, P);
+        st = swap01_f64(out.buf, inp.buf, has_bias ? bias.buf : NULL, A, B, P, team);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&out);
     PyBuffer_Release(&inp);
@@ -161,10 +176,10 @@ static PyObject *py_depthwise_backward_w(PyObject *self, PyObject *args) {
 
 PyMethodDef zoo_conv_methods[] = {
     {"im2col", py_im2col, METH_VARARGS,
-     "im2col(col, x, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, dtype)"},
+     "im2col(col, x, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, nthreads, dtype)"},
     {"col2im", py_col2im, METH_VARARGS,
-     "col2im(dx, col, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite, dtype)"},
-    {"swap01", py_swap01, METH_VARARGS, "swap01(out, inp, bias, A, B, P, has_bias, dtype)"},
+     "col2im(dx, col, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite, nthreads, dtype)"},
+    {"swap01", py_swap01, METH_VARARGS, "swap01(out, inp, bias, A, B, P, has_bias, nthreads, dtype)"},
     {"bias_add", py_bias_add, METH_VARARGS, "bias_add(y, bias, N, O, P, dtype)"},
     {"depthwise_forward", py_depthwise_forward, METH_VARARGS,
      "depthwise_forward(y, x, w, bias, N, C, H, W, M, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, has_bias, dtype)"},
@@ -189,26 +204,46 @@ static inline void zoo_valid_range(int64_t off, int64_t s, int64_t size, int64_t
 }
 #endif
 
-/* One tap row of one image: d[oh*OW + ow] = xp[(oh*sh + hoff)*W + ow*sw + woff], 0 outside. */
+/* One tap row of one image: d[oh*OW + ow] = xp[(oh*sh + hoff)*W + ow*sw + woff], 0 outside.
+ * Stride 1 with OW == W (a 'same' convolution) is one shifted block copy plus zeroed edge
+ * columns; otherwise row by row with inline (vectorised) copies. */
 ZOO_MULTIVERSION static void S(im2col_row)(T *restrict d, const T *restrict xp, int64_t H, int64_t W, int sh, int sw,
                                            int64_t hoff, int64_t woff, int64_t OH, int64_t OW) {
-    int64_t lo, hi;
+    int64_t lo, hi, r0, r1;
     zoo_valid_range(woff, sw, W, OW, &lo, &hi);
-    for (int64_t oh = 0; oh < OH; oh++, d += OW) {
-        int64_t h = oh * sh + hoff;
-        if (h < 0 || h >= H) {
-            for (int64_t ow = 0; ow < OW; ow++) d[ow] = 0;
-            continue;
-        }
-        const T *xr = xp + h * W;
-        for (int64_t ow = 0; ow < lo; ow++) d[ow] = 0;
+    zoo_valid_range(hoff, sh, H, OH, &r0, &r1);
+    for (int64_t k = 0; k < r0 * OW; k++) d[k] = 0;
+    for (int64_t k = r1 * OW; k < OH * OW; k++) d[k] = 0;
+    if (r0 >= r1) return;
+    if (sw == 1 && sh == 1 && OW == W) {
+        /* d[k] = xp[k + hoff*W + woff] for k in the valid rows; the columns that wrapped around
+         * into the neighbouring image row are zeroed after. */
+        const int64_t shift = hoff * W + woff;
+        int64_t k0 = r0 * OW, k1 = r1 * OW;
+        if (k0 + shift < 0) k0 = -shift;
+        if (k1 + shift > H * W) k1 = H * W - shift;
+        for (int64_t k = r0 * OW; k < k0; k++) d[k] = 0;
+        for (int64_t k = k0; k < k1; k++) d[k] = xp[k + shift];
+        for (int64_t k = k1; k < r1 * OW; k++) d[k] = 0;
+        if (lo > 0 || hi < OW)
+            for (int64_t oh = r0; oh < r1; oh++) {
+                T *dr = d + oh * OW;
+                for (int64_t ow = 0; ow < lo; ow++) dr[ow] = 0;
+                for (int64_t ow = hi; ow < OW; ow++) dr[ow] = 0;
+            }
+        return;
+    }
+    for (int64_t oh = r0; oh < r1; oh++) {
+        T *dr = d + oh * OW;
+        const T *xr = xp + (oh * sh + hoff) * W;
+        for (int64_t ow = 0; ow < lo; ow++) dr[ow] = 0;
         if (sw == 1)
-            memcpy(d + lo, xr + lo + woff, (size_t)(hi - lo) * sizeof(T));
+            for (int64_t ow = lo; ow < hi; ow++) dr[ow] = xr[ow + woff];
         else if (sw == 2)
-            for (int64_t ow = lo; ow < hi; ow++) d[ow] = xr[2 * ow + woff];
+            for (int64_t ow = lo; ow < hi; ow++) dr[ow] = xr[2 * ow + woff];
         else
-            for (int64_t ow = lo; ow < hi; ow++) d[ow] = xr[ow * sw + woff];
-        for (int64_t ow = hi; ow < OW; ow++) d[ow] = 0;
+            for (int64_t ow = lo; ow < hi; ow++) dr[ow] = xr[ow * sw + woff];
+        for (int64_t ow = hi; ow < OW; ow++) dr[ow] = 0;
     }
 }
 
@@ -216,10 +251,11 @@ ZOO_MULTIVERSION static void S(im2col_row)(T *restrict d, const T *restrict xp, 
  * for n0 <= n < n1, r = (c*KH + i)*KW + j; 0 where the tap falls in the padding.
  * x (N, C, H, W); col see the file comment. Overwrites its part of col. */
 static int S(im2col)(T *col, const T *x, int64_t n0, int64_t n1, int64_t C, int64_t H, int64_t W, int kh, int kw,
-                     int sh, int sw, int dh, int dw, int pt, int pl, int64_t OH, int64_t OW, int64_t rs, int64_t ns) {
+                     int sh, int sw, int dh, int dw, int pt, int pl, int64_t OH, int64_t OW, int64_t rs, int64_t ns,
+                     int team) {
     if (n1 < n0 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1) return ZOO_EINVAL;
     const int64_t nb = n1 - n0, taps = (int64_t)kh * kw, tasks = nb * C;
-    #pragma omp parallel for schedule(static) if (tasks * taps * OH * OW > 32768)
+    #pragma omp parallel for schedule(static) num_threads(team) if (team > 1 && tasks * taps * OH * OW > 32768)
     for (int64_t t = 0; t < tasks; t++) {
         const int64_t n = t / C, c = t % C;
         const T *xp = x + ((n0 + n) * C + c) * H * W;
@@ -254,10 +290,10 @@ ZOO_MULTIVERSION static void S(col2im_row)(T *restrict dp, const T *restrict s, 
  * depend on the number of threads. */
 static int S(col2im)(T *dx, const T *col, int64_t n0, int64_t n1, int64_t C, int64_t H, int64_t W, int kh, int kw,
                      int sh, int sw, int dh, int dw, int pt, int pl, int64_t OH, int64_t OW, int64_t rs, int64_t ns,
-                     int overwrite) {
+                     int overwrite, int team) {
     if (n1 < n0 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1) return ZOO_EINVAL;
     const int64_t nb = n1 - n0, taps = (int64_t)kh * kw, tasks = nb * C;
-    #pragma omp parallel for schedule(static) if (tasks * taps * OH * OW > 32768)
+    #pragma omp parallel for schedule(static) num_threads(team) if (team > 1 && tasks * taps * OH * OW > 32768)
     for (int64_t t = 0; t < tasks; t++) {
         const int64_t n = t / C, c = t % C;
         T *dp = dx + ((n0 + n) * C + c) * H * W;
@@ -277,8 +313,8 @@ ZOO_MULTIVERSION static void S(copy_add)(T *restrict d, const T *restrict s, T b
 
 /* swap01: out[b, a, p] = inp[a, b, p] + (bias ? bias[a] : 0); inp (A, B, P), out (B, A, P),
  * bias (A,) or NULL. Overwrites out. */
-static int S(swap01)(T *out, const T *inp, const T *bias, int64_t A, int64_t B, int64_t P) {
-    #pragma omp parallel for schedule(static) if (A * B * P > 65536)
+static int S(swap01)(T *out, const T *inp, const T *bias, int64_t A, int64_t B, int64_t P, int team) {
+    #pragma omp parallel for schedule(static) num_threads(team) if (team > 1 && A * B * P > 65536)
     for (int64_t t = 0; t < A * B; t++) {
         const int64_t b = t / A, a = t % A;
         const T *s = inp + (a * B + b) * P;

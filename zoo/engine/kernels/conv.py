@@ -125,11 +125,17 @@ def _strides(kernel: str, g: ConvGeometry, nb: int, layout: str) -> tuple[int, i
     raise ValueError(f"{kernel}: layout must be 'rows' or 'images', got {layout!r}")
 
 
+def _team(kernel: str, nthreads) -> int:
+    require(kernel, _nonneg_int(nthreads), f"nthreads must be a non-negative int (0: default), got {nthreads!r}")
+    return int(nthreads)
+
+
 def im2col(x: np.ndarray, col: np.ndarray, g: ConvGeometry, n0: int = 0, n1: int | None = None,
-           layout: str = "rows") -> np.ndarray:
+           layout: str = "rows", nthreads: int = 0) -> np.ndarray:
     """Fill `col` with the column matrix of images n0..n1-1 of x (see the module docstring).
 
-    x: (N, C, H, W); col: C*KH*KW*(n1-n0)*OH*OW elements, any shape, C-contiguous. Returns col.
+    x: (N, C, H, W); col: C*KH*KW*(n1-n0)*OH*OW elements, any shape, C-contiguous.
+    nthreads: OpenMP threads (0: the current setting). Returns col.
     """
     _check_geometry("im2col", g)
     n1 = g.N if n1 is None else n1
@@ -140,12 +146,12 @@ def im2col(x: np.ndarray, col: np.ndarray, g: ConvGeometry, n0: int = 0, n1: int
     require("im2col", col.size == g.col_rows() * nb * g.P,
             f"expected col of {g.col_rows() * nb * g.P} elements ({g.col_rows()}, {nb}, {g.P}), got shape {col.shape}")
     rs, ns = _strides("im2col", g, nb, layout)
-    _native.im2col(col, x, int(n0), int(n1), *g._args(), rs, ns, code)
+    _native.im2col(col, x, int(n0), int(n1), *g._args(), rs, ns, _team("im2col", nthreads), code)
     return col
 
 
 def col2im(col: np.ndarray, dx: np.ndarray, g: ConvGeometry, n0: int = 0, n1: int | None = None,
-           overwrite: bool = False, layout: str = "rows") -> np.ndarray:
+           overwrite: bool = False, layout: str = "rows", nthreads: int = 0) -> np.ndarray:
     """dx[n0:n1] += the adjoint of im2col applied to `col` (zeroed first if `overwrite`). Returns dx."""
     _check_geometry("col2im", g)
     n1 = g.N if n1 is None else n1
@@ -156,11 +162,12 @@ def col2im(col: np.ndarray, dx: np.ndarray, g: ConvGeometry, n0: int = 0, n1: in
     require("col2im", col.size == g.col_rows() * nb * g.P,
             f"expected col of {g.col_rows() * nb * g.P} elements ({g.col_rows()}, {nb}, {g.P}), got shape {col.shape}")
     rs, ns = _strides("col2im", g, nb, layout)
-    _native.col2im(dx, col, int(n0), int(n1), *g._args(), rs, ns, int(bool(overwrite)), code)
+    _native.col2im(dx, col, int(n0), int(n1), *g._args(), rs, ns, int(bool(overwrite)), _team("col2im", nthreads),
+                   code)
     return dx
 
 
-def swap01(inp: np.ndarray, out: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+def swap01(inp: np.ndarray, out: np.ndarray, bias: np.ndarray | None = None, nthreads: int = 0) -> np.ndarray:
     """out[b, a, :] = inp[a, b, :] (+ bias[a]): inp (A, B, P), out (B, A, P), bias (A,). Returns out."""
     arrays = (out, inp) if bias is None else (out, inp, bias)
     code = dtype_code("swap01", *arrays)
@@ -171,7 +178,8 @@ def swap01(inp: np.ndarray, out: np.ndarray, bias: np.ndarray | None = None) -> 
     require("swap01", bias is None or bias.shape == (a,), f"expected bias of shape {(a,)}, got "
             f"{None if bias is None else bias.shape}")
     require("swap01", not np.may_share_memory(out, inp), "out must not overlap the input")
-    _native.swap01(out, inp, inp if bias is None else bias, a, b, p, int(bias is not None), code)
+    _native.swap01(out, inp, inp if bias is None else bias, a, b, p, int(bias is not None), _team("swap01", nthreads),
+                   code)
     return out
 
 

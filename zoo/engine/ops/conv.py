@@ -16,8 +16,11 @@ max((ceil(H/s) - 1)*s + (k-1)*d + 1 - H, 0), the odd pixel at the bottom/right);
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
+from zoo.engine import threads
 from zoo.engine.kernels import conv as K
 from zoo.engine.ops.base import Ctx, Op, as_pair, register
 
@@ -78,12 +81,63 @@ def _padding_config(padding):
     return padding if isinstance(padding, str) else [list(p) for p in padding]
 
 
-class _Plan:
-    """Everything a convolution needs for one (input shape, weight shape, dtype): geometry,
-    mode, chunks and buffer views. Built once, reused until the shapes change."""
+class _Part:
+    """One worker's share of a batch: its chunks (image ranges with buffer views), its own
+    column and GEMM-output buffers, and its weight/bias gradient accumulators."""
 
-    __slots__ = ("key", "g", "mode", "chunks", "views", "y", "dx", "dw", "db", "dwtmp", "dbtmp", "w2key", "x",
-                 "col_chunk", "has_b", "tmp")
+    __slots__ = ("chunks", "lo", "hi", "col_chunk", "dw", "dwtmp", "db", "dbtmp")
+
+
+class _Plan:
+    """Everything a convolution needs for one (input shape, weight shape, dtype, threads):
+    geometry, mode, the workers' parts and buffers. Built once, reused until those change."""
+
+    __slots__ = ("key", "g", "mode", "parts", "nk", "y", "dx", "dw", "db", "x", "has_b")
+
+    @property
+    def n_chunks(self) -> int:
+        """Image chunks of the im2col path (1 for the other modes)."""
+        return sum(len(p.chunks) for p in self.parts) if self.mode == "gemm" else 1
+
+
+_executor: ThreadPoolExecutor | None = None
+_executor_size = 0
+
+
+def _run_parts(parts: list, fn) -> None:
+    """fn(part) for every part: part 0 on this thread, the others on worker threads.
+
+    While several run, BLAS is set to one thread (each part runs its own single-threaded
+    GEMMs on its own chunks, which keeps each core on data in its own cache) and the C
+    kernels are called with one OpenMP thread.
+    """
+    global _executor, _executor_size
+    if len(parts) == 1:
+        fn(parts[0])
+        return
+    if _executor is None or _executor_size < len(parts) - 1:
+        if _executor is not None:
+            _executor.shutdown(wait=True)
+        _executor = ThreadPoolExecutor(max_workers=len(parts) - 1, thread_name_prefix="zoo-conv")
+        _executor_size = len(parts) - 1
+    before = threads.get_num_threads()
+    threads.set_num_threads(1)
+    try:
+        futures = [_executor.submit(fn, p) for p in parts[1:]]
+        try:
+            fn(parts[0])
+        finally:
+            errors = [f.exception() for f in futures]
+        for e in errors:
+            if e is not None:
+                raise e
+    finally:
+        threads.set_num_threads(before)
+
+
+def _split(n: int, parts: int) -> list[tuple[int, int]]:
+    """[lo, hi) ranges cutting range(n) into `parts` nearly equal pieces (non-empty when n >= parts)."""
+    return [(n * k // parts, n * (k + 1) // parts) for k in range(parts)]
 
 
 @register
@@ -185,7 +239,8 @@ class Conv2D(Op):
                             f"{'' if b is None else ', ' + str(b.dtype)}")
 
     def _plan(self, ctx: Ctx, x, w, b) -> _Plan:
-        key = (x.shape, x.dtype, w.shape, w.dtype, None if b is None else (b.shape, b.dtype))
+        nthreads = threads.get_num_threads()
+        key = (x.shape, x.dtype, w.shape, w.dtype, None if b is None else (b.shape, b.dtype), nthreads)
         plan = ctx.__dict__.get("conv_plan")
         if plan is not None and plan.key == key:
             return plan
@@ -201,53 +256,76 @@ class Conv2D(Op):
         g = K.ConvGeometry(x.shape, w.shape[2:], self.strides, self.dilation, pads, w.shape[0], self.groups, name)
         plan = _Plan()
         plan.key, plan.g, plan.has_b = key, g, b is not None
-        plan.col_chunk, plan.x = -1, None
+        plan.x = None
         dt = x.dtype
         plan.y = ctx.buf("y", g.out_shape, dt)
         plan.dx = None
         plan.dw = ctx.buf("dw", w.shape, dt)
         plan.db = ctx.buf("db", (g.O,), dt) if b is not None else None
-        plan.tmp = None
+        plan.parts = []
         if g.kh == g.kw == 1 and g.sh == g.sw == 1 and g.pt == g.pb == g.pl == g.pr == 0 and g.groups == 1:
             plan.mode = "1x1"
-            plan.dwtmp = ctx.buf("dwtmp", (g.N, g.O, g.C), dt)
+            self._plan_1x1(ctx, plan, dt, nthreads)
         elif g.groups == g.C and g.groups > 1:
             plan.mode = "depthwise"
         else:
             plan.mode = "gemm"
-            self._plan_gemm(ctx, plan, dt)
+            self._plan_gemm(ctx, plan, dt, nthreads)
+        plan.nk = 1 if len(plan.parts) > 1 else 0
         ctx.conv_plan = plan
         return plan
 
-    def _plan_gemm(self, ctx: Ctx, plan: _Plan, dt) -> None:
+    def _new_part(self, ctx: Ctx, plan: _Plan, k: int, dw_shape, dt) -> _Part:
+        part = _Part()
+        part.chunks, part.col_chunk = [], -1
+        # part 0 accumulates straight into the op's gradient buffers; the others into their own
+        part.dw = plan.dw.reshape(dw_shape) if k == 0 else ctx.buf(("dw", k), dw_shape, dt)
+        part.dwtmp = ctx.buf(("dwtmp", k), dw_shape, dt)
+        part.db = None if not plan.has_b else plan.db if k == 0 else ctx.buf(("db", k), (plan.g.O,), dt)
+        part.dbtmp = ctx.buf(("dbtmp", k), (plan.g.O,), dt) if plan.has_b else None
+        return part
+
+    def _plan_1x1(self, ctx: Ctx, plan: _Plan, dt, nthreads: int) -> None:
+        g = plan.g
+        for k, (lo, hi) in enumerate(_split(g.N, min(nthreads, g.N))):
+            part = self._new_part(ctx, plan, k, (g.O, g.C), dt)
+            part.lo, part.hi = lo, hi
+            part.dwtmp = ctx.buf(("dwtmp", k), (hi - lo, g.O, g.C), dt)
+            plan.parts.append(part)
+
+    def _plan_gemm(self, ctx: Ctx, plan: _Plan, dt, nthreads: int) -> None:
         g = plan.g
         rows, per_image = g.col_rows(), g.col_rows() * g.P * dt.itemsize
-        nb = max(1, min(g.N, COL_CHUNK_BYTES // max(per_image, 1)))
+        workers = min(nthreads, g.N)
+        nb = max(1, min(-(-g.N // workers), COL_CHUNK_BYTES // max(per_image, 1)))
         n_chunks = -(-g.N // nb)
+        n_chunks = -(-n_chunks // workers) * workers  # whole chunks per worker
         nb = -(-g.N // n_chunks)
-        col = ctx.buf("col", (rows * nb * g.P,), dt)
-        y2 = ctx.buf("y2", (g.O * nb * g.P,), dt)
+        starts = list(range(0, g.N, nb))
         gr, kk, og = g.groups, rows // g.groups, g.O // g.groups
-        views = {}
-        plan.chunks = []
-        for n0 in range(0, g.N, nb):
-            n1 = min(n0 + nb, g.N)
-            m = n1 - n0
-            if m not in views:
-                c = col[: rows * m * g.P]
-                t = y2[: g.O * m * g.P]
-                if gr == 1:
-                    c3, t3 = c.reshape(rows, m * g.P), t.reshape(g.O, m * g.P)
-                    ct = c3.T
-                else:
-                    c3, t3 = c.reshape(gr, kk, m * g.P), t.reshape(gr, og, m * g.P)
-                    ct = c3.transpose(0, 2, 1)
-                views[m] = (c, c3, ct, t.reshape(g.O, m, g.P), t3, t.reshape(g.O, m * g.P))
-            plan.chunks.append((n0, n1, plan.y[n0:n1].reshape(m, g.O, g.P)) + views[m])
-        if len(plan.chunks) > 1:
-            shape = (g.O, rows) if gr == 1 else (gr, og, kk)
-            plan.dwtmp = ctx.buf("dwtmp", shape, dt)
-            plan.dbtmp = ctx.buf("dbtmp", (g.O,), dt) if plan.has_b else None
+        dw_shape = (g.O, rows) if gr == 1 else (gr, og, kk)
+        for k, (c0, c1) in enumerate(_split(len(starts), workers)):
+            if c0 == c1:
+                continue
+            part = self._new_part(ctx, plan, k, dw_shape, dt)
+            col = ctx.buf(("col", k), (rows * nb * g.P,), dt)
+            y2 = ctx.buf(("y2", k), (g.O * nb * g.P,), dt)
+            views = {}
+            for n0 in starts[c0:c1]:
+                n1 = min(n0 + nb, g.N)
+                m = n1 - n0
+                if m not in views:
+                    c = col[: rows * m * g.P]
+                    t = y2[: g.O * m * g.P]
+                    if gr == 1:
+                        c3, t3 = c.reshape(rows, m * g.P), t.reshape(g.O, m * g.P)
+                        ct = c3.T
+                    else:
+                        c3, t3 = c.reshape(gr, kk, m * g.P), t.reshape(gr, og, m * g.P)
+                        ct = c3.transpose(0, 2, 1)
+                    views[m] = (c, c3, ct, t.reshape(g.O, m, g.P), t3, t.reshape(g.O, m * g.P))
+                part.chunks.append((n0, n1, plan.y[n0:n1].reshape(m, g.O, g.P)) + views[m])
+            plan.parts.append(part)
 
     def _forward4(self, ctx: Ctx, x, w, b):
         if not (isinstance(x, np.ndarray) and isinstance(w, np.ndarray) and (b is None or isinstance(b, np.ndarray))):
@@ -260,19 +338,30 @@ class Conv2D(Op):
             b = np.ascontiguousarray(b)
         plan = self._plan(ctx, x, w, b)
         ctx.x, ctx.w = x, w
-        g, y = plan.g, plan.y
+        g, y, nk = plan.g, plan.y, plan.nk
         if plan.mode == "gemm":
             w2 = w.reshape(g.O, -1) if g.groups == 1 else w.reshape(g.groups, g.O // g.groups, -1)
-            for n0, n1, ych, c, c3, ct, t_onp, t3, t2 in plan.chunks:
-                K.im2col(x, c, g, n0, n1)
-                np.matmul(w2, c3, out=t3)
-                K.swap01(t_onp, ych, b)
-            plan.col_chunk, plan.x = len(plan.chunks) - 1, x
+
+            def run(part: _Part) -> None:
+                for n0, n1, ych, c, c3, _, t_onp, t3, _ in part.chunks:
+                    K.im2col(x, c, g, n0, n1, nthreads=nk)
+                    np.matmul(w2, c3, out=t3)
+                    K.swap01(t_onp, ych, b, nthreads=nk)
+                part.col_chunk = len(part.chunks) - 1
+
+            _run_parts(plan.parts, run)
+            plan.x = x
         elif plan.mode == "1x1":
+            w2 = w.reshape(g.O, g.C)
+            x3 = x.reshape(g.N, g.C, g.P)
             y3 = y.reshape(g.N, g.O, g.P)
-            np.matmul(w.reshape(g.O, g.C), x.reshape(g.N, g.C, g.P), out=y3)
-            if b is not None:
-                K.bias_add(y3, b)
+
+            def run(part: _Part) -> None:
+                np.matmul(w2, x3[part.lo:part.hi], out=y3[part.lo:part.hi])
+                if b is not None:
+                    K.bias_add(y3[part.lo:part.hi], b)
+
+            _run_parts(plan.parts, run)
         else:
             K.depthwise_forward(x, w, b, y, g)
         return y
@@ -304,15 +393,7 @@ class Conv2D(Op):
         if plan.mode == "gemm":
             self._backward_gemm(plan, x, w, gy, dx, need_w, need_b)
         elif plan.mode == "1x1":
-            gy3 = gy.reshape(g.N, g.O, g.P)
-            x3 = x.reshape(g.N, g.C, g.P)
-            if need_x:
-                np.matmul(w.reshape(g.O, g.C).T, gy3, out=dx.reshape(g.N, g.C, g.P))
-            if need_w:
-                np.matmul(gy3, x3.transpose(0, 2, 1), out=plan.dwtmp)
-                np.sum(plan.dwtmp, axis=0, out=dw.reshape(g.O, g.C))
-            if need_b:
-                np.sum(gy3, axis=(0, 2), out=db)
+            self._backward_1x1(plan, x, w, gy, dx, need_w, need_b)
         else:
             if need_x:
                 dx.fill(0)
@@ -325,41 +406,73 @@ class Conv2D(Op):
         out = (dx, dw if need_w else None, db if need_b else None)
         return out[: len(flags)]
 
-    def _backward_gemm(self, plan: _Plan, x, w, gy, dx, need_w: bool, need_b: bool) -> None:
-        g = plan.g
-        if g.groups == 1:
-            w2 = w.reshape(g.O, -1)
-            wt = w2.T
-            dw3 = plan.dw.reshape(g.O, -1)
-        else:
-            w2 = w.reshape(g.groups, g.O // g.groups, -1)
-            wt = w2.transpose(0, 2, 1)
-            dw3 = plan.dw.reshape(w2.shape)
-        reuse = plan.x is x
-        first = True
-        for ci in range(len(plan.chunks) - 1, -1, -1):
-            n0, n1, _, c, c3, ct, t_onp, t3, t2 = plan.chunks[ci]
-            m = n1 - n0
-            K.swap01(gy[n0:n1].reshape(m, g.O, g.P), t_onp)
-            if need_b:
-                np.sum(t2, axis=1, out=plan.db if first else plan.dbtmp)
-                if not first:
-                    plan.db += plan.dbtmp
-            if need_w or dx is not None:
-                if not (reuse and plan.col_chunk == ci):
-                    K.im2col(x, c, g, n0, n1)
-                plan.col_chunk = ci
+    @staticmethod
+    def _reduce_parts(plan: _Plan, need_w: bool, need_b: bool) -> None:
+        """Sum the workers' weight and bias gradients into part 0's (the op's buffers), in order."""
+        p0 = plan.parts[0]
+        for p in plan.parts[1:]:
             if need_w:
-                if first:
-                    np.matmul(t3, ct, out=dw3)
-                else:
-                    np.matmul(t3, ct, out=plan.dwtmp)
-                    dw3 += plan.dwtmp
-            if dx is not None:
-                np.matmul(wt, t3, out=c3)
-                plan.col_chunk = -1
-                K.col2im(c, dx, g, n0, n1, overwrite=True)
-            first = False
+                p0.dw += p.dw
+            if need_b:
+                p0.db += p.db
+
+    def _backward_1x1(self, plan: _Plan, x, w, gy, dx, need_w: bool, need_b: bool) -> None:
+        g = plan.g
+        gy3 = gy.reshape(g.N, g.O, g.P)
+        x3 = x.reshape(g.N, g.C, g.P)
+        wt = w.reshape(g.O, g.C).T
+        dx3 = dx.reshape(g.N, g.C, g.P) if dx is not None else None
+
+        def run(part: _Part) -> None:
+            lo, hi = part.lo, part.hi
+            if dx3 is not None:
+                np.matmul(wt, gy3[lo:hi], out=dx3[lo:hi])
+            if need_w:
+                np.matmul(gy3[lo:hi], x3[lo:hi].transpose(0, 2, 1), out=part.dwtmp)
+                np.sum(part.dwtmp, axis=0, out=part.dw)
+            if need_b:
+                np.sum(gy3[lo:hi], axis=(0, 2), out=part.db)
+
+        _run_parts(plan.parts, run)
+        self._reduce_parts(plan, need_w, need_b)
+
+    def _backward_gemm(self, plan: _Plan, x, w, gy, dx, need_w: bool, need_b: bool) -> None:
+        g, nk = plan.g, plan.nk
+        if g.groups == 1:
+            wt = w.reshape(g.O, -1).T
+        else:
+            wt = w.reshape(g.groups, g.O // g.groups, -1).transpose(0, 2, 1)
+        reuse = plan.x is x
+        need_col = need_w or dx is not None
+
+        def run(part: _Part) -> None:
+            first = True
+            for ci in range(len(part.chunks) - 1, -1, -1):
+                n0, n1, _, c, c3, ct, t_onp, t3, t2 = part.chunks[ci]
+                K.swap01(gy[n0:n1].reshape(n1 - n0, g.O, g.P), t_onp, nthreads=nk)
+                if need_b:
+                    if first:
+                        np.sum(t2, axis=1, out=part.db)
+                    else:
+                        np.sum(t2, axis=1, out=part.dbtmp)
+                        part.db += part.dbtmp
+                if need_col and not (reuse and part.col_chunk == ci):
+                    K.im2col(x, c, g, n0, n1, nthreads=nk)
+                part.col_chunk = ci
+                if need_w:
+                    if first:
+                        np.matmul(t3, ct, out=part.dw)
+                    else:
+                        np.matmul(t3, ct, out=part.dwtmp)
+                        part.dw += part.dwtmp
+                if dx is not None:
+                    np.matmul(wt, t3, out=c3)  # the column buffer now holds d(col)
+                    part.col_chunk = -1
+                    K.col2im(c, dx, g, n0, n1, overwrite=True, nthreads=nk)
+                first = False
+
+        _run_parts(plan.parts, run)
+        self._reduce_parts(plan, need_w, need_b)
 
 
 @register
