@@ -3,9 +3,10 @@
     python benchmarks/conv_kernels.py [--tf] [--repeat 20] [--threads 2]
 
 FLOPs per pass: 2*N*O*(C/groups)*KH*KW*OH*OW; forward + backward is 3 passes (2 when the
-input needs no gradient, as in a first layer). With --tf, TensorFlow's conv2d (NHWC, the
-layout it prefers on CPU) runs the same shapes through a GradientTape for comparison.
-Run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (see DESIGN.md).
+input needs no gradient, as in a first layer). With --tf, TensorFlow's conv2d + bias_add
+(NHWC, the layout it prefers on CPU) runs the same shapes through a GradientTape; the two
+are timed in alternating rounds and the best round of each is kept, so a shared machine's
+load hits both alike. Run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (DESIGN.md).
 """
 
 from __future__ import annotations
@@ -44,61 +45,95 @@ def _flops(x, o, k, oh, ow) -> float:
     return 2.0 * n * o * c * k * k * oh * ow
 
 
-def bench_zoo(repeat: int):
+def _zoo_case(xs, o, k, pad, s, need_x, rng):
     from zoo.engine.ops.base import Ctx
     from zoo.engine.ops.conv import Conv2D
 
-    rng = np.random.default_rng(0)
-    rows = []
-    for name, xs, o, k, pad, s, need_x in SHAPES:
-        x = rng.standard_normal(xs, dtype=np.float32)
-        w = (rng.standard_normal((o, xs[1], k, k), dtype=np.float32) * 0.1).astype(np.float32)
-        b = np.zeros(o, np.float32)
-        op = Conv2D(strides=s, padding=pad)
-        ctx = Ctx("bench", training=True, n_inputs=3)
-        ctx.needs_grad = (need_x, True, True)
-        y = op.forward(ctx, x, w, b)
-        gy = rng.standard_normal(y.shape, dtype=np.float32)
-        t_f = _best(lambda: op.forward(ctx, x, w, b), repeat)
-        t_b = _best(lambda: op.backward(ctx, gy), repeat)
+    x = rng.standard_normal(xs, dtype=np.float32)
+    w = (rng.standard_normal((o, xs[1], k, k), dtype=np.float32) * 0.1).astype(np.float32)
+    b = np.zeros(o, np.float32)
+    op = Conv2D(strides=s, padding=pad)
+    ctx = Ctx("bench", training=True, n_inputs=3)
+    ctx.needs_grad = (need_x, True, True)
+    y = op.forward(ctx, x, w, b)
+    gy = rng.standard_normal(y.shape, dtype=np.float32)
 
-        def step():
-            op.forward(ctx, x, w, b)
-            op.backward(ctx, gy)
+    def fwd():
+        op.forward(ctx, x, w, b)
 
-        t_fb = _best(step, repeat)
-        f = _flops(xs, o, k, y.shape[2], y.shape[3])
-        passes = 3 if need_x else 2
-        rows.append((name, xs, o, k, t_f, t_b, t_fb, f, passes, ctx.conv_plan.mode, ctx.conv_plan.n_chunks))
-    return rows
+    def bwd():
+        op.backward(ctx, gy)
+
+    def step():
+        op.forward(ctx, x, w, b)
+        op.backward(ctx, gy)
+
+    return fwd, bwd, step, y.shape, ctx
 
 
-def bench_tf(repeat: int):
+def _tf_case(xs, o, k, pad, s, need_x, rng):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
+    n, c, h, w_ = xs
+    xv = tf.Variable(rng.standard_normal((n, h, w_, c), dtype=np.float32))
+    w = tf.Variable(rng.standard_normal((k, k, c, o), dtype=np.float32) * 0.1)
+    b = tf.Variable(np.zeros(o, np.float32))
+    srcs = [xv, w, b] if need_x else [w, b]
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            y = tf.nn.bias_add(tf.nn.conv2d(xv, w, s, pad.upper()), b)
+        return tape.gradient(y, srcs, output_gradients=tf.ones_like(y))
+
+    def run():
+        for t in step():
+            t.numpy()
+
+    return run
+
+
+def bench(repeat: int, with_tf: bool):
+    """Per shape: zoo forward, backward and step; with_tf: TF's step, timed in alternating rounds."""
     rng = np.random.default_rng(0)
-    out = {}
+    rows = []
     for name, xs, o, k, pad, s, need_x in SHAPES:
-        n, c, h, w_ = xs
-        x = tf.constant(rng.standard_normal((n, h, w_, c), dtype=np.float32))
-        w = tf.Variable(rng.standard_normal((k, k, c, o), dtype=np.float32) * 0.1)
-        xv = tf.Variable(x)
+        fwd, bwd, step, yshape, ctx = _zoo_case(xs, o, k, pad, s, need_x, rng)
+        tf_step = _tf_case(xs, o, k, pad, s, need_x, rng) if with_tf else None
+        best = {"fwd": np.inf, "bwd": np.inf, "step": np.inf, "tf": np.inf}
+        for fn in (fwd, bwd, step) + ((tf_step,) if tf_step else ()):
+            fn()
+            fn()
+        for _ in range(repeat):
+            for key, fn in (("fwd", fwd), ("bwd", bwd), ("step", step), ("tf", tf_step)):
+                if fn is None:
+                    continue
+                t0 = time.perf_counter()
+                fn()
+                best[key] = min(best[key], time.perf_counter() - t0)
+        f = _flops(xs, o, k, yshape[2], yshape[3])
+        rows.append(
+            (
+                name,
+                xs,
+                o,
+                k,
+                best["fwd"],
+                best["bwd"],
+                best["step"],
+                f,
+                3 if need_x else 2,
+                ctx.conv_plan.mode,
+                ctx.conv_plan.n_chunks,
+                best["tf"] if with_tf else None,
+            )
+        )
+    return rows
 
-        @tf.function
-        def step(xv=xv, w=w):
-            with tf.GradientTape() as tape:
-                y = tf.nn.conv2d(xv, w, s, pad.upper())
-                loss = tf.reduce_sum(y)
-            srcs = [xv, w] if need_x else [w]
-            return tape.gradient(loss, srcs)
 
-        def run():
-            r = step()
-            _ = [t.numpy() for t in r]
-
-        out[name] = _best(run, repeat)
-    return out
+def bench_zoo(repeat: int):
+    return bench(repeat, False)
 
 
 def main() -> None:
@@ -111,18 +146,23 @@ def main() -> None:
 
     if args.threads:
         threads.set_num_threads(args.threads)
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, isa={_native.cpu_isa()}, "
-          f"threads={threads.get_num_threads()}, numpy {np.__version__}, "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '<unset>')}")
-    rows = bench_zoo(args.repeat)
-    tf_times = bench_tf(args.repeat) if args.tf else {}
-    print(f"{'layer':26s} {'input':18s} {'O':>3s} {'k':>2s} {'mode':>9s} {'fwd ms':>7s} {'bwd ms':>7s} "
-          f"{'f+b ms':>7s} {'fwd GF/s':>8s} {'f+b GF/s':>8s}" + ("  tf f+b ms  zoo/tf" if tf_times else ""))
-    for name, xs, o, k, t_f, t_b, t_fb, f, passes, mode, chunks in rows:
-        line = (f"{name:26s} {str(xs):18s} {o:3d} {k:2d} {mode + '/' + str(chunks):>9s} {t_f * 1e3:7.3f} "
-                f"{t_b * 1e3:7.3f} {t_fb * 1e3:7.3f} {f / t_f / 1e9:8.1f} {passes * f / t_fb / 1e9:8.1f}")
-        if tf_times:
-            line += f"  {tf_times[name] * 1e3:9.3f}  {tf_times[name] / t_fb:6.2f}x"
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, isa={_native.cpu_isa()}, "
+        f"threads={threads.get_num_threads()}, numpy {np.__version__}, "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '<unset>')}"
+    )
+    rows = bench(args.repeat, args.tf)
+    print(
+        f"{'layer':26s} {'input':18s} {'O':>3s} {'k':>2s} {'mode':>9s} {'fwd ms':>7s} {'bwd ms':>7s} "
+        f"{'f+b ms':>7s} {'fwd GF/s':>8s} {'f+b GF/s':>8s}" + ("  tf f+b ms  tf/zoo" if args.tf else "")
+    )
+    for name, xs, o, k, t_f, t_b, t_fb, f, passes, mode, chunks, t_tf in rows:
+        line = (
+            f"{name:26s} {xs!s:18s} {o:3d} {k:2d} {mode + '/' + str(chunks):>9s} {t_f * 1e3:7.3f} "
+            f"{t_b * 1e3:7.3f} {t_fb * 1e3:7.3f} {f / t_f / 1e9:8.1f} {passes * f / t_fb / 1e9:8.1f}"
+        )
+        if t_tf is not None:
+            line += f"  {t_tf * 1e3:9.3f}  {t_tf / t_fb:6.2f}x"
         print(line)
 
 

@@ -17,7 +17,7 @@ from zoo.engine.ops.conv import Conv1D, Conv2D, parse_padding_2d, resolve_pads, 
 
 def _naive_conv2d(x, w, b, strides, pads, dilation, groups):
     """Direct definition: y[n,o,oh,ow] = b[o] + sum_{c,i,j} w[o,c,i,j] x_pad[n, g*Cg + c, oh*sh + i*dh, ow*sw + j*dw]."""
-    n, c, h, wd = x.shape
+    n, _, h, wd = x.shape
     o, cg, kh, kw = w.shape
     (pt, pb), (pl, pr) = pads
     sh, sw = strides
@@ -31,8 +31,12 @@ def _naive_conv2d(x, w, b, strides, pads, dilation, groups):
         gi = oc // og
         for i in range(kh):
             for j in range(kw):
-                patch = xp[:, gi * cg:(gi + 1) * cg, i * dh:i * dh + (oh - 1) * sh + 1:sh,
-                           j * dw:j * dw + (ow - 1) * sw + 1:sw]
+                patch = xp[
+                    :,
+                    gi * cg : (gi + 1) * cg,
+                    i * dh : i * dh + (oh - 1) * sh + 1 : sh,
+                    j * dw : j * dw + (ow - 1) * sw + 1 : sw,
+                ]
                 y[:, oc] += np.einsum("nchw,c->nhw", patch, w[oc, :, i, j])
     if b is not None:
         y += b[None, :, None, None]
@@ -50,7 +54,12 @@ def _naive_im2col(x, g):
     for c in range(g.C):
         for i in range(g.kh):
             for j in range(g.kw):
-                sl = xp[:, c, i * g.dh:i * g.dh + (g.OH - 1) * g.sh + 1:g.sh, j * g.dw:j * g.dw + (g.OW - 1) * g.sw + 1:g.sw]
+                sl = xp[
+                    :,
+                    c,
+                    i * g.dh : i * g.dh + (g.OH - 1) * g.sh + 1 : g.sh,
+                    j * g.dw : j * g.dw + (g.OW - 1) * g.sw + 1 : g.sw,
+                ]
                 rows.append(sl.reshape(g.N, -1))
     return np.stack(rows)
 
@@ -62,9 +71,13 @@ def _naive_col2im(col, g):
     for c in range(g.C):
         for i in range(g.kh):
             for j in range(g.kw):
-                dxp[:, c, i * g.dh:i * g.dh + (g.OH - 1) * g.sh + 1:g.sh,
-                    j * g.dw:j * g.dw + (g.OW - 1) * g.sw + 1:g.sw] += col[c, i, j]
-    return dxp[:, :, g.pt:g.pt + g.H, g.pl:g.pl + g.W]
+                dxp[
+                    :,
+                    c,
+                    i * g.dh : i * g.dh + (g.OH - 1) * g.sh + 1 : g.sh,
+                    j * g.dw : j * g.dw + (g.OW - 1) * g.sw + 1 : g.sw,
+                ] += col[c, i, j]
+    return dxp[:, :, g.pt : g.pt + g.H, g.pl : g.pl + g.W]
 
 
 # ---- TensorFlow references ----------------------------------------------------------------
@@ -90,16 +103,19 @@ def _tf_conv2d(tf, x, w, b, strides, padding, pads, dilation, groups):
             # stride 1 with the same explicit pads and subsample.
             explicit = [[0, 0], list(pads[0]), list(pads[1]), [0, 0]]
             y = tf.nn.depthwise_conv2d(xt, f, [1, 1, 1, 1], explicit, dilations=list(dilation)).numpy()
-            y = y[:, ::strides[0], ::strides[1]]
+            y = y[:, :: strides[0], :: strides[1]]
         else:
             y = tf.nn.depthwise_conv2d(xt, f, [1, *strides, 1], pad, dilations=list(dilation)).numpy()
     else:
         og = o // groups
         outs = []
         for gi in range(groups):
-            f = np.transpose(w[gi * og:(gi + 1) * og], (2, 3, 1, 0))  # (KH, KW, Cg, Og)
-            outs.append(tf.nn.conv2d(xt[..., gi * cg:(gi + 1) * cg], f, list(strides), pad,
-                                     dilations=list(dilation)).numpy())
+            f = np.transpose(w[gi * og : (gi + 1) * og], (2, 3, 1, 0))  # (KH, KW, Cg, Og)
+            outs.append(
+                tf.nn.conv2d(
+                    xt[..., gi * cg : (gi + 1) * cg], f, list(strides), pad, dilations=list(dilation)
+                ).numpy()
+            )
         y = np.concatenate(outs, axis=-1)
     if b is not None:
         y = y + b
@@ -184,8 +200,9 @@ def test_conv2d_1x1_fast_path(padding, rng, tf):
     assert_close(y, _naive_conv2d(x, w, b, (1, 1), ((0, 0), (0, 0)), (1, 1), 1), rtol=1e-10, atol=1e-10)
     check_grad(op, [x, w, b])
     y32, _ = run_op(Conv2D(padding=padding), x.astype(np.float32), w.astype(np.float32), b.astype(np.float32))
-    ref = _tf_conv2d(tf, x.astype(np.float32), w.astype(np.float32), b.astype(np.float32), (1, 1), padding, None,
-                     (1, 1), 1)
+    ref = _tf_conv2d(
+        tf, x.astype(np.float32), w.astype(np.float32), b.astype(np.float32), (1, 1), padding, None, (1, 1), 1
+    )
     assert_close(y32, ref, rtol=1e-4, atol=1e-4)
     # a strided 1x1 convolution takes the im2col path and agrees too
     op2 = Conv2D(strides=2)
@@ -250,6 +267,7 @@ def test_conv2d_first_layer_skips_input_gradient(rng):
     _, ctx_all = run_op(op, x, w, b)
     _, dw_all, db_all = op.backward(ctx_all, gy)
     assert_close(dw, dw_all, rtol=1e-12)
+    assert_close(db, db_all, rtol=1e-12)
     assert_close(db, gy.sum(axis=(0, 2, 3)), rtol=1e-12)
     _, ctx_w = run_op(op, x, w, b, needs_grad=(True, True, False))
     assert op.backward(ctx_w, gy)[2] is None
@@ -318,13 +336,20 @@ def test_conv2d_in_a_graph(rng):
     exe = Executor(Graph([x], [y]))
     xv = rng.normal(size=(2, 3, 6, 5)).astype(np.float32)
     out = exe.forward([xv])[0]
-    ref = _naive_conv2d(xv.astype(np.float64), w.node.parameter.value, b.node.parameter.value, (2, 2),
-                        _pads_of("same", (6, 5), (3, 3), (2, 2), (1, 1)), (1, 1), 1)
+    ref = _naive_conv2d(
+        xv.astype(np.float64),
+        w.node.parameter.value,
+        b.node.parameter.value,
+        (2, 2),
+        _pads_of("same", (6, 5), (3, 3), (2, 2), (1, 1)),
+        (1, 1),
+        1,
+    )
     assert_close(out, ref, rtol=1e-5, atol=1e-5)
     gy = np.ones_like(out)
     exe.store.grad.fill(0)
     exe.backward([gy])
-    gb = exe.store.grad[b.node.parameter.offset:b.node.parameter.offset + 4]
+    gb = exe.store.grad[b.node.parameter.offset : b.node.parameter.offset + 4]
     assert_close(gb, np.full(4, 2 * 3 * 3, np.float32))
 
 
@@ -337,7 +362,9 @@ def test_conv2d_graph_shape_errors_name_the_node():
 
 # ---- Conv1D -------------------------------------------------------------------------------
 
-GRID1 = list(itertools.product([1, 2], ["valid", "same", "causal", (2, 1)], [1, 2], [(3, 4, 1), (4, 6, 2), (3, 6, 3)]))
+GRID1 = list(
+    itertools.product([1, 2], ["valid", "same", "causal", (2, 1)], [1, 2], [(3, 4, 1), (4, 6, 2), (3, 6, 3)])
+)
 
 
 def _conv1d_pads(padding, length, k, s, d):
@@ -400,10 +427,12 @@ def test_conv1d_first_layer_and_threads(rng):
 
 # ---- kernels ------------------------------------------------------------------------------
 
-KGRID = [((2, 3, 7, 6), (3, 2), (1, 1), (1, 1), ((1, 1), (0, 1))),
-         ((3, 2, 9, 8), (3, 3), (2, 2), (1, 2), ((1, 2), (2, 0))),
-         ((1, 4, 5, 13), (1, 4), (1, 3), (2, 1), ((0, 0), (3, 1))),
-         ((2, 1, 6, 6), (5, 5), (1, 1), (1, 1), ((2, 2), (2, 2)))]
+KGRID = [
+    ((2, 3, 7, 6), (3, 2), (1, 1), (1, 1), ((1, 1), (0, 1))),
+    ((3, 2, 9, 8), (3, 3), (2, 2), (1, 2), ((1, 2), (2, 0))),
+    ((1, 4, 5, 13), (1, 4), (1, 3), (2, 1), ((0, 0), (3, 1))),
+    ((2, 1, 6, 6), (5, 5), (1, 1), (1, 1), ((2, 2), (2, 2))),
+]
 
 
 @pytest.mark.parametrize("xs,k,s,d,pads", KGRID)
@@ -490,7 +519,9 @@ def test_conv2d_bad_inputs(rng):
         run_op(op, x[0], w)
     with pytest.raises(ValueError, match=r"expected a 4-D weight"):
         run_op(op, x, w[0])
-    with pytest.raises(ValueError, match=r"Conv2D: expected 2 input channels \(weight \(4, 2, 3, 3\), groups=1\)"):
+    with pytest.raises(
+        ValueError, match=r"Conv2D: expected 2 input channels \(weight \(4, 2, 3, 3\), groups=1\)"
+    ):
         run_op(op, x, w[:, :2])
     with pytest.raises(ValueError, match=r"groups=2 must divide the output channels"):
         run_op(Conv2D(groups=2), np.zeros((2, 4, 7, 6), np.float32), np.zeros((5, 2, 3, 3), np.float32))
@@ -515,16 +546,19 @@ def test_conv2d_bad_inputs(rng):
         op.backward(ctx, np.zeros((2, 4, 5, 5), np.float32))
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"strides": 0}, r"Conv2D: strides must be a positive int or a pair of them, got 0"),
-    ({"strides": (1, 2, 3)}, r"strides must be"),
-    ({"dilation": -1}, r"Conv2D: dilation must be"),
-    ({"padding": "full"}, r"Conv2D: padding must be 'valid', 'same'"),
-    ({"padding": -1}, r"padding must be"),
-    ({"padding": ((1, 2), (3,))}, r"padding must be"),
-    ({"groups": 0}, r"Conv2D: groups must be a positive int, got 0"),
-    ({"groups": 1.5}, r"groups must be a positive int"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"strides": 0}, r"Conv2D: strides must be a positive int or a pair of them, got 0"),
+        ({"strides": (1, 2, 3)}, r"strides must be"),
+        ({"dilation": -1}, r"Conv2D: dilation must be"),
+        ({"padding": "full"}, r"Conv2D: padding must be 'valid', 'same'"),
+        ({"padding": -1}, r"padding must be"),
+        ({"padding": ((1, 2), (3,))}, r"padding must be"),
+        ({"groups": 0}, r"Conv2D: groups must be a positive int, got 0"),
+        ({"groups": 1.5}, r"groups must be a positive int"),
+    ],
+)
 def test_conv2d_bad_attributes(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Conv2D(**kwargs)
@@ -552,7 +586,9 @@ def test_conv_kernel_wrappers_reject_bad_arguments(rng):
     x = rng.normal(size=(2, 3, 7, 6)).astype(np.float32)
     g = K.ConvGeometry(x.shape, (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), 4)
     col = np.zeros((g.col_rows(), 2, g.P), np.float32)
-    with pytest.raises(ValueError, match=r"im2col: expected col of 2268 elements \(27, 2, 42\), got shape \(27, 1, 42\)"):
+    with pytest.raises(
+        ValueError, match=r"im2col: expected col of 2268 elements \(27, 2, 42\), got shape \(27, 1, 42\)"
+    ):
         K.im2col(x, np.empty((g.col_rows(), 1, g.P), np.float32), g)
     with pytest.raises(ValueError, match=r"im2col: expected x of shape \(2, 3, 7, 6\)"):
         K.im2col(x[:1], col, g)
@@ -583,22 +619,42 @@ def test_conv_kernel_wrappers_reject_bad_arguments(rng):
         K.depthwise_forward(x, np.zeros((4, 1, 3, 3), np.float32), None, np.zeros(g.out_shape, np.float32), g)
 
 
-@pytest.mark.parametrize("args,match", [
-    (((2, 3, 7), (3, 3), (1, 1), (1, 1), ((0, 0), (0, 0)), 4), r"expected an input shape \(N, C, H, W\)"),
-    (((2, 3, 7, 6), (0, 3), (1, 1), (1, 1), ((0, 0), (0, 0)), 4), r"kernel must be a pair of positive ints"),
-    (((2, 3, 7, 6), (3, 3), (1, 1), (1, 1), ((0, -1), (0, 0)), 4), r"pads must be non-negative"),
-    (((2, 3, 7, 6), (3, 3), (1, 1), (1, 1), (0, 0), 4), r"pads must be \(\(top, bottom\), \(left, right\)\)"),
-    (((2, 3, 7, 6), (3, 3), (1, 1), (1, 1), ((0, 0), (0, 0)), 4, 2), r"groups=2 must divide the input channels"),
-    (((2, 3, 7, 6), (3, 7), (1, 1), (1, 1), ((0, 0), (0, 0)), 3), r"kernel 3x7 \(dilated 3x7\) is larger than"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (((2, 3, 7), (3, 3), (1, 1), (1, 1), ((0, 0), (0, 0)), 4), r"expected an input shape \(N, C, H, W\)"),
+        (
+            ((2, 3, 7, 6), (0, 3), (1, 1), (1, 1), ((0, 0), (0, 0)), 4),
+            r"kernel must be a pair of positive ints",
+        ),
+        (((2, 3, 7, 6), (3, 3), (1, 1), (1, 1), ((0, -1), (0, 0)), 4), r"pads must be non-negative"),
+        (
+            ((2, 3, 7, 6), (3, 3), (1, 1), (1, 1), (0, 0), 4),
+            r"pads must be \(\(top, bottom\), \(left, right\)\)",
+        ),
+        (
+            ((2, 3, 7, 6), (3, 3), (1, 1), (1, 1), ((0, 0), (0, 0)), 4, 2),
+            r"groups=2 must divide the input channels",
+        ),
+        (
+            ((2, 3, 7, 6), (3, 7), (1, 1), (1, 1), ((0, 0), (0, 0)), 3),
+            r"kernel 3x7 \(dilated 3x7\) is larger than",
+        ),
+    ],
+)
 def test_conv_geometry_errors(args, match):
     with pytest.raises(ValueError, match=match):
         K.ConvGeometry(*args)
 
 
 def test_conv_configs_round_trip():
-    for op in [Conv2D(2, "same", 1, 1), Conv2D((1, 2), ((1, 0), (2, 3)), (2, 1), 3), Conv2D(padding=2),
-               Conv2D(padding=(1, 2)), Conv1D(3, "causal", 2, 2)]:
+    for op in [
+        Conv2D(2, "same", 1, 1),
+        Conv2D((1, 2), ((1, 0), (2, 3)), (2, 1), 3),
+        Conv2D(padding=2),
+        Conv2D(padding=(1, 2)),
+        Conv1D(3, "causal", 2, 2),
+    ]:
         cfg = op.get_config()
         again = from_config(op.type_name, cfg)
         assert type(again) is type(op) and again.get_config() == cfg

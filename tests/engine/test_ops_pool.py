@@ -33,7 +33,7 @@ def _naive_pool(x, k, s, pads, mode, ceil_mode=False, count_include_pad=False):
         for j in range(ow):
             hs, ws = i * s[0] - pt, j * s[1] - pl
             he, we = hs + k[0], ws + k[1]
-            win = x[..., max(hs, 0):min(he, h), max(ws, 0):min(we, w)]
+            win = x[..., max(hs, 0) : min(he, h), max(ws, 0) : min(we, w)]
             if mode == "max":
                 y[..., i, j] = win.max(axis=(-1, -2))
             else:
@@ -82,13 +82,19 @@ def test_pool2d_matches_reference_and_gradients(kind, k, s, padding, rng):
     check_grad(op, [x])
 
 
-@pytest.mark.parametrize("k,s,padding", [p for p in GRID if isinstance(p[2], str)],
-                         ids=[_ids(p) for p in GRID if isinstance(p[2], str)])
+@pytest.mark.parametrize(
+    "k,s,padding",
+    [p for p in GRID if isinstance(p[2], str)],
+    ids=[_ids(p) for p in GRID if isinstance(p[2], str)],
+)
 def test_pool2d_matches_tensorflow(k, s, padding, rng, tf):
     x = rng.normal(size=(3, 4, 9, 8)).astype(np.float32)
     xt = x.transpose(0, 2, 3, 1)
     kk, ss = _pair(k), _pair(k if s is None else s)
-    for op, fn in [(MaxPool2D(k, s, padding), tf.nn.max_pool2d), (AvgPool2D(k, s, padding), tf.nn.avg_pool2d)]:
+    for op, fn in [
+        (MaxPool2D(k, s, padding), tf.nn.max_pool2d),
+        (AvgPool2D(k, s, padding), tf.nn.avg_pool2d),
+    ]:
         y, _ = run_op(op, x)
         ref = fn(xt, list(kk), list(ss), padding.upper()).numpy().transpose(0, 3, 1, 2)
         assert_close(y, ref, rtol=1e-5, atol=1e-6, err_msg=type(op).__name__)
@@ -106,10 +112,16 @@ def test_pool2d_explicit_padding_matches_tensorflow(rng, tf):
     assert_close(y, tf.nn.avg_pool2d(xp, 3, 2, "VALID").numpy().transpose(0, 3, 1, 2), rtol=1e-5, atol=1e-6)
 
 
-CEIL_GRID = [(ks, pads, c, i) for ks, pads, c, i in
-             itertools.product([(3, 2), (2, 2), (3, 3)], [((0, 0), (0, 0)), ((1, 1), (1, 0)), ((2, 0), (0, 2))],
-                               [False, True], [False, True])
-             if max(max(p) for p in pads) < ks[0]]  # pads stay below the pool size
+CEIL_GRID = [
+    (ks, pads, c, i)
+    for ks, pads, c, i in itertools.product(
+        [(3, 2), (2, 2), (3, 3)],
+        [((0, 0), (0, 0)), ((1, 1), (1, 0)), ((2, 0), (0, 2))],
+        [False, True],
+        [False, True],
+    )
+    if max(max(p) for p in pads) < ks[0]
+]  # pads stay below the pool size
 
 
 @pytest.mark.parametrize("ks,pads,ceil_mode,cip", CEIL_GRID)
@@ -143,7 +155,12 @@ def test_max_pool_ties_and_nan():
     _, ctx = run_op(op, x)
     (dx,) = op.backward(ctx, np.arange(1.0, 5.0).reshape(1, 1, 2, 2))
     expected = np.zeros((4, 4))
-    expected[0, 0], expected[0, 2], expected[2, 0], expected[2, 2] = 1, 2, 3, 4  # the first maximum of each window
+    expected[0, 0], expected[0, 2], expected[2, 0], expected[2, 2] = (
+        1,
+        2,
+        3,
+        4,
+    )  # the first maximum of each window
     np.testing.assert_array_equal(dx[0, 0], expected)
     x[0, 0, 1, 1] = np.nan
     y, _ = run_op(MaxPool2D(2), x.astype(np.float32))
@@ -208,7 +225,9 @@ def test_pool1d_matches_reference_gradients_and_tensorflow(k, s, padding, ceil_m
         check_grad(op, [x])
         if isinstance(padding, str) and not ceil_mode:
             fn = tf.nn.max_pool1d if kind == "max" else tf.nn.avg_pool1d
-            yt = fn(x.transpose(0, 2, 1).astype(np.float32), k, ss, padding.upper()).numpy().transpose(0, 2, 1)
+            yt = (
+                fn(x.transpose(0, 2, 1).astype(np.float32), k, ss, padding.upper()).numpy().transpose(0, 2, 1)
+            )
             assert_close(y, yt, rtol=1e-5, atol=1e-6)
 
 
@@ -229,15 +248,19 @@ def test_avg_pool1d_count_include_pad(rng):
 def test_global_pools(shape, keepdims, rng, tf):
     x = rng.normal(size=shape)
     axes = tuple(range(2, len(shape)))
-    for op, ref, tfn in ((GlobalAvgPool(keepdims), x.mean(axis=axes, keepdims=keepdims), tf.reduce_mean),
-                         (GlobalMaxPool(keepdims), x.max(axis=axes, keepdims=keepdims), tf.reduce_max)):
+    for op, ref, tfn in (
+        (GlobalAvgPool(keepdims), x.mean(axis=axes, keepdims=keepdims), tf.reduce_mean),
+        (GlobalMaxPool(keepdims), x.max(axis=axes, keepdims=keepdims), tf.reduce_max),
+    ):
         y, _ = run_op(op, x)
         assert_close(y, ref, rtol=1e-12, atol=1e-12)
         assert op.infer_shape((None,) + shape[1:]) == (None,) + y.shape[1:]
         check_grad(op, [x])
         y32, _ = run_op(op, x.astype(np.float32))
         assert y32.dtype == np.float32
-        assert_close(y32, tfn(x.astype(np.float32), axis=axes, keepdims=keepdims).numpy(), rtol=1e-5, atol=1e-6)
+        assert_close(
+            y32, tfn(x.astype(np.float32), axis=axes, keepdims=keepdims).numpy(), rtol=1e-5, atol=1e-6
+        )
 
 
 def test_global_pool_threads_bitwise(rng):
@@ -265,8 +288,9 @@ def test_pool_kernels_add_into_dx(dtype, rng):
     arg = np.empty(g.out_shape, np.int32)
     K.maxpool2d_forward(x, y, arg, g)
     assert_close(y, _naive_pool(x.astype(np.float64), (3, 2), (2, 1), ((1, 1), (0, 1)), "max"), rtol=1e-6)
-    np.testing.assert_array_equal(np.take_along_axis(x.reshape(2, 3, -1), arg.reshape(2, 3, -1), -1),
-                                  y.reshape(2, 3, -1))
+    np.testing.assert_array_equal(
+        np.take_along_axis(x.reshape(2, 3, -1), arg.reshape(2, 3, -1), -1), y.reshape(2, 3, -1)
+    )
     gy = rng.normal(size=g.out_shape).astype(dtype)
     dx = np.ones(x.shape, dtype)
     K.maxpool2d_backward(gy, arg, dx, g)
@@ -307,13 +331,22 @@ def test_pool_kernel_wrappers_reject_bad_arguments(rng):
         K.maxpool2d_forward(x, y, arg, (2, 2))
 
 
-@pytest.mark.parametrize("args,match", [
-    (((7,), (2, 2), (2, 2), ((0, 0), (0, 0))), r"expected an input shape \(\.\.\., H, W\)"),
-    (((2, 3, 7, 6), (0, 2), (2, 2), ((0, 0), (0, 0))), r"pool size and strides must be pairs of positive ints"),
-    (((2, 3, 7, 6), (2, 2), (2, 2), ((2, 0), (0, 0))), r"padding must be smaller than the pool size"),
-    (((2, 3, 7, 6), (2, 2), (2, 2), ((0, -1), (0, 0))), r"pads must be non-negative"),
-    (((2, 3, 1, 6), (2, 2), (2, 2), ((0, 0), (0, 0))), r"pool size \(2, 2\) is larger than the padded input 1x6"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (((7,), (2, 2), (2, 2), ((0, 0), (0, 0))), r"expected an input shape \(\.\.\., H, W\)"),
+        (
+            ((2, 3, 7, 6), (0, 2), (2, 2), ((0, 0), (0, 0))),
+            r"pool size and strides must be pairs of positive ints",
+        ),
+        (((2, 3, 7, 6), (2, 2), (2, 2), ((2, 0), (0, 0))), r"padding must be smaller than the pool size"),
+        (((2, 3, 7, 6), (2, 2), (2, 2), ((0, -1), (0, 0))), r"pads must be non-negative"),
+        (
+            ((2, 3, 1, 6), (2, 2), (2, 2), ((0, 0), (0, 0))),
+            r"pool size \(2, 2\) is larger than the padded input 1x6",
+        ),
+    ],
+)
 def test_pool_geometry_errors(args, match):
     with pytest.raises(ValueError, match=match):
         K.PoolGeometry(*args)
@@ -334,7 +367,9 @@ def test_pool_bad_inputs():
         run_op(AvgPool2D(2), [[1.0]])
     with pytest.raises(ValueError, match=r"MaxPool2D: padding must be smaller than the pool size \(2, 2\)"):
         MaxPool2D(2, padding=2)
-    with pytest.raises(ValueError, match=r"MaxPool2D: pool_size must be a positive int or a pair of them, got 0"):
+    with pytest.raises(
+        ValueError, match=r"MaxPool2D: pool_size must be a positive int or a pair of them, got 0"
+    ):
         MaxPool2D(0)
     with pytest.raises(ValueError, match=r"AvgPool2D: strides must be"):
         AvgPool2D(2, strides=(1, 0))
@@ -348,13 +383,19 @@ def test_pool_bad_inputs():
         MaxPool1D((2, 2))
     with pytest.raises(ValueError, match=r"AvgPool1D: strides must be a positive int or None"):
         AvgPool1D(2, 0)
-    with pytest.raises(ValueError, match=r"MaxPool1D: padding must be 'valid', 'same', a non-negative int or a pair"):
+    with pytest.raises(
+        ValueError, match=r"MaxPool1D: padding must be 'valid', 'same', a non-negative int or a pair"
+    ):
         MaxPool1D(2, padding=((1, 1), (1, 1)))
     with pytest.raises(ValueError, match=r"MaxPool1D: expected a 3-D input \(N, C, L\)"):
         run_op(MaxPool1D(2), np.zeros((2, 3, 4, 4)))
-    with pytest.raises(ValueError, match=r"expected an input \(N, C, spatial\.\.\.\) of rank >= 3, got shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"expected an input \(N, C, spatial\.\.\.\) of rank >= 3, got shape \(2, 3\)"
+    ):
         run_op(GlobalAvgPool(), np.zeros((2, 3)))
-    with pytest.raises(TypeError, match=r"GlobalMaxPool: expected a float32 or float64 input, got dtype int32"):
+    with pytest.raises(
+        TypeError, match=r"GlobalMaxPool: expected a float32 or float64 input, got dtype int32"
+    ):
         run_op(GlobalMaxPool(), np.zeros((2, 3, 4), np.int32))
     with pytest.raises(TypeError, match=r"keepdims must be a bool"):
         GlobalAvgPool(keepdims="no")
@@ -367,9 +408,14 @@ def test_pool_bad_inputs():
 
 
 def test_pool_configs_round_trip():
-    ops = [MaxPool2D(3, 2, "same", True), AvgPool2D((2, 3), (1, 2), ((1, 0), (0, 2)), False, True),
-           MaxPool1D(3, 1, (1, 2), True), AvgPool1D(2, None, "same", False, True), GlobalAvgPool(True),
-           GlobalMaxPool()]
+    ops = [
+        MaxPool2D(3, 2, "same", True),
+        AvgPool2D((2, 3), (1, 2), ((1, 0), (0, 2)), False, True),
+        MaxPool1D(3, 1, (1, 2), True),
+        AvgPool1D(2, None, "same", False, True),
+        GlobalAvgPool(True),
+        GlobalMaxPool(),
+    ]
     for op in ops:
         cfg = op.get_config()
         again = from_config(op.type_name, cfg)

@@ -18,8 +18,16 @@ import numpy as np
 from zoo.engine import _native
 from zoo.engine.kernels._common import dtype_code, require, writable
 
-__all__ = ["ConvGeometry", "im2col", "col2im", "swap01", "bias_add", "depthwise_forward", "depthwise_backward_x",
-           "depthwise_backward_w"]
+__all__ = [
+    "ConvGeometry",
+    "bias_add",
+    "col2im",
+    "depthwise_backward_w",
+    "depthwise_backward_x",
+    "depthwise_forward",
+    "im2col",
+    "swap01",
+]
 
 _INT32_MAX = 2**31 - 1
 
@@ -48,16 +56,48 @@ class ConvGeometry:
         (2, 4, 7, 6)
     """
 
-    __slots__ = ("N", "C", "H", "W", "O", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pb", "pl", "pr", "OH", "OW",
-                 "groups", "taps", "P")
+    __slots__ = (
+        "C",
+        "H",
+        "N",
+        "O",
+        "OH",
+        "OW",
+        "P",
+        "W",
+        "dh",
+        "dw",
+        "groups",
+        "kh",
+        "kw",
+        "pb",
+        "pl",
+        "pr",
+        "pt",
+        "sh",
+        "sw",
+        "taps",
+    )
 
-    def __init__(self, x_shape, kernel, strides, dilation, pads, out_channels: int, groups: int = 1,
-                 what: str = "conv2d"):
+    def __init__(
+        self,
+        x_shape,
+        kernel,
+        strides,
+        dilation,
+        pads,
+        out_channels: int,
+        groups: int = 1,
+        what: str = "conv2d",
+    ):
         x_shape = tuple(x_shape)
         if len(x_shape) != 4 or not all(_pos_int(s) for s in x_shape):
             raise ValueError(f"{what}: expected an input shape (N, C, H, W) of positive ints, got {x_shape}")
-        for name, pair, check in (("kernel", kernel, _pos_int), ("strides", strides, _pos_int),
-                                  ("dilation", dilation, _pos_int)):
+        for name, pair, check in (
+            ("kernel", kernel, _pos_int),
+            ("strides", strides, _pos_int),
+            ("dilation", dilation, _pos_int),
+        ):
             if len(tuple(pair)) != 2 or not all(check(v) for v in pair):
                 raise ValueError(f"{what}: {name} must be a pair of positive ints, got {pair!r}")
         try:
@@ -67,7 +107,9 @@ class ConvGeometry:
         if not all(_nonneg_int(v) for v in (pt, pb, pl, pr)):
             raise ValueError(f"{what}: pads must be non-negative ints, got {pads!r}")
         if not _nonneg_int(out_channels) or not _pos_int(groups):
-            raise ValueError(f"{what}: expected out_channels >= 0 and groups >= 1, got {out_channels}, {groups}")
+            raise ValueError(
+                f"{what}: expected out_channels >= 0 and groups >= 1, got {out_channels}, {groups}"
+            )
         self.N, self.C, self.H, self.W = (int(s) for s in x_shape)
         self.kh, self.kw = (int(v) for v in kernel)
         self.sh, self.sw = (int(v) for v in strides)
@@ -75,15 +117,22 @@ class ConvGeometry:
         self.pt, self.pb, self.pl, self.pr = int(pt), int(pb), int(pl), int(pr)
         self.O, self.groups = int(out_channels), int(groups)
         if self.C % self.groups or self.O % self.groups:
-            raise ValueError(f"{what}: groups={self.groups} must divide the input channels ({self.C}) and the "
-                             f"output channels ({self.O})")
+            raise ValueError(
+                f"{what}: groups={self.groups} must divide the input channels ({self.C}) and the "
+                f"output channels ({self.O})"
+            )
         ekh, ekw = (self.kh - 1) * self.dh + 1, (self.kw - 1) * self.dw + 1
         ph, pw = self.H + self.pt + self.pb, self.W + self.pl + self.pr
         if ekh > ph or ekw > pw:
-            raise ValueError(f"{what}: kernel {self.kh}x{self.kw} (dilated {ekh}x{ekw}) is larger than the padded "
-                             f"input {ph}x{pw} (input {self.H}x{self.W}, pads {pads})")
+            raise ValueError(
+                f"{what}: kernel {self.kh}x{self.kw} (dilated {ekh}x{ekw}) is larger than the padded "
+                f"input {ph}x{pw} (input {self.H}x{self.W}, pads {pads})"
+            )
         self.OH, self.OW = (ph - ekh) // self.sh + 1, (pw - ekw) // self.sw + 1
-        if max(self.kh, self.kw, self.sh, self.sw, self.dh, self.dw, self.pt, self.pb, self.pl, self.pr) > _INT32_MAX:
+        if (
+            max(self.kh, self.kw, self.sh, self.sw, self.dh, self.dw, self.pt, self.pb, self.pl, self.pr)
+            > _INT32_MAX
+        ):
             raise ValueError(f"{what}: kernel, strides, dilation and pads must fit in 32 bits")
         self.taps = self.kh * self.kw
         self.P = self.OH * self.OW
@@ -97,13 +146,28 @@ class ConvGeometry:
         return self.C * self.taps
 
     def _args(self) -> tuple:
-        return (self.C, self.H, self.W, self.kh, self.kw, self.sh, self.sw, self.dh, self.dw, self.pt, self.pl,
-                self.OH, self.OW)
+        return (
+            self.C,
+            self.H,
+            self.W,
+            self.kh,
+            self.kw,
+            self.sh,
+            self.sw,
+            self.dh,
+            self.dw,
+            self.pt,
+            self.pl,
+            self.OH,
+            self.OW,
+        )
 
     def __repr__(self) -> str:
-        return (f"ConvGeometry(x=({self.N}, {self.C}, {self.H}, {self.W}), O={self.O}, k=({self.kh}, {self.kw}), "
-                f"s=({self.sh}, {self.sw}), d=({self.dh}, {self.dw}), pads=(({self.pt}, {self.pb}), "
-                f"({self.pl}, {self.pr})), groups={self.groups}, out=({self.OH}, {self.OW}))")
+        return (
+            f"ConvGeometry(x=({self.N}, {self.C}, {self.H}, {self.W}), O={self.O}, k=({self.kh}, {self.kw}), "
+            f"s=({self.sh}, {self.sw}), d=({self.dh}, {self.dw}), pads=(({self.pt}, {self.pb}), "
+            f"({self.pl}, {self.pr})), groups={self.groups}, out=({self.OH}, {self.OW}))"
+        )
 
 
 def _check_geometry(kernel: str, g) -> None:
@@ -112,8 +176,11 @@ def _check_geometry(kernel: str, g) -> None:
 
 
 def _chunk(kernel: str, g: ConvGeometry, n0, n1) -> int:
-    require(kernel, _nonneg_int(n0) and _nonneg_int(n1) and n0 < n1 <= g.N,
-            f"expected image range 0 <= n0 < n1 <= {g.N}, got n0={n0!r}, n1={n1!r}")
+    require(
+        kernel,
+        _nonneg_int(n0) and _nonneg_int(n1) and n0 < n1 <= g.N,
+        f"expected image range 0 <= n0 < n1 <= {g.N}, got n0={n0!r}, n1={n1!r}",
+    )
     return int(n1) - int(n0)
 
 
@@ -126,12 +193,21 @@ def _strides(kernel: str, g: ConvGeometry, nb: int, layout: str) -> tuple[int, i
 
 
 def _team(kernel: str, nthreads) -> int:
-    require(kernel, _nonneg_int(nthreads), f"nthreads must be a non-negative int (0: default), got {nthreads!r}")
+    require(
+        kernel, _nonneg_int(nthreads), f"nthreads must be a non-negative int (0: default), got {nthreads!r}"
+    )
     return int(nthreads)
 
 
-def im2col(x: np.ndarray, col: np.ndarray, g: ConvGeometry, n0: int = 0, n1: int | None = None,
-           layout: str = "rows", nthreads: int = 0) -> np.ndarray:
+def im2col(
+    x: np.ndarray,
+    col: np.ndarray,
+    g: ConvGeometry,
+    n0: int = 0,
+    n1: int | None = None,
+    layout: str = "rows",
+    nthreads: int = 0,
+) -> np.ndarray:
     """Fill `col` with the column matrix of images n0..n1-1 of x (see the module docstring).
 
     x: (N, C, H, W); col: C*KH*KW*(n1-n0)*OH*OW elements, any shape, C-contiguous.
@@ -141,29 +217,52 @@ def im2col(x: np.ndarray, col: np.ndarray, g: ConvGeometry, n0: int = 0, n1: int
     n1 = g.N if n1 is None else n1
     code = dtype_code("im2col", x, col)
     writable("im2col", col)
-    require("im2col", x.shape == (g.N, g.C, g.H, g.W), f"expected x of shape {(g.N, g.C, g.H, g.W)}, got {x.shape}")
+    require(
+        "im2col",
+        x.shape == (g.N, g.C, g.H, g.W),
+        f"expected x of shape {(g.N, g.C, g.H, g.W)}, got {x.shape}",
+    )
     nb = _chunk("im2col", g, n0, n1)
-    require("im2col", col.size == g.col_rows() * nb * g.P,
-            f"expected col of {g.col_rows() * nb * g.P} elements ({g.col_rows()}, {nb}, {g.P}), got shape {col.shape}")
+    require(
+        "im2col",
+        col.size == g.col_rows() * nb * g.P,
+        f"expected col of {g.col_rows() * nb * g.P} elements ({g.col_rows()}, {nb}, {g.P}), got shape {col.shape}",
+    )
     rs, ns = _strides("im2col", g, nb, layout)
     _native.im2col(col, x, int(n0), int(n1), *g._args(), rs, ns, _team("im2col", nthreads), code)
     return col
 
 
-def col2im(col: np.ndarray, dx: np.ndarray, g: ConvGeometry, n0: int = 0, n1: int | None = None,
-           overwrite: bool = False, layout: str = "rows", nthreads: int = 0) -> np.ndarray:
+def col2im(
+    col: np.ndarray,
+    dx: np.ndarray,
+    g: ConvGeometry,
+    n0: int = 0,
+    n1: int | None = None,
+    overwrite: bool = False,
+    layout: str = "rows",
+    nthreads: int = 0,
+) -> np.ndarray:
     """dx[n0:n1] += the adjoint of im2col applied to `col` (zeroed first if `overwrite`). Returns dx."""
     _check_geometry("col2im", g)
     n1 = g.N if n1 is None else n1
     code = dtype_code("col2im", dx, col)
     writable("col2im", dx)
-    require("col2im", dx.shape == (g.N, g.C, g.H, g.W), f"expected dx of shape {(g.N, g.C, g.H, g.W)}, got {dx.shape}")
+    require(
+        "col2im",
+        dx.shape == (g.N, g.C, g.H, g.W),
+        f"expected dx of shape {(g.N, g.C, g.H, g.W)}, got {dx.shape}",
+    )
     nb = _chunk("col2im", g, n0, n1)
-    require("col2im", col.size == g.col_rows() * nb * g.P,
-            f"expected col of {g.col_rows() * nb * g.P} elements ({g.col_rows()}, {nb}, {g.P}), got shape {col.shape}")
+    require(
+        "col2im",
+        col.size == g.col_rows() * nb * g.P,
+        f"expected col of {g.col_rows() * nb * g.P} elements ({g.col_rows()}, {nb}, {g.P}), got shape {col.shape}",
+    )
     rs, ns = _strides("col2im", g, nb, layout)
-    _native.col2im(dx, col, int(n0), int(n1), *g._args(), rs, ns, int(bool(overwrite)), _team("col2im", nthreads),
-                   code)
+    _native.col2im(
+        dx, col, int(n0), int(n1), *g._args(), rs, ns, int(bool(overwrite)), _team("col2im", nthreads), code
+    )
     return dx
 
 
@@ -175,11 +274,23 @@ def swap01(inp: np.ndarray, out: np.ndarray, bias: np.ndarray | None = None, nth
     require("swap01", inp.ndim == 3, f"expected a 3-D input (A, B, P), got shape {inp.shape}")
     a, b, p = inp.shape
     require("swap01", out.shape == (b, a, p), f"expected out of shape {(b, a, p)}, got {out.shape}")
-    require("swap01", bias is None or bias.shape == (a,), f"expected bias of shape {(a,)}, got "
-            f"{None if bias is None else bias.shape}")
+    require(
+        "swap01",
+        bias is None or bias.shape == (a,),
+        f"expected bias of shape {(a,)}, got {None if bias is None else bias.shape}",
+    )
     require("swap01", not np.may_share_memory(out, inp), "out must not overlap the input")
-    _native.swap01(out, inp, inp if bias is None else bias, a, b, p, int(bias is not None), _team("swap01", nthreads),
-                   code)
+    _native.swap01(
+        out,
+        inp,
+        inp if bias is None else bias,
+        a,
+        b,
+        p,
+        int(bias is not None),
+        _team("swap01", nthreads),
+        code,
+    )
     return out
 
 
@@ -187,8 +298,11 @@ def bias_add(y: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """y[n, o, ...] += bias[o] in place: y (N, O, ...), bias (O,). Returns y."""
     code = dtype_code("bias_add", y, bias)
     writable("bias_add", y)
-    require("bias_add", y.ndim >= 2 and bias.shape == (y.shape[1],),
-            f"expected y (N, O, ...) and bias (O,), got {y.shape} and {bias.shape}")
+    require(
+        "bias_add",
+        y.ndim >= 2 and bias.shape == (y.shape[1],),
+        f"expected y (N, O, ...) and bias (O,), got {y.shape} and {bias.shape}",
+    )
     n, o = y.shape[0], y.shape[1]
     p = int(np.prod(y.shape[2:], dtype=np.int64))
     _native.bias_add(y, bias, n, o, p, code)
@@ -197,8 +311,11 @@ def bias_add(y: np.ndarray, bias: np.ndarray) -> np.ndarray:
 
 def _depthwise_check(kernel: str, g: ConvGeometry) -> int:
     _check_geometry(kernel, g)
-    require(kernel, g.groups == g.C and g.O % g.C == 0,
-            f"expected a depthwise geometry (groups == C, O a multiple of C), got groups={g.groups}, C={g.C}, O={g.O}")
+    require(
+        kernel,
+        g.groups == g.C and g.O % g.C == 0,
+        f"expected a depthwise geometry (groups == C, O a multiple of C), got groups={g.groups}, C={g.C}, O={g.O}",
+    )
     return g.O // g.C
 
 
@@ -206,8 +323,9 @@ def _dw_args(g: ConvGeometry, m: int) -> tuple:
     return (g.N, g.C, g.H, g.W, m, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.OH, g.OW)
 
 
-def depthwise_forward(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, y: np.ndarray,
-                      g: ConvGeometry) -> np.ndarray:
+def depthwise_forward(
+    x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, y: np.ndarray, g: ConvGeometry
+) -> np.ndarray:
     """Depthwise convolution: y[n, c*M + m] = sum_ij w[c*M + m, 0, i, j] * x[n, c, ...] (+ bias).
 
     x (N, C, H, W), w (C*M, 1, KH, KW), bias (C*M,) or None, y (N, C*M, OH, OW). Returns y.
@@ -216,11 +334,21 @@ def depthwise_forward(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, y: 
     arrays = (y, x, w) if bias is None else (y, x, w, bias)
     code = dtype_code("depthwise_forward", *arrays)
     writable("depthwise_forward", y)
-    require("depthwise_forward", x.shape == (g.N, g.C, g.H, g.W), f"expected x {(g.N, g.C, g.H, g.W)}, got {x.shape}")
-    require("depthwise_forward", w.shape == (g.O, 1, g.kh, g.kw), f"expected w {(g.O, 1, g.kh, g.kw)}, got {w.shape}")
+    require(
+        "depthwise_forward",
+        x.shape == (g.N, g.C, g.H, g.W),
+        f"expected x {(g.N, g.C, g.H, g.W)}, got {x.shape}",
+    )
+    require(
+        "depthwise_forward",
+        w.shape == (g.O, 1, g.kh, g.kw),
+        f"expected w {(g.O, 1, g.kh, g.kw)}, got {w.shape}",
+    )
     require("depthwise_forward", bias is None or bias.shape == (g.O,), f"expected bias ({g.O},)")
     require("depthwise_forward", y.shape == g.out_shape, f"expected y {g.out_shape}, got {y.shape}")
-    _native.depthwise_forward(y, x, w, x if bias is None else bias, *_dw_args(g, m), int(bias is not None), code)
+    _native.depthwise_forward(
+        y, x, w, x if bias is None else bias, *_dw_args(g, m), int(bias is not None), code
+    )
     return y
 
 

@@ -13,8 +13,14 @@ import numpy as np
 from zoo.engine import _native
 from zoo.engine.kernels._common import dtype_code, require, writable
 
-__all__ = ["PoolGeometry", "pool_output_size", "maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward",
-           "avgpool2d_backward"]
+__all__ = [
+    "PoolGeometry",
+    "avgpool2d_backward",
+    "avgpool2d_forward",
+    "maxpool2d_backward",
+    "maxpool2d_forward",
+    "pool_output_size",
+]
 
 _INT32_MAX = 2**31 - 1
 
@@ -35,8 +41,9 @@ def pool_output_size(size: int, k: int, s: int, lo: int, hi: int, ceil_mode: boo
 
 
 def _ints(v, n: int, low: int) -> bool:
-    return (len(v) == n and all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) and i >= low
-                                for i in v))
+    return len(v) == n and all(
+        isinstance(i, (int, np.integer)) and not isinstance(i, bool) and i >= low for i in v
+    )
 
 
 class PoolGeometry:
@@ -53,7 +60,23 @@ class PoolGeometry:
         (2, 3, 4, 3)
     """
 
-    __slots__ = ("x_shape", "NC", "H", "W", "kh", "kw", "sh", "sw", "pt", "pb", "pl", "pr", "OH", "OW", "out_shape")
+    __slots__ = (
+        "H",
+        "NC",
+        "OH",
+        "OW",
+        "W",
+        "kh",
+        "kw",
+        "out_shape",
+        "pb",
+        "pl",
+        "pr",
+        "pt",
+        "sh",
+        "sw",
+        "x_shape",
+    )
 
     def __init__(self, x_shape, kernel, strides, pads, ceil_mode: bool = False, what: str = "pool2d"):
         x_shape = tuple(int(s) if isinstance(s, (int, np.integer)) else s for s in x_shape)
@@ -61,8 +84,9 @@ class PoolGeometry:
             raise ValueError(f"{what}: expected an input shape (..., H, W) of positive ints, got {x_shape}")
         kernel, strides = tuple(kernel), tuple(strides)
         if not _ints(kernel, 2, 1) or not _ints(strides, 2, 1):
-            raise ValueError(f"{what}: pool size and strides must be pairs of positive ints, got {kernel!r}, "
-                             f"{strides!r}")
+            raise ValueError(
+                f"{what}: pool size and strides must be pairs of positive ints, got {kernel!r}, {strides!r}"
+            )
         try:
             (pt, pb), (pl, pr) = pads
         except (TypeError, ValueError):
@@ -76,23 +100,28 @@ class PoolGeometry:
         self.sh, self.sw = (int(v) for v in strides)
         self.pt, self.pb, self.pl, self.pr = (int(v) for v in (pt, pb, pl, pr))
         if max(self.pt, self.pb) >= self.kh or max(self.pl, self.pr) >= self.kw:
-            raise ValueError(f"{what}: padding must be smaller than the pool size {kernel} on each side, got "
-                             f"{pads!r}")
+            raise ValueError(
+                f"{what}: padding must be smaller than the pool size {kernel} on each side, got {pads!r}"
+            )
         if self.H * self.W > _INT32_MAX or max(self.kh, self.kw, self.sh, self.sw) > _INT32_MAX:
             raise ValueError(f"{what}: a plane of {self.H}x{self.W} is too large (limit 2**31 - 1 elements)")
         self.OH = pool_output_size(self.H, self.kh, self.sh, self.pt, self.pb, ceil_mode)
         self.OW = pool_output_size(self.W, self.kw, self.sw, self.pl, self.pr, ceil_mode)
         if self.OH < 1 or self.OW < 1:
-            raise ValueError(f"{what}: pool size {kernel} is larger than the padded input "
-                             f"{self.H + self.pt + self.pb}x{self.W + self.pl + self.pr}")
+            raise ValueError(
+                f"{what}: pool size {kernel} is larger than the padded input "
+                f"{self.H + self.pt + self.pb}x{self.W + self.pl + self.pr}"
+            )
         self.out_shape = x_shape[:-2] + (self.OH, self.OW)
 
     def _walk(self) -> tuple:
         return (self.kh, self.kw, self.sh, self.sw, self.pt, self.pl)
 
     def __repr__(self) -> str:
-        return (f"PoolGeometry(x={self.x_shape}, k=({self.kh}, {self.kw}), s=({self.sh}, {self.sw}), "
-                f"pads=(({self.pt}, {self.pb}), ({self.pl}, {self.pr})), out=({self.OH}, {self.OW}))")
+        return (
+            f"PoolGeometry(x={self.x_shape}, k=({self.kh}, {self.kw}), s=({self.sh}, {self.sw}), "
+            f"pads=(({self.pt}, {self.pb}), ({self.pl}, {self.pr})), out=({self.OH}, {self.OW}))"
+        )
 
 
 def _geometry(kernel: str, g) -> None:
@@ -102,10 +131,13 @@ def _geometry(kernel: str, g) -> None:
 
 def _argmax_ok(kernel: str, argmax: np.ndarray, g: PoolGeometry) -> None:
     if not isinstance(argmax, np.ndarray) or argmax.dtype != np.int32:
-        raise TypeError(f"{kernel}: argmax must be an int32 array, got "
-                        f"{getattr(argmax, 'dtype', type(argmax).__name__)}")
+        raise TypeError(
+            f"{kernel}: argmax must be an int32 array, got {getattr(argmax, 'dtype', type(argmax).__name__)}"
+        )
     require(kernel, argmax.flags.c_contiguous, "argmax must be C-contiguous")
-    require(kernel, argmax.shape == g.out_shape, f"expected argmax of shape {g.out_shape}, got {argmax.shape}")
+    require(
+        kernel, argmax.shape == g.out_shape, f"expected argmax of shape {g.out_shape}, got {argmax.shape}"
+    )
 
 
 def maxpool2d_forward(x: np.ndarray, out: np.ndarray, argmax: np.ndarray, g: PoolGeometry) -> np.ndarray:
@@ -115,46 +147,93 @@ def maxpool2d_forward(x: np.ndarray, out: np.ndarray, argmax: np.ndarray, g: Poo
     code = dtype_code("maxpool2d_forward", out, x)
     writable("maxpool2d_forward", out, argmax)
     require("maxpool2d_forward", x.shape == g.x_shape, f"expected x of shape {g.x_shape}, got {x.shape}")
-    require("maxpool2d_forward", out.shape == g.out_shape, f"expected out of shape {g.out_shape}, got {out.shape}")
+    require(
+        "maxpool2d_forward", out.shape == g.out_shape, f"expected out of shape {g.out_shape}, got {out.shape}"
+    )
     _argmax_ok("maxpool2d_forward", argmax, g)
     _native.maxpool2d_forward(out, argmax, x, g.NC, g.H, g.W, *g._walk(), g.OH, g.OW, code)
     return out
 
 
-def maxpool2d_backward(gy: np.ndarray, argmax: np.ndarray, dx: np.ndarray, g: PoolGeometry,
-                       overwrite: bool = False) -> np.ndarray:
+def maxpool2d_backward(
+    gy: np.ndarray, argmax: np.ndarray, dx: np.ndarray, g: PoolGeometry, overwrite: bool = False
+) -> np.ndarray:
     """dx[plane, argmax] += gy (dx zeroed first if `overwrite`). Returns dx."""
     _geometry("maxpool2d_backward", g)
     code = dtype_code("maxpool2d_backward", dx, gy)
     writable("maxpool2d_backward", dx)
     require("maxpool2d_backward", dx.shape == g.x_shape, f"expected dx of shape {g.x_shape}, got {dx.shape}")
-    require("maxpool2d_backward", gy.shape == g.out_shape, f"expected gy of shape {g.out_shape}, got {gy.shape}")
+    require(
+        "maxpool2d_backward", gy.shape == g.out_shape, f"expected gy of shape {g.out_shape}, got {gy.shape}"
+    )
     _argmax_ok("maxpool2d_backward", argmax, g)
     _native.maxpool2d_backward(dx, gy, argmax, g.NC, g.H * g.W, g.OH * g.OW, int(bool(overwrite)), code)
     return dx
 
 
-def avgpool2d_forward(x: np.ndarray, out: np.ndarray, g: PoolGeometry, count_include_pad: bool = False) -> np.ndarray:
+def avgpool2d_forward(
+    x: np.ndarray, out: np.ndarray, g: PoolGeometry, count_include_pad: bool = False
+) -> np.ndarray:
     """out = mean over each window of x: the sum over its pixels divided by their count, or with
     count_include_pad by the window size clipped to the padded image. Returns out."""
     _geometry("avgpool2d_forward", g)
     code = dtype_code("avgpool2d_forward", out, x)
     writable("avgpool2d_forward", out)
     require("avgpool2d_forward", x.shape == g.x_shape, f"expected x of shape {g.x_shape}, got {x.shape}")
-    require("avgpool2d_forward", out.shape == g.out_shape, f"expected out of shape {g.out_shape}, got {out.shape}")
-    _native.avgpool2d_forward(out, x, g.NC, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.pb, g.pr, g.OH, g.OW,
-                              int(bool(count_include_pad)), code)
+    require(
+        "avgpool2d_forward", out.shape == g.out_shape, f"expected out of shape {g.out_shape}, got {out.shape}"
+    )
+    _native.avgpool2d_forward(
+        out,
+        x,
+        g.NC,
+        g.H,
+        g.W,
+        g.kh,
+        g.kw,
+        g.sh,
+        g.sw,
+        g.pt,
+        g.pl,
+        g.pb,
+        g.pr,
+        g.OH,
+        g.OW,
+        int(bool(count_include_pad)),
+        code,
+    )
     return out
 
 
-def avgpool2d_backward(gy: np.ndarray, dx: np.ndarray, g: PoolGeometry, count_include_pad: bool = False,
-                       overwrite: bool = False) -> np.ndarray:
+def avgpool2d_backward(
+    gy: np.ndarray, dx: np.ndarray, g: PoolGeometry, count_include_pad: bool = False, overwrite: bool = False
+) -> np.ndarray:
     """dx += the input gradient of avgpool2d_forward (dx zeroed first if `overwrite`). Returns dx."""
     _geometry("avgpool2d_backward", g)
     code = dtype_code("avgpool2d_backward", dx, gy)
     writable("avgpool2d_backward", dx)
     require("avgpool2d_backward", dx.shape == g.x_shape, f"expected dx of shape {g.x_shape}, got {dx.shape}")
-    require("avgpool2d_backward", gy.shape == g.out_shape, f"expected gy of shape {g.out_shape}, got {gy.shape}")
-    _native.avgpool2d_backward(dx, gy, g.NC, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.pb, g.pr, g.OH, g.OW,
-                               int(bool(count_include_pad)), int(bool(overwrite)), code)
+    require(
+        "avgpool2d_backward", gy.shape == g.out_shape, f"expected gy of shape {g.out_shape}, got {gy.shape}"
+    )
+    _native.avgpool2d_backward(
+        dx,
+        gy,
+        g.NC,
+        g.H,
+        g.W,
+        g.kh,
+        g.kw,
+        g.sh,
+        g.sw,
+        g.pt,
+        g.pl,
+        g.pb,
+        g.pr,
+        g.OH,
+        g.OW,
+        int(bool(count_include_pad)),
+        int(bool(overwrite)),
+        code,
+    )
     return dx

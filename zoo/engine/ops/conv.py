@@ -24,8 +24,15 @@ from zoo.engine import threads
 from zoo.engine.kernels import conv as K
 from zoo.engine.ops.base import Ctx, Op, as_pair, register
 
-__all__ = ["Conv2D", "Conv1D", "same_pads", "conv_output_size", "parse_padding_2d", "resolve_pads",
-           "COL_CHUNK_BYTES"]
+__all__ = [
+    "COL_CHUNK_BYTES",
+    "Conv1D",
+    "Conv2D",
+    "conv_output_size",
+    "parse_padding_2d",
+    "resolve_pads",
+    "same_pads",
+]
 
 #: Target size of one chunk's column matrix: large enough for efficient GEMMs, small enough
 #: to stay in the cache between im2col and the GEMM.
@@ -61,11 +68,15 @@ def parse_padding_2d(padding, what: str):
     elif isinstance(padding, (tuple, list)) and len(padding) == 2:
         if all(_is_int(v) and v >= 0 for v in padding):
             return ((int(padding[0]), int(padding[0])), (int(padding[1]), int(padding[1])))
-        if all(isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_int(u) and u >= 0 for u in v)
-               for v in padding):
+        if all(
+            isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_int(u) and u >= 0 for u in v)
+            for v in padding
+        ):
             return tuple((int(v[0]), int(v[1])) for v in padding)
-    raise ValueError(f"{what}: padding must be 'valid', 'same', a non-negative int, a pair (ph, pw) or "
-                     f"((top, bottom), (left, right)), got {padding!r}")
+    raise ValueError(
+        f"{what}: padding must be 'valid', 'same', a non-negative int, a pair (ph, pw) or "
+        f"((top, bottom), (left, right)), got {padding!r}"
+    )
 
 
 def resolve_pads(padding, hw, kernel, strides, dilation) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -85,14 +96,14 @@ class _Part:
     """One worker's share of a batch: its chunks (image ranges with buffer views), its own
     column and GEMM-output buffers, and its weight/bias gradient accumulators."""
 
-    __slots__ = ("chunks", "lo", "hi", "col_chunk", "dw", "dwtmp", "db", "dbtmp")
+    __slots__ = ("chunks", "col_chunk", "db", "dbtmp", "dw", "dwtmp", "hi", "lo")
 
 
 class _Plan:
     """Everything a convolution needs for one (input shape, weight shape, dtype, threads):
     geometry, mode, the workers' parts and buffers. Built once, reused until those change."""
 
-    __slots__ = ("key", "g", "mode", "parts", "nk", "y", "dx", "dw", "db", "x", "has_b")
+    __slots__ = ("db", "dw", "dx", "g", "has_b", "key", "mode", "nk", "parts", "x", "y")
 
     @property
     def n_chunks(self) -> int:
@@ -170,8 +181,12 @@ class Conv2D(Op):
         self.groups = int(groups)
 
     def get_config(self) -> dict:
-        return {"strides": list(self.strides), "padding": _padding_config(self.padding),
-                "dilation": list(self.dilation), "groups": self.groups}
+        return {
+            "strides": list(self.strides),
+            "padding": _padding_config(self.padding),
+            "dilation": list(self.dilation),
+            "groups": self.groups,
+        }
 
     # ---- shapes ---------------------------------------------------------------------------
 
@@ -192,7 +207,9 @@ class Conv2D(Op):
         if o is not None and o % g:
             raise ValueError(f"groups={g} must divide the output channels, got weight shape {w}")
         if x[1] is not None and w[1] is not None and x[1] != w[1] * g:
-            raise ValueError(f"expected {w[1] * g} input channels (weight {w}, groups={g}), got input shape {x}")
+            raise ValueError(
+                f"expected {w[1] * g} input channels (weight {w}, groups={g}), got input shape {x}"
+            )
         if b is not None and (len(b) != 1 or (o is not None and b[0] is not None and b[0] != o)):
             raise ValueError(f"expected bias shape ({o},), got {tuple(b)}")
         kernel = w[2:]
@@ -209,8 +226,10 @@ class Conv2D(Op):
             lo, hi = (0, 0) if padding == "valid" else padding[a]
             n = conv_output_size(size, kernel[a], s, d, lo, hi)
             if n < 1:
-                raise ValueError(f"kernel {tuple(kernel)} (dilation {self.dilation}) is larger than the padded "
-                                 f"input: input shape {x}, padding {padding!r}")
+                raise ValueError(
+                    f"kernel {tuple(kernel)} (dilation {self.dilation}) is larger than the padded "
+                    f"input: input shape {x}, padding {padding!r}"
+                )
             out.append(n)
         return (x[0], o, *out)
 
@@ -235,8 +254,10 @@ class Conv2D(Op):
             if a.dtype not in _FLOATS:
                 raise TypeError(f"{name}: expected a float32 or float64 {label}, got dtype {a.dtype}")
         if w.dtype != x.dtype or (b is not None and b.dtype != x.dtype):
-            raise TypeError(f"{name}: input, weight and bias must share one dtype, got {x.dtype}, {w.dtype}"
-                            f"{'' if b is None else ', ' + str(b.dtype)}")
+            raise TypeError(
+                f"{name}: input, weight and bias must share one dtype, got {x.dtype}, {w.dtype}"
+                f"{'' if b is None else ', ' + str(b.dtype)}"
+            )
 
     def _plan(self, ctx: Ctx, x, w, b) -> _Plan:
         nthreads = threads.get_num_threads()
@@ -252,8 +273,12 @@ class Conv2D(Op):
             raise ValueError(f"{name}: {e}") from None
         if x.shape[0] < 1:
             raise ValueError(f"{name}: expected a non-empty batch, got input shape {x.shape}")
-        pads = resolve_pads(self._padding_for(w.shape[2:]), x.shape[2:], w.shape[2:], self.strides, self.dilation)
-        g = K.ConvGeometry(x.shape, w.shape[2:], self.strides, self.dilation, pads, w.shape[0], self.groups, name)
+        pads = resolve_pads(
+            self._padding_for(w.shape[2:]), x.shape[2:], w.shape[2:], self.strides, self.dilation
+        )
+        g = K.ConvGeometry(
+            x.shape, w.shape[2:], self.strides, self.dilation, pads, w.shape[0], self.groups, name
+        )
         plan = _Plan()
         plan.key, plan.g, plan.has_b = key, g, b is not None
         plan.x = None
@@ -328,7 +353,11 @@ class Conv2D(Op):
             plan.parts.append(part)
 
     def _forward4(self, ctx: Ctx, x, w, b):
-        if not (isinstance(x, np.ndarray) and isinstance(w, np.ndarray) and (b is None or isinstance(b, np.ndarray))):
+        if not (
+            isinstance(x, np.ndarray)
+            and isinstance(w, np.ndarray)
+            and (b is None or isinstance(b, np.ndarray))
+        ):
             self._check_arrays(x, w, b)
         if not x.flags.c_contiguous:
             x = np.ascontiguousarray(x)
@@ -357,9 +386,9 @@ class Conv2D(Op):
             y3 = y.reshape(g.N, g.O, g.P)
 
             def run(part: _Part) -> None:
-                np.matmul(w2, x3[part.lo:part.hi], out=y3[part.lo:part.hi])
+                np.matmul(w2, x3[part.lo : part.hi], out=y3[part.lo : part.hi])
                 if b is not None:
-                    K.bias_add(y3[part.lo:part.hi], b)
+                    K.bias_add(y3[part.lo : part.hi], b)
 
             _run_parts(plan.parts, run)
         else:
@@ -378,8 +407,9 @@ class Conv2D(Op):
         if not (isinstance(gy, np.ndarray) and gy.flags.c_contiguous and gy.dtype == x.dtype):
             gy = np.ascontiguousarray(gy, dtype=x.dtype)
         if gy.shape != g.out_shape:
-            raise ValueError(f"{type(self).__name__}: expected an output gradient of shape {g.out_shape}, got "
-                             f"{gy.shape}")
+            raise ValueError(
+                f"{type(self).__name__}: expected an output gradient of shape {g.out_shape}, got {gy.shape}"
+            )
         flags = ctx.needs_grad
         need_x = flags[0]
         need_w = len(flags) > 1 and flags[1]
@@ -509,8 +539,10 @@ class Conv1D(Conv2D):
         elif isinstance(p, (tuple, list)) and len(p) == 2 and all(_is_int(v) and v >= 0 for v in p):
             self.padding1 = (int(p[0]), int(p[1]))
         else:
-            raise ValueError(f"Conv1D: padding must be 'valid', 'same', 'causal', a non-negative int or a pair "
-                             f"(left, right), got {padding!r}")
+            raise ValueError(
+                f"Conv1D: padding must be 'valid', 'same', 'causal', a non-negative int or a pair "
+                f"(left, right), got {padding!r}"
+            )
         pad2 = self.padding1 if self.padding1 in ("valid", "same") else ((0, 0), (0, 0))
         if isinstance(self.padding1, tuple):
             pad2 = ((0, 0), self.padding1)
@@ -545,14 +577,18 @@ class Conv1D(Conv2D):
         if not w.flags.c_contiguous:
             w = np.ascontiguousarray(w)
         n, c, length = x.shape
-        y = self._forward4(ctx, x.reshape(n, c, 1, length), w.reshape(w.shape[0], w.shape[1], 1, w.shape[2]), b)
+        y = self._forward4(
+            ctx, x.reshape(n, c, 1, length), w.reshape(w.shape[0], w.shape[1], 1, w.shape[2]), b
+        )
         return y.reshape(y.shape[0], y.shape[1], y.shape[3])
 
     def backward(self, ctx: Ctx, gy):
         g = ctx.conv_plan.g
         if not isinstance(gy, np.ndarray) or gy.shape != (g.N, g.O, g.OW):
-            raise ValueError(f"Conv1D: expected an output gradient of shape {(g.N, g.O, g.OW)}, got "
-                             f"{getattr(gy, 'shape', type(gy).__name__)}")
+            raise ValueError(
+                f"Conv1D: expected an output gradient of shape {(g.N, g.O, g.OW)}, got "
+                f"{getattr(gy, 'shape', type(gy).__name__)}"
+            )
         grads = self._backward4(ctx, gy.reshape(g.out_shape))
         dx = grads[0].reshape(g.N, g.C, g.W) if grads[0] is not None else None
         dw = grads[1].reshape(g.O, g.C // g.groups, g.kw) if len(grads) > 1 and grads[1] is not None else None

@@ -24,7 +24,7 @@ from zoo.engine.kernels import pool as K
 from zoo.engine.ops.base import Ctx, Op, as_pair, register
 from zoo.engine.ops.conv import _is_int, _padding_config, parse_padding_2d, same_pads
 
-__all__ = ["MaxPool2D", "AvgPool2D", "MaxPool1D", "AvgPool1D", "GlobalAvgPool", "GlobalMaxPool"]
+__all__ = ["AvgPool1D", "AvgPool2D", "GlobalAvgPool", "GlobalMaxPool", "MaxPool1D", "MaxPool2D"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -38,7 +38,7 @@ def _check_float(name: str, x) -> np.ndarray:
 
 
 class _PoolPlan:
-    __slots__ = ("key", "g", "y", "argmax", "dx")
+    __slots__ = ("argmax", "dx", "g", "key", "y")
 
 
 class _Pool2D(Op):
@@ -57,12 +57,18 @@ class _Pool2D(Op):
         if isinstance(self.padding, tuple):
             for a in range(2):
                 if max(self.padding[a]) >= self.pool_size[a]:
-                    raise ValueError(f"{name}: padding must be smaller than the pool size {self.pool_size} on "
-                                     f"each side, got {padding!r}")
+                    raise ValueError(
+                        f"{name}: padding must be smaller than the pool size {self.pool_size} on "
+                        f"each side, got {padding!r}"
+                    )
 
     def get_config(self) -> dict:
-        return {"pool_size": list(self.pool_size), "strides": list(self.strides),
-                "padding": _padding_config(self.padding), "ceil_mode": self.ceil_mode}
+        return {
+            "pool_size": list(self.pool_size),
+            "strides": list(self.strides),
+            "padding": _padding_config(self.padding),
+            "ceil_mode": self.ceil_mode,
+        }
 
     def _pads(self, hw):
         if self.padding == "valid":
@@ -83,8 +89,10 @@ class _Pool2D(Op):
             lo, hi = self._pads((1, 1))[a]
             n = K.pool_output_size(size, self.pool_size[a], self.strides[a], lo, hi, self.ceil_mode)
             if n < 1:
-                raise ValueError(f"pool size {self.pool_size} is larger than the padded input: input shape {x}, "
-                                 f"padding {self.padding!r}")
+                raise ValueError(
+                    f"pool size {self.pool_size} is larger than the padded input: input shape {x}, "
+                    f"padding {self.padding!r}"
+                )
             out.append(n)
         return (x[0], x[1], *out)
 
@@ -107,7 +115,9 @@ class _Pool2D(Op):
             raise ValueError(f"{name}: {e}") from None
         plan = _PoolPlan()
         plan.key = key
-        plan.g = K.PoolGeometry(x.shape, self.pool_size, self.strides, self._pads(x.shape[2:]), self.ceil_mode, name)
+        plan.g = K.PoolGeometry(
+            x.shape, self.pool_size, self.strides, self._pads(x.shape[2:]), self.ceil_mode, name
+        )
         plan.y = ctx.buf("y", plan.g.out_shape, x.dtype)
         plan.argmax = None
         plan.dx = None
@@ -120,8 +130,10 @@ class _Pool2D(Op):
         if not (isinstance(gy, np.ndarray) and gy.flags.c_contiguous and gy.dtype == plan.y.dtype):
             gy = np.ascontiguousarray(gy, dtype=plan.y.dtype)
         if gy.shape != plan.g.out_shape:
-            raise ValueError(f"{type(self).__name__}: expected an output gradient of shape {plan.g.out_shape}, got "
-                             f"{gy.shape}")
+            raise ValueError(
+                f"{type(self).__name__}: expected an output gradient of shape {plan.g.out_shape}, got "
+                f"{gy.shape}"
+            )
         return gy
 
     # 1-D subclasses reshape at the edges
@@ -187,11 +199,19 @@ class AvgPool2D(_Pool2D):
 
     type_name = "avgpool2d"
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", ceil_mode: bool = False,
-                 count_include_pad: bool = False):
+    def __init__(
+        self,
+        pool_size=2,
+        strides=None,
+        padding="valid",
+        ceil_mode: bool = False,
+        count_include_pad: bool = False,
+    ):
         super().__init__(pool_size, strides, padding, ceil_mode)
         if not isinstance(count_include_pad, (bool, np.bool_)):
-            raise TypeError(f"{type(self).__name__}: count_include_pad must be a bool, got {count_include_pad!r}")
+            raise TypeError(
+                f"{type(self).__name__}: count_include_pad must be a bool, got {count_include_pad!r}"
+            )
         self.count_include_pad = bool(count_include_pad)
 
     def get_config(self) -> dict:
@@ -234,8 +254,10 @@ class _Pool1D:
         elif isinstance(p, (tuple, list)) and len(p) == 2 and all(_is_int(v) and v >= 0 for v in p):
             pad2 = ((0, 0), (int(p[0]), int(p[1])))
         else:
-            raise ValueError(f"{name}: padding must be 'valid', 'same', a non-negative int or a pair (left, right), "
-                             f"got {padding!r}")
+            raise ValueError(
+                f"{name}: padding must be 'valid', 'same', a non-negative int or a pair (left, right), "
+                f"got {padding!r}"
+            )
         return (1, int(pool_size)), (1, int(pool_size if strides is None else strides)), pad2, ceil_mode
 
     def get_config(self) -> dict:
@@ -262,8 +284,10 @@ class _Pool1D:
         g = plan.g
         want = (g.x_shape[0], g.x_shape[1], g.OW)
         if not isinstance(gy, np.ndarray) or gy.shape != want:
-            raise ValueError(f"{type(self).__name__}: expected an output gradient of shape {want}, got "
-                             f"{getattr(gy, 'shape', type(gy).__name__)}")
+            raise ValueError(
+                f"{type(self).__name__}: expected an output gradient of shape {want}, got "
+                f"{getattr(gy, 'shape', type(gy).__name__)}"
+            )
         return gy.reshape(g.out_shape)
 
     def _out_dx(self, dx, plan):
@@ -285,7 +309,9 @@ class MaxPool1D(_Pool1D, MaxPool2D):
 
     type_name = "maxpool1d"
 
-    def __init__(self, pool_size: int = 2, strides: int | None = None, padding="valid", ceil_mode: bool = False):
+    def __init__(
+        self, pool_size: int = 2, strides: int | None = None, padding="valid", ceil_mode: bool = False
+    ):
         MaxPool2D.__init__(self, *self._init1d(pool_size, strides, padding, ceil_mode))
 
 
@@ -304,8 +330,14 @@ class AvgPool1D(_Pool1D, AvgPool2D):
 
     type_name = "avgpool1d"
 
-    def __init__(self, pool_size: int = 2, strides: int | None = None, padding="valid", ceil_mode: bool = False,
-                 count_include_pad: bool = False):
+    def __init__(
+        self,
+        pool_size: int = 2,
+        strides: int | None = None,
+        padding="valid",
+        ceil_mode: bool = False,
+        count_include_pad: bool = False,
+    ):
         AvgPool2D.__init__(self, *self._init1d(pool_size, strides, padding, ceil_mode), count_include_pad)
 
 
@@ -327,7 +359,9 @@ class _GlobalPool(Op):
         name = type(self).__name__
         x = _check_float(name, x)
         if x.ndim < 3:
-            raise ValueError(f"{name}: expected an input (N, C, spatial...) of rank >= 3, got shape {x.shape}")
+            raise ValueError(
+                f"{name}: expected an input (N, C, spatial...) of rank >= 3, got shape {x.shape}"
+            )
         if x.size == 0:
             raise ValueError(f"{name}: expected a non-empty input, got shape {x.shape}")
         ctx.x_shape, ctx.dtype = x.shape, x.dtype
@@ -339,8 +373,10 @@ class _GlobalPool(Op):
     def _gy(self, ctx: Ctx, gy) -> np.ndarray:
         want = self._yshape(ctx.x_shape)
         if not isinstance(gy, np.ndarray) or gy.shape != want:
-            raise ValueError(f"{type(self).__name__}: expected an output gradient of shape {want}, got "
-                             f"{getattr(gy, 'shape', type(gy).__name__)}")
+            raise ValueError(
+                f"{type(self).__name__}: expected an output gradient of shape {want}, got "
+                f"{getattr(gy, 'shape', type(gy).__name__)}"
+            )
         return gy
 
 
@@ -395,7 +431,9 @@ class GlobalMaxPool(_GlobalPool):
         s = x.size // (n * c)
         key = (x.shape, x.dtype)
         if ctx.__dict__.get("gkey") != key:
-            ctx.geom = K.PoolGeometry((n * c, 1, s), (1, s), (1, s), ((0, 0), (0, 0)), False, type(self).__name__)
+            ctx.geom = K.PoolGeometry(
+                (n * c, 1, s), (1, s), (1, s), ((0, 0), (0, 0)), False, type(self).__name__
+            )
             ctx.gkey = key
         y = ctx.buf("y", (n * c, 1, 1), x.dtype)
         ctx.arg = ctx.buf("argmax", (n * c, 1, 1), np.int32)
