@@ -17,7 +17,7 @@ from zoo.engine.ops import reduce as R
 from zoo.engine.ops import shape as S
 from zoo.engine.params import Parameter
 
-__all__ = ["as_tensor", "linear", "matmul", "conv2d", "conv1d", "max_pool", "avg_pool", "activation", "softmax",
+__all__ = ["as_tensor", "linear", "matmul", "conv2d", "conv1d", "max_pool", "avg_pool", "activation", "softmax", "bias_act",
            "log_softmax", "batch_norm", "dropout", "reshape", "flatten", "transpose", "concat", "split", "add",
            "sub", "mul", "div", "add_n", "mul_scalar", "maximum", "minimum", "reduce", "neg", "pow"]
 
@@ -99,7 +99,18 @@ def activation(x, kind: str, name=None, **params) -> Tensor:
     """An activation by engine kind ('relu', 'sigmoid', 'softmax', ...)."""
     from zoo.engine.ops import activation as A
 
-    return _apply(A.make(kind, **params), [x], name)
+    return _apply(A.get(kind, **params), [x], name)
+
+
+FUSABLE = {"linear", "relu", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "hard_sigmoid", "tanh", "softplus",
+           "softsign", "swish", "silu", "relu6", "hard_swish", "hard_silu", "exponential"}
+
+
+def bias_act(x, b, kind: str = "linear", axis: int = -1, name=None, **params) -> Tensor:
+    """act(x + b) with b (C,) broadcast along `axis`, in one fused pass (kinds in FUSABLE)."""
+    from zoo.engine.ops import activation as A
+
+    return _apply(A.BiasAct(kind, axis, **params), [x, b], name)
 
 
 def softmax(x, axis: int = -1, name=None) -> Tensor:

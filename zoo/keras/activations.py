@@ -10,8 +10,8 @@ ACTIVATIONS = {
     "linear": None, "relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "softmax": "softmax",
     "log_softmax": "log_softmax", "elu": "elu", "selu": "selu", "gelu": "gelu", "softplus": "softplus",
     "softsign": "softsign", "swish": "swish", "silu": "swish", "hard_sigmoid": "hard_sigmoid",
-    "relu6": "relu6", "leaky_relu": "leaky_relu", "exponential": "exp", "exp": "exp",
-    "tanh_shrink": "tanh_shrink", "softmin": "softmin", "log_sigmoid": "log_sigmoid", "mish": "mish",
+    "relu6": "relu6", "leaky_relu": "leaky_relu", "exponential": "exponential", "exp": "exponential",
+    "hard_swish": "hard_swish", "hard_silu": "hard_swish",
 }
 
 
@@ -27,9 +27,12 @@ class _Activation:
         return F.activation(x, ACTIVATIONS[self.key])
 
     @property
-    def kind(self) -> str | None:
-        """Engine activation kind when the fused bias+activation kernel can run it, else None."""
-        return None if self.fn is not None or self.key is None else ACTIVATIONS[self.key]
+    def fusable_kind(self) -> str | None:
+        """Engine kind when the fused bias+activation kernel can run it ('linear' included), else None."""
+        if self.fn is not None:
+            return None
+        kind = "linear" if self.key is None else ACTIVATIONS[self.key]
+        return kind if kind in F.FUSABLE else None
 
     @property
     def is_linear(self) -> bool:

@@ -24,7 +24,9 @@ _LAYER_KW = {"name", "input_shape", "input_dim", "batch_input_shape", "trainable
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    """Keras's layer-name rule: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d."""
+    name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def check_positive_int(layer, what: str, value) -> int:

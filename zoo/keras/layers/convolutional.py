@@ -87,8 +87,8 @@ class Conv2D(Layer):
         n = value.ndim
         return np.ascontiguousarray(np.transpose(value, (n - 1, n - 2) + tuple(range(n - 2))))
 
-    def _conv(self, x):
-        return F.conv2d(x, self.kernel, self.bias, strides=self.strides, padding=self.padding,
+    def _conv(self, x, bias):
+        return F.conv2d(x, self.kernel, bias, strides=self.strides, padding=self.padding,
                         dilation=self.dilation_rate, groups=self.groups)
 
     def call(self, x):
@@ -96,7 +96,11 @@ class Conv2D(Layer):
         last = self.data_format == "channels_last"
         if last:
             x = F.transpose(x, (0, self.rank + 1) + tuple(range(1, self.rank + 1)))
-        y = self.activation(self._conv(x))
+        kind = self.activation.fusable_kind
+        if self.bias is not None and kind is not None and kind != "linear":
+            y = F.bias_act(self._conv(x, None), self.bias, kind, axis=1)
+        else:
+            y = self.activation(self._conv(x, self.bias))
         if last:
             y = F.transpose(y, (0,) + tuple(range(2, self.rank + 2)) + (1,))
         return y
@@ -116,8 +120,8 @@ class Conv1D(Conv2D):
     def __init__(self, filters: int, kernel_size, strides=1, padding="valid", data_format="channels_last", **kwargs):
         super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format, **kwargs)
 
-    def _conv(self, x):
-        return F.conv1d(x, self.kernel, self.bias, strides=self.strides[0], padding=self.padding,
+    def _conv(self, x, bias):
+        return F.conv1d(x, self.kernel, bias, strides=self.strides[0], padding=self.padding,
                         dilation=self.dilation_rate[0], groups=self.groups)
 
 

@@ -55,8 +55,10 @@ class Dense(Layer):
     def call(self, x):
         if x.shape[-1] != self.kernel.shape[0]:
             raise self.error(f"expected last input axis {self.kernel.shape[0]}, got input shape {x.shape}")
-        y = F.linear(x, self.kernel, self.bias)
-        return self.activation(y)
+        kind = self.activation.fusable_kind
+        if self.bias is not None and kind is not None:
+            return F.bias_act(F.linear(x, self.kernel), self.bias, kind, axis=-1)
+        return self.activation(F.linear(x, self.kernel, self.bias))
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.name(self.activation),
