@@ -29,6 +29,9 @@ SHAPES = [
 ]
 
 
+THREADS = [0, False]  # --threads, and whether TensorFlow was told
+
+
 def _best(fn, repeat: int) -> float:
     fn()
     fn()
@@ -75,6 +78,10 @@ def _tf_case(xs, o, k, pad, s, need_x, rng):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
+    if THREADS[0] and not THREADS[1]:
+        tf.config.threading.set_intra_op_parallelism_threads(THREADS[0])
+        tf.config.threading.set_inter_op_parallelism_threads(THREADS[0])
+        THREADS[1] = True
     n, c, h, w_ = xs
     xv = tf.Variable(rng.standard_normal((n, h, w_, c), dtype=np.float32))
     w = tf.Variable(rng.standard_normal((k, k, c, o), dtype=np.float32) * 0.1)
@@ -109,6 +116,7 @@ def bench(repeat: int, with_tf: bool):
             for key, fn in (("fwd", fwd), ("bwd", bwd), ("step", step), ("tf", tf_step)):
                 if fn is None:
                     continue
+                time.sleep(0.005)  # let the other library's spinning threads go idle
                 t0 = time.perf_counter()
                 fn()
                 best[key] = min(best[key], time.perf_counter() - t0)
@@ -140,12 +148,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tf", action="store_true", help="also time TensorFlow's conv2d")
     ap.add_argument("--repeat", type=int, default=20)
-    ap.add_argument("--threads", type=int, default=0, help="threads for zoo and BLAS (default: all cores)")
+    ap.add_argument("--threads", type=int, default=0, help="threads for zoo, BLAS and TF (default: all cores)")
     args = ap.parse_args()
     from zoo.engine import _native, threads
 
     if args.threads:
         threads.set_num_threads(args.threads)
+        THREADS[0] = args.threads
     print(
         f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, isa={_native.cpu_isa()}, "
         f"threads={threads.get_num_threads()}, numpy {np.__version__}, "

@@ -219,20 +219,29 @@ def test_conv2d_chunked_batch_matches_single_chunk(groups, rng, monkeypatch):
     b = rng.normal(size=6)
     gy = rng.normal(size=(5, 6, 6, 7))
     op = Conv2D(padding="same", groups=groups)
-    with threads.num_threads(1):
-        y1, ctx1 = run_op(op, x, w, b)
-        g1 = [g.copy() for g in op.backward(ctx1, gy)]
-        assert ctx1.conv_plan.n_chunks == 1 and len(ctx1.conv_plan.parts) == 1
+    monkeypatch.setattr(conv_mod, "MIN_CHUNKS", 1)
+    y1, ctx1 = run_op(op, x, w, b)
+    g1 = [g.copy() for g in op.backward(ctx1, gy)]
+    assert ctx1.conv_plan.n_chunks == 1 and len(ctx1.conv_plan.workers) == 1
     monkeypatch.setattr(conv_mod, "COL_CHUNK_BYTES", 1)
     for nt in (1, 2):
         with threads.num_threads(nt):
             y2, ctx2 = run_op(op, x, w, b)
-            assert ctx2.conv_plan.n_chunks == 5 and len(ctx2.conv_plan.parts) == nt
+            assert ctx2.conv_plan.n_chunks == 5 and len(ctx2.conv_plan.workers) == nt
             g2 = op.backward(ctx2, gy)
             assert_close(y2, y1, rtol=1e-12, atol=1e-12)
             for a, e in zip(g2, g1):
                 assert_close(a, e, rtol=1e-12, atol=1e-12)
             check_grad(op, [x, w, b], max_checks=30)
+
+
+def test_conv2d_default_chunks_share_the_batch(rng):
+    x = rng.normal(size=(9, 2, 5, 5)).astype(np.float32)
+    w = rng.normal(size=(3, 2, 3, 3)).astype(np.float32)
+    _, ctx = run_op(Conv2D(), x, w)
+    assert [(n0, n1) for n0, n1, _ in ctx.conv_plan.chunks] == [(0, 3), (3, 6), (6, 9)]
+    _, ctx = run_op(Conv2D(), x[:1], w)
+    assert ctx.conv_plan.n_chunks == 1 and len(ctx.conv_plan.workers) == 1
 
 
 def test_conv2d_backward_recomputes_columns_for_the_latest_input(rng, monkeypatch):
@@ -321,10 +330,11 @@ def test_conv2d_threads_agree(case, rng):
 
     def run():
         y, ctx = run_op(op, x, w, b)
-        assert ctx.conv_plan.mode == case and len(ctx.conv_plan.parts) == threads.get_num_threads()
+        assert ctx.conv_plan.mode == case and len(ctx.conv_plan.workers) == threads.get_num_threads()
         return [y.copy()] + [g.copy() for g in op.backward(ctx, gy)]
 
-    check_threads(run, exact=False, rtol=1e-5, atol=1e-5)
+    # the chunks do not depend on the threads, and each chunk's GEMMs run single-threaded
+    check_threads(run, exact=True)
 
 
 def test_conv2d_in_a_graph(rng):

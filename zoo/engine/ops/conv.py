@@ -16,6 +16,7 @@ max((ceil(H/s) - 1)*s + (k-1)*d + 1 - H, 0), the odd pixel at the bottom/right);
 
 from __future__ import annotations
 
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -92,51 +93,72 @@ def _padding_config(padding):
     return padding if isinstance(padding, str) else [list(p) for p in padding]
 
 
-class _Part:
-    """One worker's share of a batch: its chunks (image ranges with buffer views), its own
-    column and GEMM-output buffers, and its weight/bias gradient accumulators."""
+class _Worker:
+    """One thread's private buffers: the column matrix and GEMM output of one chunk (views
+    per chunk size) and which chunk's columns its buffer holds (-1: none)."""
 
-    __slots__ = ("chunks", "col_chunk", "db", "dbtmp", "dw", "dwtmp", "hi", "lo")
+    __slots__ = ("col_chunk", "views")
 
 
 class _Plan:
     """Everything a convolution needs for one (input shape, weight shape, dtype, threads):
-    geometry, mode, the workers' parts and buffers. Built once, reused until those change."""
+    geometry, mode, image chunks, workers and buffers. Built once, reused until those change.
 
-    __slots__ = ("db", "dw", "dx", "g", "has_b", "key", "mode", "nk", "parts", "x", "y")
+    Chunks do not depend on the number of threads, and each chunk's weight and bias
+    gradients go to their own slot, summed in chunk order: results are the same for any
+    number of threads (each GEMM runs single-threaded whenever several threads share a batch).
+    """
+
+    __slots__ = ("chunks", "db", "db_parts", "dw", "dw_parts", "dx", "g", "has_b", "key", "mode", "nk", "workers",
+                 "x", "y")
 
     @property
     def n_chunks(self) -> int:
-        """Image chunks of the im2col path (1 for the other modes)."""
-        return sum(len(p.chunks) for p in self.parts) if self.mode == "gemm" else 1
+        """Image chunks the batch is cut into (1 for the depthwise mode)."""
+        return len(self.chunks) if self.mode != "depthwise" else 1
 
 
 _executor: ThreadPoolExecutor | None = None
 _executor_size = 0
 
 
-def _run_parts(parts: list, fn) -> None:
-    """fn(part) for every part: part 0 on this thread, the others on worker threads.
+def _run_workers(workers: list, n_chunks: int, fn) -> None:
+    """fn(worker, chunk) for every chunk, the chunks handed out dynamically to the workers:
+    worker 0 is this thread, the others run on a thread pool. A worker whose buffer still
+    holds a chunk's columns (worker.col_chunk) takes that chunk first.
 
-    While several run, BLAS is set to one thread (each part runs its own single-threaded
-    GEMMs on its own chunks, which keeps each core on data in its own cache) and the C
-    kernels are called with one OpenMP thread.
+    While several workers run, BLAS is set to one thread (each worker runs single-threaded
+    GEMMs on its own chunk, which stays in its core's cache) and the C kernels are called
+    with one OpenMP thread.
     """
     global _executor, _executor_size
-    if len(parts) == 1:
-        fn(parts[0])
+    held = {w.col_chunk for w in workers if 0 <= w.col_chunk < n_chunks}
+    rest = [c for c in range(n_chunks - 1, -1, -1) if c not in held]
+    counter = itertools.count()
+
+    def work(wk) -> None:
+        if wk.col_chunk in held:
+            fn(wk, wk.col_chunk)
+        while True:
+            i = next(counter)  # atomic under the GIL
+            if i >= len(rest):
+                return
+            fn(wk, rest[i])
+
+    if len(workers) == 1:
+        work(workers[0])
         return
-    if _executor is None or _executor_size < len(parts) - 1:
+    if _executor is None or _executor_size < len(workers) - 1:
         if _executor is not None:
             _executor.shutdown(wait=True)
-        _executor = ThreadPoolExecutor(max_workers=len(parts) - 1, thread_name_prefix="zoo-conv")
-        _executor_size = len(parts) - 1
+        _executor = ThreadPoolExecutor(max_workers=len(workers) - 1, thread_name_prefix="zoo-conv")
+        _executor_size = len(workers) - 1
     before = threads.get_num_threads()
     threads.set_num_threads(1)
     try:
-        futures = [_executor.submit(fn, p) for p in parts[1:]]
+        futures = [_executor.submit(work, wk) for wk in workers[1:]]
         try:
-            fn(parts[0])
+            work(workers[0])
         finally:
             errors = [f.exception() for f in futures]
         for e in errors:
@@ -146,9 +168,9 @@ def _run_parts(parts: list, fn) -> None:
         threads.set_num_threads(before)
 
 
-def _split(n: int, parts: int) -> list[tuple[int, int]]:
-    """[lo, hi) ranges cutting range(n) into `parts` nearly equal pieces (non-empty when n >= parts)."""
-    return [(n * k // parts, n * (k + 1) // parts) for k in range(parts)]
+#: A batch is cut into at least this many chunks (when it has the images), so that two to
+#: four threads share it evenly, whatever the number of threads.
+MIN_CHUNKS = 4
 
 
 @register
@@ -273,73 +295,51 @@ class Conv2D(Op):
             raise ValueError(f"{name}: {e}") from None
         if x.shape[0] < 1:
             raise ValueError(f"{name}: expected a non-empty batch, got input shape {x.shape}")
-        pads = resolve_pads(
-            self._padding_for(w.shape[2:]), x.shape[2:], w.shape[2:], self.strides, self.dilation
-        )
-        g = K.ConvGeometry(
-            x.shape, w.shape[2:], self.strides, self.dilation, pads, w.shape[0], self.groups, name
-        )
-        plan = _Plan()
-        plan.key, plan.g, plan.has_b = key, g, b is not None
-        plan.x = None
+        pads = resolve_pads(self._padding_for(w.shape[2:]), x.shape[2:], w.shape[2:], self.strides, self.dilation)
+        g = K.ConvGeometry(x.shape, w.shape[2:], self.strides, self.dilation, pads, w.shape[0], self.groups, name)
         dt = x.dtype
+        plan = _Plan()
+        plan.key, plan.g, plan.has_b, plan.x = key, g, b is not None, None
         plan.y = ctx.buf("y", g.out_shape, dt)
         plan.dx = None
         plan.dw = ctx.buf("dw", w.shape, dt)
         plan.db = ctx.buf("db", (g.O,), dt) if b is not None else None
-        plan.parts = []
+        plan.chunks, plan.workers, plan.nk = [], [], 0
+        plan.dw_parts = plan.db_parts = None
         if g.kh == g.kw == 1 and g.sh == g.sw == 1 and g.pt == g.pb == g.pl == g.pr == 0 and g.groups == 1:
             plan.mode = "1x1"
-            self._plan_1x1(ctx, plan, dt, nthreads)
+            per_image = (g.C + g.O) * g.P * dt.itemsize
         elif g.groups == g.C and g.groups > 1:
             plan.mode = "depthwise"
+            ctx.conv_plan = plan
+            return plan
         else:
             plan.mode = "gemm"
-            self._plan_gemm(ctx, plan, dt, nthreads)
-        plan.nk = 1 if len(plan.parts) > 1 else 0
-        ctx.conv_plan = plan
-        return plan
-
-    def _new_part(self, ctx: Ctx, plan: _Plan, k: int, dw_shape, dt) -> _Part:
-        part = _Part()
-        part.chunks, part.col_chunk = [], -1
-        # part 0 accumulates straight into the op's gradient buffers; the others into their own
-        part.dw = plan.dw.reshape(dw_shape) if k == 0 else ctx.buf(("dw", k), dw_shape, dt)
-        part.dwtmp = ctx.buf(("dwtmp", k), dw_shape, dt)
-        part.db = None if not plan.has_b else plan.db if k == 0 else ctx.buf(("db", k), (plan.g.O,), dt)
-        part.dbtmp = ctx.buf(("dbtmp", k), (plan.g.O,), dt) if plan.has_b else None
-        return part
-
-    def _plan_1x1(self, ctx: Ctx, plan: _Plan, dt, nthreads: int) -> None:
-        g = plan.g
-        for k, (lo, hi) in enumerate(_split(g.N, min(nthreads, g.N))):
-            part = self._new_part(ctx, plan, k, (g.O, g.C), dt)
-            part.lo, part.hi = lo, hi
-            part.dwtmp = ctx.buf(("dwtmp", k), (hi - lo, g.O, g.C), dt)
-            plan.parts.append(part)
-
-    def _plan_gemm(self, ctx: Ctx, plan: _Plan, dt, nthreads: int) -> None:
-        g = plan.g
-        rows, per_image = g.col_rows(), g.col_rows() * g.P * dt.itemsize
-        workers = min(nthreads, g.N)
-        nb = max(1, min(-(-g.N // workers), COL_CHUNK_BYTES // max(per_image, 1)))
-        n_chunks = -(-g.N // nb)
-        n_chunks = -(-n_chunks // workers) * workers  # whole chunks per worker
-        nb = -(-g.N // n_chunks)
-        starts = list(range(0, g.N, nb))
+            per_image = g.col_rows() * g.P * dt.itemsize
+        nb = max(1, min(-(-g.N // MIN_CHUNKS), COL_CHUNK_BYTES // max(per_image, 1)))
+        nb = -(-g.N // -(-g.N // nb))  # even chunks
+        for n0 in range(0, g.N, nb):
+            n1 = min(n0 + nb, g.N)
+            plan.chunks.append((n0, n1, plan.y[n0:n1].reshape(n1 - n0, g.O, g.P)))
+        n_workers = min(nthreads, len(plan.chunks))
+        plan.nk = 1 if n_workers > 1 else 0
+        rows = g.col_rows()
         gr, kk, og = g.groups, rows // g.groups, g.O // g.groups
-        dw_shape = (g.O, rows) if gr == 1 else (gr, og, kk)
-        for k, (c0, c1) in enumerate(_split(len(starts), workers)):
-            if c0 == c1:
-                continue
-            part = self._new_part(ctx, plan, k, dw_shape, dt)
-            col = ctx.buf(("col", k), (rows * nb * g.P,), dt)
-            y2 = ctx.buf(("y2", k), (g.O * nb * g.P,), dt)
-            views = {}
-            for n0 in starts[c0:c1]:
-                n1 = min(n0 + nb, g.N)
-                m = n1 - n0
-                if m not in views:
+        if plan.mode == "1x1":
+            dw_shape = (g.O, g.C)
+        else:
+            dw_shape = (g.O, rows) if gr == 1 else (gr, og, kk)
+        plan.dw_parts = ctx.buf("dw_parts", (len(plan.chunks), *dw_shape), dt)
+        plan.db_parts = ctx.buf("db_parts", (len(plan.chunks), g.O), dt) if b is not None else None
+        for k in range(n_workers):
+            wk = _Worker()
+            wk.col_chunk, wk.views = -1, {}
+            if plan.mode == "1x1":
+                wk.views[0] = ctx.buf(("dwtmp", k), (nb, g.O, g.C), dt)
+            else:
+                col = ctx.buf(("col", k), (rows * nb * g.P,), dt)
+                y2 = ctx.buf(("y2", k), (g.O * nb * g.P,), dt)
+                for m in {n1 - n0 for n0, n1, _ in plan.chunks}:
                     c = col[: rows * m * g.P]
                     t = y2[: g.O * m * g.P]
                     if gr == 1:
@@ -348,16 +348,13 @@ class Conv2D(Op):
                     else:
                         c3, t3 = c.reshape(gr, kk, m * g.P), t.reshape(gr, og, m * g.P)
                         ct = c3.transpose(0, 2, 1)
-                    views[m] = (c, c3, ct, t.reshape(g.O, m, g.P), t3, t.reshape(g.O, m * g.P))
-                part.chunks.append((n0, n1, plan.y[n0:n1].reshape(m, g.O, g.P)) + views[m])
-            plan.parts.append(part)
+                    wk.views[m] = (c, c3, ct, t.reshape(g.O, m, g.P), t3, t.reshape(g.O, m * g.P))
+            plan.workers.append(wk)
+        ctx.conv_plan = plan
+        return plan
 
     def _forward4(self, ctx: Ctx, x, w, b):
-        if not (
-            isinstance(x, np.ndarray)
-            and isinstance(w, np.ndarray)
-            and (b is None or isinstance(b, np.ndarray))
-        ):
+        if not (isinstance(x, np.ndarray) and isinstance(w, np.ndarray) and (b is None or isinstance(b, np.ndarray))):
             self._check_arrays(x, w, b)
         if not x.flags.c_contiguous:
             x = np.ascontiguousarray(x)
@@ -367,30 +364,33 @@ class Conv2D(Op):
             b = np.ascontiguousarray(b)
         plan = self._plan(ctx, x, w, b)
         ctx.x, ctx.w = x, w
-        g, y, nk = plan.g, plan.y, plan.nk
+        g, y, nk, chunks = plan.g, plan.y, plan.nk, plan.chunks
         if plan.mode == "gemm":
             w2 = w.reshape(g.O, -1) if g.groups == 1 else w.reshape(g.groups, g.O // g.groups, -1)
 
-            def run(part: _Part) -> None:
-                for n0, n1, ych, c, c3, _, t_onp, t3, _ in part.chunks:
-                    K.im2col(x, c, g, n0, n1, nthreads=nk)
-                    np.matmul(w2, c3, out=t3)
-                    K.swap01(t_onp, ych, b, nthreads=nk)
-                part.col_chunk = len(part.chunks) - 1
+            def run(wk: _Worker, ci: int) -> None:
+                n0, n1, ych = chunks[ci]
+                c, c3, _, t_onp, t3, _ = wk.views[n1 - n0]
+                K.im2col(x, c, g, n0, n1, nthreads=nk)
+                np.matmul(w2, c3, out=t3)
+                K.swap01(t_onp, ych, b, nthreads=nk)
+                wk.col_chunk = ci
 
-            _run_parts(plan.parts, run)
+            for wk in plan.workers:
+                wk.col_chunk = -1
+            _run_workers(plan.workers, len(chunks), run)
             plan.x = x
         elif plan.mode == "1x1":
             w2 = w.reshape(g.O, g.C)
             x3 = x.reshape(g.N, g.C, g.P)
-            y3 = y.reshape(g.N, g.O, g.P)
 
-            def run(part: _Part) -> None:
-                np.matmul(w2, x3[part.lo : part.hi], out=y3[part.lo : part.hi])
+            def run(wk: _Worker, ci: int) -> None:
+                n0, n1, ych = chunks[ci]
+                np.matmul(w2, x3[n0:n1], out=ych)
                 if b is not None:
-                    K.bias_add(y3[part.lo : part.hi], b)
+                    K.bias_add(ych, b)
 
-            _run_parts(plan.parts, run)
+            _run_workers(plan.workers, len(chunks), run)
         else:
             K.depthwise_forward(x, w, b, y, g)
         return y
@@ -420,11 +420,7 @@ class Conv2D(Op):
             if dx is None:
                 dx = plan.dx = ctx.buf("dx", x.shape, x.dtype)
         dw, db = plan.dw, plan.db
-        if plan.mode == "gemm":
-            self._backward_gemm(plan, x, w, gy, dx, need_w, need_b)
-        elif plan.mode == "1x1":
-            self._backward_1x1(plan, x, w, gy, dx, need_w, need_b)
-        else:
+        if plan.mode == "depthwise":
             if need_x:
                 dx.fill(0)
                 K.depthwise_backward_x(gy, w, dx, g)
@@ -433,76 +429,68 @@ class Conv2D(Op):
                 K.depthwise_backward_w(gy, x, dw, g)
             if need_b:
                 np.sum(gy.reshape(g.N, g.O, g.P), axis=(0, 2), out=db)
+        else:
+            if plan.mode == "gemm":
+                self._backward_gemm(plan, x, w, gy, dx, need_w, need_b)
+            else:
+                self._backward_1x1(plan, x, w, gy, dx, need_w, need_b)
+            # the chunks' partial gradients, summed in chunk order
+            if need_w:
+                np.sum(plan.dw_parts, axis=0, out=dw.reshape(plan.dw_parts.shape[1:]))
+            if need_b:
+                np.sum(plan.db_parts, axis=0, out=db)
         out = (dx, dw if need_w else None, db if need_b else None)
         return out[: len(flags)]
 
-    @staticmethod
-    def _reduce_parts(plan: _Plan, need_w: bool, need_b: bool) -> None:
-        """Sum the workers' weight and bias gradients into part 0's (the op's buffers), in order."""
-        p0 = plan.parts[0]
-        for p in plan.parts[1:]:
-            if need_w:
-                p0.dw += p.dw
-            if need_b:
-                p0.db += p.db
-
     def _backward_1x1(self, plan: _Plan, x, w, gy, dx, need_w: bool, need_b: bool) -> None:
-        g = plan.g
+        g, chunks = plan.g, plan.chunks
         gy3 = gy.reshape(g.N, g.O, g.P)
         x3 = x.reshape(g.N, g.C, g.P)
         wt = w.reshape(g.O, g.C).T
         dx3 = dx.reshape(g.N, g.C, g.P) if dx is not None else None
 
-        def run(part: _Part) -> None:
-            lo, hi = part.lo, part.hi
+        def run(wk: _Worker, ci: int) -> None:
+            n0, n1, _ = chunks[ci]
             if dx3 is not None:
-                np.matmul(wt, gy3[lo:hi], out=dx3[lo:hi])
+                np.matmul(wt, gy3[n0:n1], out=dx3[n0:n1])
             if need_w:
-                np.matmul(gy3[lo:hi], x3[lo:hi].transpose(0, 2, 1), out=part.dwtmp)
-                np.sum(part.dwtmp, axis=0, out=part.dw)
+                tmp = wk.views[0][: n1 - n0]
+                np.matmul(gy3[n0:n1], x3[n0:n1].transpose(0, 2, 1), out=tmp)
+                np.sum(tmp, axis=0, out=plan.dw_parts[ci])
             if need_b:
-                np.sum(gy3[lo:hi], axis=(0, 2), out=part.db)
+                np.sum(gy3[n0:n1], axis=(0, 2), out=plan.db_parts[ci])
 
-        _run_parts(plan.parts, run)
-        self._reduce_parts(plan, need_w, need_b)
+        _run_workers(plan.workers, len(chunks), run)
 
     def _backward_gemm(self, plan: _Plan, x, w, gy, dx, need_w: bool, need_b: bool) -> None:
-        g, nk = plan.g, plan.nk
+        g, nk, chunks = plan.g, plan.nk, plan.chunks
         if g.groups == 1:
             wt = w.reshape(g.O, -1).T
         else:
             wt = w.reshape(g.groups, g.O // g.groups, -1).transpose(0, 2, 1)
-        reuse = plan.x is x
+        if plan.x is not x:  # the buffers hold columns of another input
+            for wk in plan.workers:
+                wk.col_chunk = -1
         need_col = need_w or dx is not None
+        dw_parts, db_parts = plan.dw_parts, plan.db_parts
 
-        def run(part: _Part) -> None:
-            first = True
-            for ci in range(len(part.chunks) - 1, -1, -1):
-                n0, n1, _, c, c3, ct, t_onp, t3, t2 = part.chunks[ci]
-                K.swap01(gy[n0:n1].reshape(n1 - n0, g.O, g.P), t_onp, nthreads=nk)
-                if need_b:
-                    if first:
-                        np.sum(t2, axis=1, out=part.db)
-                    else:
-                        np.sum(t2, axis=1, out=part.dbtmp)
-                        part.db += part.dbtmp
-                if need_col and not (reuse and part.col_chunk == ci):
-                    K.im2col(x, c, g, n0, n1, nthreads=nk)
-                part.col_chunk = ci
-                if need_w:
-                    if first:
-                        np.matmul(t3, ct, out=part.dw)
-                    else:
-                        np.matmul(t3, ct, out=part.dwtmp)
-                        part.dw += part.dwtmp
-                if dx is not None:
-                    np.matmul(wt, t3, out=c3)  # the column buffer now holds d(col)
-                    part.col_chunk = -1
-                    K.col2im(c, dx, g, n0, n1, overwrite=True, nthreads=nk)
-                first = False
+        def run(wk: _Worker, ci: int) -> None:
+            n0, n1, _ = chunks[ci]
+            c, c3, ct, t_onp, t3, t2 = wk.views[n1 - n0]
+            K.swap01(gy[n0:n1].reshape(n1 - n0, g.O, g.P), t_onp, nthreads=nk)
+            if need_b:
+                np.sum(t2, axis=1, out=db_parts[ci])
+            if need_col and wk.col_chunk != ci:
+                K.im2col(x, c, g, n0, n1, nthreads=nk)
+            wk.col_chunk = ci
+            if need_w:
+                np.matmul(t3, ct, out=dw_parts[ci])
+            if dx is not None:
+                np.matmul(wt, t3, out=c3)  # the column buffer now holds d(col)
+                wk.col_chunk = -1
+                K.col2im(c, dx, g, n0, n1, overwrite=True, nthreads=nk)
 
-        _run_parts(plan.parts, run)
-        self._reduce_parts(plan, need_w, need_b)
+        _run_workers(plan.workers, len(chunks), run)
 
 
 @register
