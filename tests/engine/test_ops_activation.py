@@ -70,11 +70,29 @@ def _log_softmax_naive(x, axis):
 
 
 CASES = [
-    ("linear", {}), ("relu", {}), ("leaky_relu", {}), ("leaky_relu", {"alpha": 0.3}), ("leaky_relu", {"alpha": -0.5}),
-    ("elu", {}), ("elu", {"alpha": 0.7}), ("elu", {"alpha": -0.4}), ("selu", {}), ("gelu", {}),
-    ("gelu", {"approximate": True}), ("sigmoid", {}), ("hard_sigmoid", {}), ("hard_sigmoid", {"slope": 0.2}),
-    ("tanh", {}), ("softplus", {}), ("softsign", {}), ("swish", {}), ("silu", {}), ("relu6", {}), ("hard_swish", {}),
-    ("hard_silu", {}), ("exponential", {}),
+    ("linear", {}),
+    ("relu", {}),
+    ("leaky_relu", {}),
+    ("leaky_relu", {"alpha": 0.3}),
+    ("leaky_relu", {"alpha": -0.5}),
+    ("elu", {}),
+    ("elu", {"alpha": 0.7}),
+    ("elu", {"alpha": -0.4}),
+    ("selu", {}),
+    ("gelu", {}),
+    ("gelu", {"approximate": True}),
+    ("sigmoid", {}),
+    ("hard_sigmoid", {}),
+    ("hard_sigmoid", {"slope": 0.2}),
+    ("tanh", {}),
+    ("softplus", {}),
+    ("softsign", {}),
+    ("swish", {}),
+    ("silu", {}),
+    ("relu6", {}),
+    ("hard_swish", {}),
+    ("hard_silu", {}),
+    ("exponential", {}),
 ]
 IDS = [k + "".join(f"-{a}={v}" for a, v in p.items()) for k, p in CASES]
 
@@ -133,8 +151,24 @@ def test_named_classes_and_registry():
     assert A.get(None).kind == "linear"
     op = A.Elu(0.5)
     assert A.get(op) is op
-    for name in ("relu", "sigmoid", "tanh", "softmax", "elu", "selu", "gelu", "softplus", "softsign", "swish", "silu",
-                 "hard_sigmoid", "relu6", "linear", "log_softmax", "leaky_relu"):
+    for name in (
+        "relu",
+        "sigmoid",
+        "tanh",
+        "softmax",
+        "elu",
+        "selu",
+        "gelu",
+        "softplus",
+        "softsign",
+        "swish",
+        "silu",
+        "hard_sigmoid",
+        "relu6",
+        "linear",
+        "log_softmax",
+        "leaky_relu",
+    ):
         op = A.get(name)
         assert A.name(op) == {"silu": "swish"}.get(name, name)
         clone = from_config(op.type_name, op.get_config())
@@ -154,14 +188,26 @@ def test_linear_is_identity_without_copy(rng):
 
 def test_hard_sigmoid_definitions(rng):
     x = np.linspace(-4, 4, 81)
-    assert_close(run_op(A.HardSigmoid(), x)[0], np.minimum(np.maximum(x + 3, 0), 6) / 6, rtol=1e-15, atol=1e-16)
+    assert_close(
+        run_op(A.HardSigmoid(), x)[0], np.minimum(np.maximum(x + 3, 0), 6) / 6, rtol=1e-15, atol=1e-16
+    )
     assert_close(run_op(A.HardSigmoid(slope=0.2, offset=0.5), x)[0], np.clip(0.2 * x + 0.5, 0, 1), rtol=1e-15)
 
 
 def test_special_values():
     x = np.array([np.inf, -np.inf, 1e30, -1e30, 100.0, -100.0, 89.0, -104.0, 0.0], dtype=np.float32)
     with np.errstate(over="ignore", invalid="ignore"):
-        for kind in ("sigmoid", "tanh", "softsign", "relu", "relu6", "hard_sigmoid", "elu", "selu", "exponential"):
+        for kind in (
+            "sigmoid",
+            "tanh",
+            "softsign",
+            "relu",
+            "relu6",
+            "hard_sigmoid",
+            "elu",
+            "selu",
+            "exponential",
+        ):
             y, _ = run_op(A.Activation(kind), x)
             ref = _naive(kind, x.astype(np.float64)).astype(np.float32)
             np.testing.assert_allclose(y, ref, rtol=1e-6, atol=0, err_msg=kind)
@@ -172,12 +218,21 @@ def test_special_values():
 def test_tf_parity(rng, tf):
     x = _x(rng, (9, 31)).astype(np.float32)
     pairs = [
-        (A.Relu(), tf.nn.relu), (A.Elu(), tf.nn.elu), (A.Selu(), tf.nn.selu),
-        (A.Gelu(), lambda v: tf.nn.gelu(v, approximate=False)), (A.Gelu(True), lambda v: tf.nn.gelu(v, approximate=True)),
-        (A.Softplus(), tf.nn.softplus), (A.Softsign(), tf.nn.softsign), (A.Swish(), tf.nn.silu),
-        (A.Sigmoid(), tf.nn.sigmoid), (A.Tanh(), tf.nn.tanh), (A.Relu6(), tf.nn.relu6),
-        (A.LeakyRelu(), tf.nn.leaky_relu), (A.HardSigmoid(), tf.keras.activations.hard_sigmoid),
-        (A.HardSwish(), tf.keras.activations.hard_silu), (A.Exponential(), tf.math.exp),
+        (A.Relu(), tf.nn.relu),
+        (A.Elu(), tf.nn.elu),
+        (A.Selu(), tf.nn.selu),
+        (A.Gelu(), lambda v: tf.nn.gelu(v, approximate=False)),
+        (A.Gelu(True), lambda v: tf.nn.gelu(v, approximate=True)),
+        (A.Softplus(), tf.nn.softplus),
+        (A.Softsign(), tf.nn.softsign),
+        (A.Swish(), tf.nn.silu),
+        (A.Sigmoid(), tf.nn.sigmoid),
+        (A.Tanh(), tf.nn.tanh),
+        (A.Relu6(), tf.nn.relu6),
+        (A.LeakyRelu(), tf.nn.leaky_relu),
+        (A.HardSigmoid(), tf.keras.activations.hard_sigmoid),
+        (A.HardSwish(), tf.keras.activations.hard_silu),
+        (A.Exponential(), tf.math.exp),
         (A.Elu(0.5), lambda v: tf.keras.activations.elu(v, alpha=0.5)),
     ]
     for op, fn in pairs:
@@ -192,9 +247,17 @@ def test_tf_gradient_parity(rng, tf):
     """float32 backward against tf.GradientTape (in float64: TF's float32 gelu-tanh gradient cancels at x << 0)."""
     x = _x(rng, (7, 13)).astype(np.float32)
     gy = rng.normal(size=x.shape).astype(np.float32)
-    pairs = [(A.Elu(), tf.nn.elu), (A.Gelu(), tf.nn.gelu), (A.Gelu(True), lambda v: tf.nn.gelu(v, approximate=True)),
-             (A.Softplus(), tf.nn.softplus), (A.Swish(), tf.nn.silu), (A.Sigmoid(), tf.nn.sigmoid),
-             (A.Tanh(), tf.nn.tanh), (A.Softmax(), tf.nn.softmax), (A.LogSoftmax(), tf.nn.log_softmax)]
+    pairs = [
+        (A.Elu(), tf.nn.elu),
+        (A.Gelu(), tf.nn.gelu),
+        (A.Gelu(True), lambda v: tf.nn.gelu(v, approximate=True)),
+        (A.Softplus(), tf.nn.softplus),
+        (A.Swish(), tf.nn.silu),
+        (A.Sigmoid(), tf.nn.sigmoid),
+        (A.Tanh(), tf.nn.tanh),
+        (A.Softmax(), tf.nn.softmax),
+        (A.LogSoftmax(), tf.nn.log_softmax),
+    ]
     for op, fn in pairs:
         xt = tf.constant(x.astype(np.float64))
         with tf.GradientTape() as tape:
@@ -208,11 +271,24 @@ def test_tf_gradient_parity(rng, tf):
 # ---- BiasAct -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind,params", [("linear", {}), ("relu", {}), ("elu", {}), ("gelu", {}), ("sigmoid", {}),
-                                         ("tanh", {}), ("leaky_relu", {"alpha": 0.1}), ("swish", {}),
-                                         ("softsign", {}), ("hard_sigmoid", {})])
-@pytest.mark.parametrize("shape,axis", [((3, 5, 4, 3), 1), ((7, 9), -1), ((2, 3, 5), -1), ((4, 3, 7), 1),
-                                        ((5, 1), 1)])
+@pytest.mark.parametrize(
+    "kind,params",
+    [
+        ("linear", {}),
+        ("relu", {}),
+        ("elu", {}),
+        ("gelu", {}),
+        ("sigmoid", {}),
+        ("tanh", {}),
+        ("leaky_relu", {"alpha": 0.1}),
+        ("swish", {}),
+        ("softsign", {}),
+        ("hard_sigmoid", {}),
+    ],
+)
+@pytest.mark.parametrize(
+    "shape,axis", [((3, 5, 4, 3), 1), ((7, 9), -1), ((2, 3, 5), -1), ((4, 3, 7), 1), ((5, 1), 1)]
+)
 def test_bias_act(kind, params, shape, axis, rng):
     x = _x(rng, shape)
     c = shape[axis]
@@ -295,8 +371,19 @@ def test_kernel_accumulate_and_in_place(rng):
 # ---- softmax -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("shape,axis", [((3, 7), -1), ((3, 7), 0), ((2, 5, 3, 3), 1), ((4, 3, 5), 1), ((1, 1), -1),
-                                        ((3, 2, 70), 1), ((2, 3, 5), 2), ((5,), 0)])
+@pytest.mark.parametrize(
+    "shape,axis",
+    [
+        ((3, 7), -1),
+        ((3, 7), 0),
+        ((2, 5, 3, 3), 1),
+        ((4, 3, 5), 1),
+        ((1, 1), -1),
+        ((3, 2, 70), 1),
+        ((2, 3, 5), 2),
+        ((5,), 0),
+    ],
+)
 def test_softmax(shape, axis, rng):
     x = rng.normal(scale=2, size=shape)
     y, _ = run_op(A.Softmax(axis), x)
@@ -370,8 +457,11 @@ def test_bad_inputs(rng):
         A.LogSoftmax(axis=-3).infer_shape((None, 4))
     with pytest.raises(TypeError, match=r"Softmax: axis must be an int, got 1.5"):
         A.Softmax(axis=1.5)
-    with pytest.raises(ValueError, match=r"BiasAct: expected a bias of shape \(3,\) for input shape \(2, 3, 4\) and "
-                                         r"axis 1, got \(4,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"BiasAct: expected a bias of shape \(3,\) for input shape \(2, 3, 4\) and "
+        r"axis 1, got \(4,\)",
+    ):
         run_op(A.BiasAct("relu", axis=1), np.ones((2, 3, 4)), np.ones(4))
     with pytest.raises(ValueError, match=r"expected a bias of shape \(3,\) for input shape \(None, 3, 4\)"):
         A.BiasAct("relu", axis=1).infer_shape((None, 3, 4), (4,))
@@ -405,7 +495,9 @@ def test_kernel_wrapper_checks(rng):
         K.act_forward(99, x)
     with pytest.raises(ValueError, match=r"act_forward: layout \(4, 4, 1\) does not cover an array of shape"):
         K.act_forward(K.RELU, x, b=np.ones(4), lay=(4, 4, 1))
-    with pytest.raises(ValueError, match=r"act_backward: this activation's derivative needs the forward input x"):
+    with pytest.raises(
+        ValueError, match=r"act_backward: this activation's derivative needs the forward input x"
+    ):
         K.act_backward(K.GELU, x, np.empty_like(x), y=x)
     with pytest.raises(ValueError, match=r"arrays must be C-contiguous"):
         K.softmax_forward(x.T)

@@ -8,7 +8,6 @@ from zoo.engine.kernels import norm as K
 from zoo.engine.ops.base import from_config
 from zoo.engine.ops.norm import LRN, BatchNorm, Dropout
 
-
 # ---- batch norm --------------------------------------------------------------------------------
 
 
@@ -25,19 +24,33 @@ def _bn_naive(x, gamma, beta, rm, rv, axis, eps, momentum, training):
         rv = momentum * rv + (1 - momentum) * var
     else:
         mean, var = rm, rv
-    y = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps) * gamma.reshape(shape) + beta.reshape(shape)
+    y = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps) * gamma.reshape(shape) + beta.reshape(
+        shape
+    )
     return y, rm, rv
 
 
 def _bn_inputs(rng, shape, axis, dtype=np.float64, offset=1.0):
     c = shape[axis]
-    return [(rng.normal(size=shape) * 2 + offset).astype(dtype), rng.normal(size=c).astype(dtype),
-            rng.normal(size=c).astype(dtype), rng.normal(size=c).astype(dtype),
-            rng.uniform(0.5, 2, size=c).astype(dtype)]
+    return [
+        (rng.normal(size=shape) * 2 + offset).astype(dtype),
+        rng.normal(size=c).astype(dtype),
+        rng.normal(size=c).astype(dtype),
+        rng.normal(size=c).astype(dtype),
+        rng.uniform(0.5, 2, size=c).astype(dtype),
+    ]
 
 
-BN_SHAPES = [((5, 3, 4, 3), 1), ((7, 5), -1), ((7, 5), 1), ((3, 4, 5, 3), -1), ((3, 4, 7), -1), ((2, 3, 5), 1),
-             ((1, 3), -1), ((5, 1, 3), 1)]
+BN_SHAPES = [
+    ((5, 3, 4, 3), 1),
+    ((7, 5), -1),
+    ((7, 5), 1),
+    ((3, 4, 5, 3), -1),
+    ((3, 4, 7), -1),
+    ((2, 3, 5), 1),
+    ((1, 3), -1),
+    ((5, 1, 3), 1),
+]
 
 
 @pytest.mark.parametrize("shape,axis", BN_SHAPES)
@@ -179,11 +192,17 @@ def test_batch_norm_kernel_accumulate(rng):
 
 def test_batch_norm_bad_inputs(rng):
     x, g, b, rm, rv = _bn_inputs(rng, (4, 3, 5), 1)
-    with pytest.raises(ValueError, match=r"BatchNorm: expected gamma of shape \(3,\) for input shape \(4, 3, 5\) and "
-                                         r"axis 1, got \(5,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"BatchNorm: expected gamma of shape \(3,\) for input shape \(4, 3, 5\) and "
+        r"axis 1, got \(5,\)",
+    ):
         run_op(BatchNorm(axis=1), x, np.ones(5), b, rm, rv)
-    with pytest.raises(ValueError, match=r"expected running_var of shape \(3,\) for input shape \(None, 3, 5\) and "
-                                         r"axis 1, got \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected running_var of shape \(3,\) for input shape \(None, 3, 5\) and "
+        r"axis 1, got \(2,\)",
+    ):
         BatchNorm(axis=1).infer_shape((None, 3, 5), (3,), (3,), (3,), (2,))
     with pytest.raises(ValueError, match=r"BatchNorm: axis 3 is out of range for an input of rank 3"):
         run_op(BatchNorm(axis=3), x, g, b, rm, rv)
@@ -193,8 +212,11 @@ def test_batch_norm_bad_inputs(rng):
         run_op(BatchNorm(axis=1), np.ones((4, 3, 5), np.int64), g, b, rm, rv)
     with pytest.raises(TypeError, match=r"BatchNorm: expected a float32 or float64 gamma, got dtype int64"):
         run_op(BatchNorm(axis=1), x, np.ones(3, np.int64), b, rm, rv)
-    with pytest.raises(TypeError, match=r"BatchNorm: running_mean must have the input's dtype float64 to be updated "
-                                        r"in place, got float32"):
+    with pytest.raises(
+        TypeError,
+        match=r"BatchNorm: running_mean must have the input's dtype float64 to be updated "
+        r"in place, got float32",
+    ):
         run_op(BatchNorm(axis=1), x, g, b, rm.astype(np.float32), rv, training=True)
     with pytest.raises(ValueError, match=r"BatchNorm: momentum must be in \[0.0, 1.0\], got 1.5"):
         BatchNorm(momentum=1.5)
@@ -244,7 +266,9 @@ def test_dropout_training(rate, rng):
     for part in (kept[:500], kept[500:], kept[:, ::2], kept[:, 1::2], kept[::7]):
         assert abs(part.mean() - (1 - rate)) < 6 * np.sqrt(rate * (1 - rate) / part.size)
     pair = (kept[:, :-1] & kept[:, 1:]).mean()  # neighbours independent
-    assert abs(pair - (1 - rate) ** 2) < 6 * np.sqrt((1 - rate) ** 2 * (1 - (1 - rate) ** 2) / kept[:, 1:].size)
+    assert abs(pair - (1 - rate) ** 2) < 6 * np.sqrt(
+        (1 - rate) ** 2 * (1 - (1 - rate) ** 2) / kept[:, 1:].size
+    )
     gy = rng.normal(size=x.shape).astype(np.float32)
     dx = op.backward(ctx, gy)[0]
     assert_close(dx, _dropout_naive(gy, kept, rate), rtol=1e-6)
@@ -318,19 +342,28 @@ def test_dropout_bad_inputs(rng):
     for rate in (1.0, -0.1, 1.5, float("nan")):
         with pytest.raises(ValueError, match=r"Dropout: rate must be a number in \[0, 1\), got"):
             Dropout(rate)
-    with pytest.raises(ValueError, match=r"Dropout: noise_shape must hold positive ints or None, got \(0, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"Dropout: noise_shape must hold positive ints or None, got \(0, 1\)"
+    ):
         Dropout(0.5, noise_shape=(0, 1))
-    with pytest.raises(ValueError, match=r"Dropout: noise_shape \(None, 3\) does not broadcast to input shape "
-                                         r"\(None, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Dropout: noise_shape \(None, 3\) does not broadcast to input shape "
+        r"\(None, 4\)",
+    ):
         Dropout(0.5, noise_shape=(None, 3)).infer_shape((None, 4))
-    with pytest.raises(ValueError, match=r"Dropout: noise_shape \(None, 1\) has rank 2, expected the input's rank 3"):
+    with pytest.raises(
+        ValueError, match=r"Dropout: noise_shape \(None, 1\) has rank 2, expected the input's rank 3"
+    ):
         run_op(Dropout(0.5, noise_shape=(None, 1)), np.ones((2, 3, 4)), training=True)
     with pytest.raises(TypeError, match=r"Dropout: expected a float32 or float64 input, got dtype int64"):
         run_op(Dropout(0.5), np.ones((2, 3), np.int64), training=True)
     x = np.ones(5)
     with pytest.raises(ValueError, match=r"dropout_forward: rate must be in \[0, 1\), got 1.0"):
         K.dropout_forward(x, 1.0, 1, np.empty(5), np.empty(5, np.uint8))
-    with pytest.raises(ValueError, match=r"dropout_forward: expected a C-contiguous uint8 mask of shape \(5,\)"):
+    with pytest.raises(
+        ValueError, match=r"dropout_forward: expected a C-contiguous uint8 mask of shape \(5,\)"
+    ):
         K.dropout_forward(x, 0.5, 1, np.empty(5), np.empty(5, np.int8))
     with pytest.raises(ValueError, match=r"dropout_forward: key must be an int in \[0, 2\*\*64\)"):
         K.dropout_forward(x, 0.5, -1, np.empty(5), np.empty(5, np.uint8))
@@ -357,8 +390,10 @@ def _lrn_naive(x, size, alpha, beta, k, axis=1):
     return np.moveaxis(y, 1, axis)
 
 
-@pytest.mark.parametrize("size,alpha,beta,k", [(5, 1.0, 0.75, 1.0), (3, 0.5, 0.75, 2.0), (4, 1e-2, 0.6, 1.0),
-                                               (1, 1.0, 0.5, 1.0), (9, 1.0, 0.75, 1.0)])
+@pytest.mark.parametrize(
+    "size,alpha,beta,k",
+    [(5, 1.0, 0.75, 1.0), (3, 0.5, 0.75, 2.0), (4, 1e-2, 0.6, 1.0), (1, 1.0, 0.5, 1.0), (9, 1.0, 0.75, 1.0)],
+)
 def test_lrn(size, alpha, beta, k, rng):
     x = rng.normal(size=(2, 7, 3, 5))
     op = LRN(size, alpha, beta, k)
@@ -376,8 +411,9 @@ def test_lrn_tf_parity(rng, tf):
     r, alpha, beta, k = 2, 1e-1, 0.75, 2.0
     size = 2 * r + 1
     y, _ = run_op(LRN(size, alpha * size, beta, k), x)
-    ref = tf.nn.local_response_normalization(np.transpose(x, (0, 2, 3, 1)), depth_radius=r, bias=k, alpha=alpha,
-                                             beta=beta)
+    ref = tf.nn.local_response_normalization(
+        np.transpose(x, (0, 2, 3, 1)), depth_radius=r, bias=k, alpha=alpha, beta=beta
+    )
     assert_close(y, np.transpose(ref, (0, 3, 1, 2)), rtol=1e-5, atol=1e-6)
 
 

@@ -24,6 +24,17 @@
  * Results are unchanged (this is not fast-math). */
 #pragma GCC optimize("no-trapping-math")
 
+/* Run the for loop in the arguments on the OpenMP team when COND holds, else inline (an `if`
+ * clause would still enter the OpenMP runtime, which costs more than a small loop). */
+#define ZOO_PARFOR(COND, ...)                                  \
+    do {                                                       \
+        if (COND) {                                            \
+            _Pragma("omp parallel for schedule(static)") __VA_ARGS__ \
+        } else {                                               \
+            __VA_ARGS__                                        \
+        }                                                      \
+    } while (0)
+
 /* activation codes; keep in sync with zoo/engine/kernels/act.py */
 enum {
     ACT_IDENTITY = 0,  /* f = v                                   f' = 1                         */
@@ -249,142 +260,267 @@ static inline float zoo_log1pf_01(float e) {
 
 /* ---- Python wrappers ---------------------------------------------------------------- */
 
-/* An optional buffer argument: None gives buf == NULL. Returns 0 or -1 with an exception. */
-static int opt_buffer(PyObject *o, Py_buffer *view, int writable) {
+/* The wrappers check their buffers themselves (element type, count, C order, writability,
+ * overlap) before any work, so a call either runs on valid memory or raises without side
+ * effects; zoo/engine/kernels/act.py then explains a refusal in the caller's words.
+ * zoo_take_buffer, zoo_release_buffers and zoo_ranges_overlap are also used by norm.c. */
+
+/* Acquire `o` into *v as a C-contiguous buffer of `count` elements of `type` (ZOO_F32, ZOO_F64,
+ * or -1 for bytes), writable if `writable`; None leaves v->buf NULL when `optional`. Returns 0,
+ * or -1 with an exception set and nothing held. */
+int zoo_take_buffer(PyObject *o, Py_buffer *v, int type, int64_t count, int writable, int optional, const char *kernel,
+                    const char *name) {
+    v->obj = NULL;
+    v->buf = NULL;
     if (o == Py_None) {
-        view->buf = NULL;
-        view->obj = NULL;
-        return 0;
+        if (optional) return 0;
+        PyErr_Format(PyExc_ValueError, "%s: %s is required", kernel, name);
+        return -1;
     }
-    return PyObject_GetBuffer(o, view, writable ? PyBUF_WRITABLE : PyBUF_SIMPLE);
+    if (PyObject_GetBuffer(o, v, PyBUF_FORMAT | PyBUF_ND | (writable ? PyBUF_WRITABLE : 0)) < 0) {
+        v->obj = NULL;
+        return -1;
+    }
+    const char *f = v->format ? v->format : "B";
+    if (*f == '<' || *f == '=' || *f == '@') f++;
+    const char want = type == ZOO_F32 ? 'f' : type == ZOO_F64 ? 'd' : 'B';
+    const Py_ssize_t size = type == ZOO_F32 ? 4 : type == ZOO_F64 ? 8 : 1;
+    if (!PyBuffer_IsContiguous(v, 'C'))
+        PyErr_Format(PyExc_ValueError, "%s: %s must be C-contiguous", kernel, name);
+    else if (f[0] != want || f[1] != '\0' || v->itemsize != size)
+        PyErr_Format(PyExc_TypeError, "%s: %s has element format '%s', expected '%c'", kernel, name,
+                     v->format ? v->format : "B", want);
+    else if (count < 0 || v->len != count * size)
+        PyErr_Format(PyExc_ValueError, "%s: %s has %zd elements, expected %lld", kernel, name, v->len / size,
+                     (long long)count);
+    else
+        return 0;
+    PyBuffer_Release(v);
+    v->obj = NULL;
+    v->buf = NULL;
+    return -1;
 }
 
-static void opt_release(Py_buffer *view) {
-    if (view->obj != NULL) PyBuffer_Release(view);
+void zoo_release_buffers(Py_buffer *v, int n) {
+    for (int i = 0; i < n; i++)
+        if (v[i].obj != NULL) {
+            PyBuffer_Release(&v[i]);
+            v[i].obj = NULL;
+        }
 }
 
-/* relu_forward(out, x, n, dtype): out[i] = max(x[i], 0) */
+/* Whether two byte ranges overlap (NULL or empty never does). */
+int zoo_ranges_overlap(const void *a, int64_t na, const void *b, int64_t nb) {
+    if (a == NULL || b == NULL || na == 0 || nb == 0) return 0;
+    const char *pa = (const char *)a, *pb = (const char *)b;
+    return pa < pb + nb && pb < pa + na;
+}
+
+/* n = a * b * c for non-negative sizes that do not overflow; else -1 with an exception. */
+int zoo_count3(int64_t a, int64_t b, int64_t c, int64_t *n) {
+    int64_t ab;
+    if (a < 0 || b < 0 || c < 0 || __builtin_mul_overflow(a, b, &ab) || __builtin_mul_overflow(ab, c, n)) {
+        PyErr_SetString(PyExc_ValueError, "zoo kernel: sizes must be non-negative and their product must fit");
+        return -1;
+    }
+    return 0;
+}
+
+/* 0 for a valid dtype code, else -1 with an exception */
+int zoo_check_dtype(int dtype, const char *kernel) {
+    if (dtype == ZOO_F32 || dtype == ZOO_F64) return 0;
+    PyErr_Format(PyExc_ValueError, "%s: dtype code must be %d (float32) or %d (float64), got %d", kernel, ZOO_F32,
+                 ZOO_F64, dtype);
+    return -1;
+}
+
+/* release the buffers and raise the overlap error */
+PyObject *zoo_overlap_error(Py_buffer *v, int n, const char *kernel) {
+    zoo_release_buffers(v, n);
+    PyErr_Format(PyExc_ValueError, "%s: an output overlaps another argument", kernel);
+    return NULL;
+}
+
+static int check_kind(int kind, const char *kernel) {
+    if (kind >= 0 && kind < ACT_COUNT) return 0;
+    PyErr_Format(PyExc_ValueError, "%s: activation code must be in [0, %d), got %d", kernel, ACT_COUNT, kind);
+    return -1;
+}
+
+/* relu_forward(out, x, n, dtype): out[i] = max(x[i], 0); out may be x */
 static PyObject *py_relu_forward(PyObject *self, PyObject *args) {
-    Py_buffer out, x;
+    PyObject *oo, *xo;
     Py_ssize_t n;
     int dtype, st;
-    if (!PyArg_ParseTuple(args, "w*y*ni", &out, &x, &n, &dtype)) return NULL;
+    Py_buffer v[2] = {{0}};
+    const char *k = "relu_forward";
+    if (!PyArg_ParseTuple(args, "OOni", &oo, &xo, &n, &dtype)) return NULL;
+    if (zoo_check_dtype(dtype, k) < 0) return NULL;
+    if (zoo_take_buffer(oo, &v[0], dtype, n, 1, 0, k, "out") < 0) return NULL;
+    if (zoo_take_buffer(xo, &v[1], dtype, n, 0, 0, k, "x") < 0) {
+        zoo_release_buffers(v, 1);
+        return NULL;
+    }
+    void *out = v[0].buf, *x = v[1].buf;
+    if (out != x && zoo_ranges_overlap(out, v[0].len, x, v[1].len)) return zoo_overlap_error(v, 2, k);
     Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? act_forward_f32(out.buf, x.buf, NULL, n, 1, 1, ACT_RELU, 0, 0)
-                          : act_forward_f64(out.buf, x.buf, NULL, n, 1, 1, ACT_RELU, 0, 0);
+    st = dtype == ZOO_F32 ? act_forward_f32(out, x, NULL, n, 1, 1, ACT_RELU, 0, 0)
+                          : act_forward_f64(out, x, NULL, n, 1, 1, ACT_RELU, 0, 0);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&out);
-    PyBuffer_Release(&x);
-    return zoo_status_to_py(st, "relu_forward");
+    zoo_release_buffers(v, 2);
+    return zoo_status_to_py(st, k);
 }
 
 /* relu_backward(dx, dy, y, n, dtype): dx[i] += y[i] > 0 ? dy[i] : 0 */
 static PyObject *py_relu_backward(PyObject *self, PyObject *args) {
-    Py_buffer dx, dy, y;
+    PyObject *o[3];
     Py_ssize_t n;
     int dtype, st;
-    if (!PyArg_ParseTuple(args, "w*y*y*ni", &dx, &dy, &y, &n, &dtype)) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32
-             ? act_backward_f32(dx.buf, NULL, dy.buf, NULL, NULL, y.buf, n, 1, 1, ACT_RELU, 0, 0, 1)
-             : act_backward_f64(dx.buf, NULL, dy.buf, NULL, NULL, y.buf, n, 1, 1, ACT_RELU, 0, 0, 1);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&dx);
-    PyBuffer_Release(&dy);
-    PyBuffer_Release(&y);
-    return zoo_status_to_py(st, "relu_backward");
-}
-
-/* act_forward(out, x, b|None, outer, C, inner, kind, p0, p1, dtype) */
-static PyObject *py_act_forward(PyObject *self, PyObject *args) {
-    Py_buffer out, x, b;
-    PyObject *bo;
-    Py_ssize_t outer, C, inner;
-    int kind, dtype, st;
-    double p0, p1;
-    if (!PyArg_ParseTuple(args, "w*y*Onnniddi", &out, &x, &bo, &outer, &C, &inner, &kind, &p0, &p1, &dtype))
-        return NULL;
-    if (opt_buffer(bo, &b, 0) < 0) {
-        PyBuffer_Release(&out);
-        PyBuffer_Release(&x);
+    Py_buffer v[3] = {{0}};
+    const char *k = "relu_backward";
+    if (!PyArg_ParseTuple(args, "OOOni", &o[0], &o[1], &o[2], &n, &dtype)) return NULL;
+    if (zoo_check_dtype(dtype, k) < 0) return NULL;
+    if (zoo_take_buffer(o[0], &v[0], dtype, n, 1, 0, k, "dx") < 0 ||
+        zoo_take_buffer(o[1], &v[1], dtype, n, 0, 0, k, "dy") < 0 ||
+        zoo_take_buffer(o[2], &v[2], dtype, n, 0, 0, k, "y") < 0) {
+        zoo_release_buffers(v, 3);
         return NULL;
     }
+    if (zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len) ||
+        zoo_ranges_overlap(v[0].buf, v[0].len, v[2].buf, v[2].len))
+        return zoo_overlap_error(v, 3, k);
     Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? act_forward_f32(out.buf, x.buf, b.buf, outer, C, inner, kind, (float)p0, (float)p1)
-                          : act_forward_f64(out.buf, x.buf, b.buf, outer, C, inner, kind, p0, p1);
+    st = dtype == ZOO_F32 ? act_backward_f32(v[0].buf, NULL, v[1].buf, NULL, NULL, v[2].buf, n, 1, 1, ACT_RELU, 0, 0, 1)
+                          : act_backward_f64(v[0].buf, NULL, v[1].buf, NULL, NULL, v[2].buf, n, 1, 1, ACT_RELU, 0, 0, 1);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&out);
-    PyBuffer_Release(&x);
-    opt_release(&b);
-    return zoo_status_to_py(st, "act_forward");
+    zoo_release_buffers(v, 3);
+    return zoo_status_to_py(st, k);
+}
+
+/* act_forward(out, x, b|None, outer, C, inner, kind, p0, p1, dtype); out may be x */
+static PyObject *py_act_forward(PyObject *self, PyObject *args) {
+    PyObject *o[3];
+    Py_ssize_t outer, C, inner;
+    int64_t n;
+    int kind, dtype, st;
+    double p0, p1;
+    Py_buffer v[3] = {{0}};
+    const char *k = "act_forward";
+    if (!PyArg_ParseTuple(args, "OOOnnniddi", &o[0], &o[1], &o[2], &outer, &C, &inner, &kind, &p0, &p1, &dtype))
+        return NULL;
+    if (zoo_check_dtype(dtype, k) < 0 || zoo_count3(outer, C, inner, &n) < 0 || check_kind(kind, k) < 0) return NULL;
+    if (zoo_take_buffer(o[0], &v[0], dtype, n, 1, 0, k, "out") < 0 ||
+        zoo_take_buffer(o[1], &v[1], dtype, n, 0, 0, k, "x") < 0 ||
+        zoo_take_buffer(o[2], &v[2], dtype, C, 0, 1, k, "b") < 0) {
+        zoo_release_buffers(v, 3);
+        return NULL;
+    }
+    void *out = v[0].buf, *x = v[1].buf, *b = v[2].buf;
+    if ((out != x && zoo_ranges_overlap(out, v[0].len, x, v[1].len)) || zoo_ranges_overlap(out, v[0].len, b, v[2].len))
+        return zoo_overlap_error(v, 3, k);
+    Py_BEGIN_ALLOW_THREADS
+    st = dtype == ZOO_F32 ? act_forward_f32(out, x, b, outer, C, inner, kind, (float)p0, (float)p1)
+                          : act_forward_f64(out, x, b, outer, C, inner, kind, p0, p1);
+    Py_END_ALLOW_THREADS
+    zoo_release_buffers(v, 3);
+    return zoo_status_to_py(st, k);
 }
 
 /* act_backward(dx|None, db|None, dy, x|None, b|None, y|None, outer, C, inner, kind, p0, p1,
  *              accumulate, dtype) */
 static PyObject *py_act_backward(PyObject *self, PyObject *args) {
-    Py_buffer dx, db, dy, x, b, y;
-    PyObject *dxo, *dbo, *xo, *bo, *yo;
+    PyObject *o[6];
     Py_ssize_t outer, C, inner;
+    int64_t n;
     int kind, acc, dtype, st;
     double p0, p1;
-    if (!PyArg_ParseTuple(args, "OOy*OOOnnniddii", &dxo, &dbo, &dy, &xo, &bo, &yo, &outer, &C, &inner, &kind, &p0,
-                          &p1, &acc, &dtype))
+    Py_buffer v[6] = {{0}};
+    const char *k = "act_backward";
+    if (!PyArg_ParseTuple(args, "OOOOOOnnniddii", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &outer, &C, &inner, &kind,
+                          &p0, &p1, &acc, &dtype))
         return NULL;
-    dx.obj = db.obj = x.obj = b.obj = y.obj = NULL;
-    if (opt_buffer(dxo, &dx, 1) < 0 || opt_buffer(dbo, &db, 1) < 0 || opt_buffer(xo, &x, 0) < 0 ||
-        opt_buffer(bo, &b, 0) < 0 || opt_buffer(yo, &y, 0) < 0) {
-        opt_release(&dx);
-        opt_release(&db);
-        opt_release(&x);
-        opt_release(&b);
-        opt_release(&y);
-        PyBuffer_Release(&dy);
+    if (zoo_check_dtype(dtype, k) < 0 || zoo_count3(outer, C, inner, &n) < 0 || check_kind(kind, k) < 0) return NULL;
+    /* dx, db, dy, x, b, y */
+    const int64_t counts[6] = {n, C, n, n, C, n};
+    const int outs[6] = {1, 1, 0, 0, 0, 0}, optional[6] = {1, 1, 0, 1, 1, 1};
+    const char *names[6] = {"dx", "db", "dy", "x", "b", "y"};
+    for (int i = 0; i < 6; i++)
+        if (zoo_take_buffer(o[i], &v[i], dtype, counts[i], outs[i], optional[i], k, names[i]) < 0) {
+            zoo_release_buffers(v, 6);
+            return NULL;
+        }
+    const int src = act_src[kind];
+    if ((src == 1 && v[5].buf == NULL) || (src == 2 && v[3].buf == NULL) ||
+        (src == 2 && v[1].buf != NULL && v[4].buf == NULL)) {
+        zoo_release_buffers(v, 6);
+        PyErr_Format(PyExc_ValueError, "%s: activation %d needs %s", k, kind,
+                     src == 1 ? "the output y" : (v[3].buf == NULL ? "the input x" : "the bias b for db"));
         return NULL;
     }
+    for (int i = 0; i < 2; i++)
+        for (int j = i + 1; j < 6; j++)
+            if (zoo_ranges_overlap(v[i].buf, v[i].len, v[j].buf, v[j].len)) return zoo_overlap_error(v, 6, k);
     Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? act_backward_f32(dx.buf, db.buf, dy.buf, x.buf, b.buf, y.buf, outer, C, inner, kind,
-                                             (float)p0, (float)p1, acc)
-                          : act_backward_f64(dx.buf, db.buf, dy.buf, x.buf, b.buf, y.buf, outer, C, inner, kind, p0,
-                                             p1, acc);
+    st = dtype == ZOO_F32 ? act_backward_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, outer, C,
+                                             inner, kind, (float)p0, (float)p1, acc)
+                          : act_backward_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, outer, C,
+                                             inner, kind, p0, p1, acc);
     Py_END_ALLOW_THREADS
-    opt_release(&dx);
-    opt_release(&db);
-    opt_release(&x);
-    opt_release(&b);
-    opt_release(&y);
-    PyBuffer_Release(&dy);
-    return zoo_status_to_py(st, "act_backward");
+    zoo_release_buffers(v, 6);
+    return zoo_status_to_py(st, k);
 }
 
-/* softmax_forward(out, x, outer, L, inner, log, dtype) */
+/* softmax_forward(out, x, outer, L, inner, log, dtype); out may be x */
 static PyObject *py_softmax_forward(PyObject *self, PyObject *args) {
-    Py_buffer out, x;
+    PyObject *o[2];
     Py_ssize_t outer, L, inner;
+    int64_t n;
     int lg, dtype, st;
-    if (!PyArg_ParseTuple(args, "w*y*nnnii", &out, &x, &outer, &L, &inner, &lg, &dtype)) return NULL;
+    Py_buffer v[2] = {{0}};
+    const char *k = "softmax_forward";
+    if (!PyArg_ParseTuple(args, "OOnnnii", &o[0], &o[1], &outer, &L, &inner, &lg, &dtype)) return NULL;
+    if (zoo_check_dtype(dtype, k) < 0 || zoo_count3(outer, L, inner, &n) < 0) return NULL;
+    if (zoo_take_buffer(o[0], &v[0], dtype, n, 1, 0, k, "out") < 0 ||
+        zoo_take_buffer(o[1], &v[1], dtype, n, 0, 0, k, "x") < 0) {
+        zoo_release_buffers(v, 2);
+        return NULL;
+    }
+    if (v[0].buf != v[1].buf && zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len))
+        return zoo_overlap_error(v, 2, k);
     Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? softmax_forward_f32(out.buf, x.buf, outer, L, inner, lg)
-                          : softmax_forward_f64(out.buf, x.buf, outer, L, inner, lg);
+    st = dtype == ZOO_F32 ? softmax_forward_f32(v[0].buf, v[1].buf, outer, L, inner, lg)
+                          : softmax_forward_f64(v[0].buf, v[1].buf, outer, L, inner, lg);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&out);
-    PyBuffer_Release(&x);
-    return zoo_status_to_py(st, "softmax_forward");
+    zoo_release_buffers(v, 2);
+    return zoo_status_to_py(st, k);
 }
 
 /* softmax_backward(dx, dy, y, outer, L, inner, log, accumulate, dtype) */
 static PyObject *py_softmax_backward(PyObject *self, PyObject *args) {
-    Py_buffer dx, dy, y;
+    PyObject *o[3];
     Py_ssize_t outer, L, inner;
+    int64_t n;
     int lg, acc, dtype, st;
-    if (!PyArg_ParseTuple(args, "w*y*y*nnniii", &dx, &dy, &y, &outer, &L, &inner, &lg, &acc, &dtype)) return NULL;
+    Py_buffer v[3] = {{0}};
+    const char *k = "softmax_backward";
+    if (!PyArg_ParseTuple(args, "OOOnnniii", &o[0], &o[1], &o[2], &outer, &L, &inner, &lg, &acc, &dtype))
+        return NULL;
+    if (zoo_check_dtype(dtype, k) < 0 || zoo_count3(outer, L, inner, &n) < 0) return NULL;
+    if (zoo_take_buffer(o[0], &v[0], dtype, n, 1, 0, k, "dx") < 0 ||
+        zoo_take_buffer(o[1], &v[1], dtype, n, 0, 0, k, "dy") < 0 ||
+        zoo_take_buffer(o[2], &v[2], dtype, n, 0, 0, k, "y") < 0) {
+        zoo_release_buffers(v, 3);
+        return NULL;
+    }
+    if (zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len) ||
+        zoo_ranges_overlap(v[0].buf, v[0].len, v[2].buf, v[2].len))
+        return zoo_overlap_error(v, 3, k);
     Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? softmax_backward_f32(dx.buf, dy.buf, y.buf, outer, L, inner, lg, acc)
-                          : softmax_backward_f64(dx.buf, dy.buf, y.buf, outer, L, inner, lg, acc);
+    st = dtype == ZOO_F32 ? softmax_backward_f32(v[0].buf, v[1].buf, v[2].buf, outer, L, inner, lg, acc)
+                          : softmax_backward_f64(v[0].buf, v[1].buf, v[2].buf, outer, L, inner, lg, acc);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&dx);
-    PyBuffer_Release(&dy);
-    PyBuffer_Release(&y);
-    return zoo_status_to_py(st, "softmax_backward");
+    zoo_release_buffers(v, 3);
+    return zoo_status_to_py(st, k);
 }
 
 PyMethodDef zoo_act_methods[] = {
@@ -571,26 +707,26 @@ static int S(act_forward)(T *out, const T *x, const T *b, int64_t outer, int64_t
     if (n == 0) return ZOO_OK;
     if (b == NULL) {
         const int64_t chunks = (n + ACT_CHUNK - 1) / ACT_CHUNK;
-        #pragma omp parallel for schedule(static) if (n >= ACT_PAR)
-        for (int64_t k = 0; k < chunks; k++) {
-            int64_t lo = k * ACT_CHUNK, m = n - lo < ACT_CHUNK ? n - lo : ACT_CHUNK;
-            S(act_fwd_span)(out + lo, x + lo, m, (T)0, kind, p0, p1);
-        }
+        ZOO_PARFOR(n >= ACT_PAR,
+            for (int64_t k = 0; k < chunks; k++) {
+                int64_t lo = k * ACT_CHUNK, m = n - lo < ACT_CHUNK ? n - lo : ACT_CHUNK;
+                S(act_fwd_span)(out + lo, x + lo, m, (T)0, kind, p0, p1);
+            });
     } else if (inner > 1) { /* one bias value per contiguous segment of `inner` */
         const int64_t segs = outer * C;
-        #pragma omp parallel for schedule(static) if (n >= ACT_PAR)
-        for (int64_t s = 0; s < segs; s++)
-            S(act_fwd_span)(out + s * inner, x + s * inner, inner, b[s % C], kind, p0, p1);
+        ZOO_PARFOR(n >= ACT_PAR,
+            for (int64_t s = 0; s < segs; s++)
+                S(act_fwd_span)(out + s * inner, x + s * inner, inner, b[s % C], kind, p0, p1););
     } else { /* rows of C with the bias vector: z = x + b in an L1 tile, then f(z) */
-        #pragma omp parallel for schedule(static) if (n >= ACT_PAR)
-        for (int64_t r = 0; r < outer; r++) {
-            T tile[ACT_TILE];
-            for (int64_t lo = 0; lo < C; lo += ACT_TILE) {
-                int64_t m = C - lo < ACT_TILE ? C - lo : ACT_TILE;
-                S(vadd)(tile, x + r * C + lo, b + lo, m);
-                S(act_fwd_tile)(out + r * C + lo, tile, m, (T)0, kind, p0, p1);
-            }
-        }
+        ZOO_PARFOR(n >= ACT_PAR,
+            for (int64_t r = 0; r < outer; r++) {
+                T tile[ACT_TILE];
+                for (int64_t lo = 0; lo < C; lo += ACT_TILE) {
+                    int64_t m = C - lo < ACT_TILE ? C - lo : ACT_TILE;
+                    S(vadd)(tile, x + r * C + lo, b + lo, m);
+                    S(act_fwd_tile)(out + r * C + lo, tile, m, (T)0, kind, p0, p1);
+                }
+            });
     }
     return ZOO_OK;
 }
@@ -631,18 +767,18 @@ static int S(act_backward)(T *dx, T *db, const T *dy, const T *x, const T *b, co
     if (n == 0) return ZOO_OK;
     if (db == NULL && (b == NULL || x == NULL || inner == 1)) {
         if (b != NULL && x != NULL) { /* rows with the bias vector (inner == 1) */
-            #pragma omp parallel for schedule(static) if (n >= ACT_PAR)
-            for (int64_t r = 0; r < outer; r++)
-                S(act_bwd_span)(dx ? dx + r * C : NULL, NULL, dy + r * C, x + r * C, b, y ? y + r * C : NULL, C,
-                                (T)0, kind, p0, p1, accumulate);
+            ZOO_PARFOR(n >= ACT_PAR,
+                for (int64_t r = 0; r < outer; r++)
+                    S(act_bwd_span)(dx ? dx + r * C : NULL, NULL, dy + r * C, x + r * C, b, y ? y + r * C : NULL, C,
+                                    (T)0, kind, p0, p1, accumulate););
         } else {
             const int64_t chunks = (n + ACT_CHUNK - 1) / ACT_CHUNK;
-            #pragma omp parallel for schedule(static) if (n >= ACT_PAR)
-            for (int64_t k = 0; k < chunks; k++) {
-                int64_t lo = k * ACT_CHUNK, m = n - lo < ACT_CHUNK ? n - lo : ACT_CHUNK;
-                S(act_bwd_span)(dx ? dx + lo : NULL, NULL, dy + lo, x ? x + lo : NULL, NULL, y ? y + lo : NULL, m,
-                                (T)0, kind, p0, p1, accumulate);
-            }
+            ZOO_PARFOR(n >= ACT_PAR,
+                for (int64_t k = 0; k < chunks; k++) {
+                    int64_t lo = k * ACT_CHUNK, m = n - lo < ACT_CHUNK ? n - lo : ACT_CHUNK;
+                    S(act_bwd_span)(dx ? dx + lo : NULL, NULL, dy + lo, x ? x + lo : NULL, NULL, y ? y + lo : NULL, m,
+                                    (T)0, kind, p0, p1, accumulate);
+                });
         }
         return ZOO_OK;
     }
@@ -650,14 +786,14 @@ static int S(act_backward)(T *dx, T *db, const T *dy, const T *x, const T *b, co
         const int64_t segs = outer * C;
         double *part = (double *)malloc((size_t)(db ? segs : 1) * sizeof(double));
         if (part == NULL) return ZOO_ENOMEM;
-        #pragma omp parallel for schedule(static) if (n >= ACT_PAR)
-        for (int64_t s = 0; s < segs; s++) {
-            double acc[16] = {0};
-            const int64_t off = s * inner;
-            S(act_bwd_span)(dx ? dx + off : NULL, db ? acc : NULL, dy + off, x ? x + off : NULL, NULL,
-                            y ? y + off : NULL, inner, b ? b[s % C] : (T)0, kind, p0, p1, accumulate);
-            if (db) part[s] = S(fold16)(acc);
-        }
+        ZOO_PARFOR(n >= ACT_PAR,
+            for (int64_t s = 0; s < segs; s++) {
+                double acc[16] = {0};
+                const int64_t off = s * inner;
+                S(act_bwd_span)(dx ? dx + off : NULL, db ? acc : NULL, dy + off, x ? x + off : NULL, NULL,
+                                y ? y + off : NULL, inner, b ? b[s % C] : (T)0, kind, p0, p1, accumulate);
+                if (db) part[s] = S(fold16)(acc);
+            });
         if (db)
             for (int64_t c = 0; c < C; c++) {
                 double t = 0;
@@ -673,31 +809,31 @@ static int S(act_backward)(T *dx, T *db, const T *dy, const T *x, const T *b, co
     const int64_t blocks = (outer + rows - 1) / rows;
     double *part = (double *)calloc((size_t)(blocks * C), sizeof(double));
     if (part == NULL) return ZOO_ENOMEM;
-    #pragma omp parallel for schedule(static) if (n >= ACT_PAR)
-    for (int64_t k = 0; k < blocks; k++) {
-        T tile[ACT_TILE];
-        const int64_t r1 = (k + 1) * rows < outer ? (k + 1) * rows : outer;
-        for (int64_t r = k * rows; r < r1; r++)
-            for (int64_t lo = 0; lo < C; lo += ACT_TILE) {
-                const int64_t m = C - lo < ACT_TILE ? C - lo : ACT_TILE, off = r * C + lo;
-                T *g = (dx && !accumulate) ? dx + off : tile;
-                const T *xs = NULL;
-                T ztile[ACT_TILE];
-                if (x) {
-                    S(vadd)(ztile, x + off, b + lo, m);
-                    xs = ztile;
+    ZOO_PARFOR(n >= ACT_PAR,
+        for (int64_t k = 0; k < blocks; k++) {
+            T tile[ACT_TILE];
+            const int64_t r1 = (k + 1) * rows < outer ? (k + 1) * rows : outer;
+            for (int64_t r = k * rows; r < r1; r++)
+                for (int64_t lo = 0; lo < C; lo += ACT_TILE) {
+                    const int64_t m = C - lo < ACT_TILE ? C - lo : ACT_TILE, off = r * C + lo;
+                    T *g = (dx && !accumulate) ? dx + off : tile;
+                    const T *xs = NULL;
+                    T ztile[ACT_TILE];
+                    if (x) {
+                        S(vadd)(ztile, x + off, b + lo, m);
+                        xs = ztile;
+                    }
+                    S(act_bwd_tile)(g, dy + off, xs, y ? y + off : NULL, m, (T)0, kind, p0, p1);
+                    if (dx && accumulate) S(vacc)(dx + off, tile, m);
+                    S(colacc)(part + k * C + lo, g, m);
                 }
-                S(act_bwd_tile)(g, dy + off, xs, y ? y + off : NULL, m, (T)0, kind, p0, p1);
-                if (dx && accumulate) S(vacc)(dx + off, tile, m);
-                S(colacc)(part + k * C + lo, g, m);
-            }
-    }
-    #pragma omp parallel for schedule(static) if (C >= 4096 && blocks > 1)
-    for (int64_t c = 0; c < C; c++) {
-        double t = 0;
-        for (int64_t k = 0; k < blocks; k++) t += part[k * C + c];
-        db[c] += (T)t;
-    }
+        });
+    ZOO_PARFOR(C >= 4096 && blocks > 1,
+        for (int64_t c = 0; c < C; c++) {
+            double t = 0;
+            for (int64_t k = 0; k < blocks; k++) t += part[k * C + c];
+            db[c] += (T)t;
+        });
     free(part);
     return ZOO_OK;
 }
@@ -807,16 +943,16 @@ static int S(softmax_forward)(T *out, const T *x, int64_t outer, int64_t L, int6
     const int64_t n = outer * L * inner;
     if (n == 0) return ZOO_OK;
     if (inner == 1) {
-        #pragma omp parallel for schedule(static) if (n >= ACT_PAR / 4 && outer > 1)
-        for (int64_t r = 0; r < outer; r++) S(softmax_row)(out + r * L, x + r * L, L, lg);
+        ZOO_PARFOR(n >= ACT_PAR / 4 && outer > 1,
+            for (int64_t r = 0; r < outer; r++) S(softmax_row)(out + r * L, x + r * L, L, lg););
     } else {
         const int64_t nb = (inner + SMAX_BLOCK - 1) / SMAX_BLOCK, items = outer * nb;
-        #pragma omp parallel for schedule(static) if (n >= ACT_PAR / 4 && items > 1)
-        for (int64_t it = 0; it < items; it++) {
-            const int64_t o = it / nb, j0 = (it % nb) * SMAX_BLOCK;
-            const int64_t w = inner - j0 < SMAX_BLOCK ? inner - j0 : SMAX_BLOCK;
-            S(softmax_cols)(out + o * L * inner + j0, x + o * L * inner + j0, L, inner, w, lg);
-        }
+        ZOO_PARFOR(n >= ACT_PAR / 4 && items > 1,
+            for (int64_t it = 0; it < items; it++) {
+                const int64_t o = it / nb, j0 = (it % nb) * SMAX_BLOCK;
+                const int64_t w = inner - j0 < SMAX_BLOCK ? inner - j0 : SMAX_BLOCK;
+                S(softmax_cols)(out + o * L * inner + j0, x + o * L * inner + j0, L, inner, w, lg);
+            });
     }
     return ZOO_OK;
 }
@@ -874,16 +1010,16 @@ static int S(softmax_backward)(T *dx, const T *dy, const T *y, int64_t outer, in
     const int64_t n = outer * L * inner;
     if (n == 0) return ZOO_OK;
     if (inner == 1) {
-        #pragma omp parallel for schedule(static) if (n >= ACT_PAR / 4 && outer > 1)
-        for (int64_t r = 0; r < outer; r++) S(smax_bwd_row)(dx + r * L, dy + r * L, y + r * L, L, lg, accumulate);
+        ZOO_PARFOR(n >= ACT_PAR / 4 && outer > 1,
+            for (int64_t r = 0; r < outer; r++) S(smax_bwd_row)(dx + r * L, dy + r * L, y + r * L, L, lg, accumulate););
     } else {
         const int64_t nb = (inner + SMAX_BLOCK - 1) / SMAX_BLOCK, items = outer * nb;
-        #pragma omp parallel for schedule(static) if (n >= ACT_PAR / 4 && items > 1)
-        for (int64_t it = 0; it < items; it++) {
-            const int64_t o = it / nb, j0 = (it % nb) * SMAX_BLOCK, off = o * L * inner + j0;
-            const int64_t w = inner - j0 < SMAX_BLOCK ? inner - j0 : SMAX_BLOCK;
-            S(smax_bwd_cols)(dx + off, dy + off, y + off, L, inner, w, lg, accumulate);
-        }
+        ZOO_PARFOR(n >= ACT_PAR / 4 && items > 1,
+            for (int64_t it = 0; it < items; it++) {
+                const int64_t o = it / nb, j0 = (it % nb) * SMAX_BLOCK, off = o * L * inner + j0;
+                const int64_t w = inner - j0 < SMAX_BLOCK ? inner - j0 : SMAX_BLOCK;
+                S(smax_bwd_cols)(dx + off, dy + off, y + off, L, inner, w, lg, accumulate);
+            });
     }
     return ZOO_OK;
 }

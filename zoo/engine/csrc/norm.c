@@ -18,6 +18,17 @@
  * Results are unchanged (this is not fast-math). */
 #pragma GCC optimize("no-trapping-math")
 
+/* Run the for loop in the arguments on the OpenMP team when COND holds, else inline (an `if`
+ * clause would still enter the OpenMP runtime, which costs more than a small loop). */
+#define ZOO_PARFOR(COND, ...)                                  \
+    do {                                                       \
+        if (COND) {                                            \
+            _Pragma("omp parallel for schedule(static)") __VA_ARGS__ \
+        } else {                                               \
+            __VA_ARGS__                                        \
+        }                                                      \
+    } while (0)
+
 #define BN_BLOCK 16384 /* elements per block of a per-channel reduction */
 #define BN_PAR 65536   /* below this many elements, run on one thread */
 #define DROP_CHUNK 32768
@@ -52,136 +63,178 @@ static inline uint32_t zoo_drop_hash(uint32_t lo, uint32_t hi, uint32_t k0, uint
 
 /* ---- Python wrappers ---------------------------------------------------------------- */
 
+/* Argument checks defined in act.c: each wrapper checks element types, counts, C order,
+ * writability and overlap of its buffers before any work (see act.c). */
+int zoo_take_buffer(PyObject *o, Py_buffer *v, int type, int64_t count, int writable, int optional, const char *kernel,
+                    const char *name);
+void zoo_release_buffers(Py_buffer *v, int n);
+int zoo_ranges_overlap(const void *a, int64_t na, const void *b, int64_t nb);
+int zoo_count3(int64_t a, int64_t b, int64_t c, int64_t *n);
+int zoo_check_dtype(int dtype, const char *kernel);
+PyObject *zoo_overlap_error(Py_buffer *v, int n, const char *kernel);
+
+/* whether any of outputs v[0..nout) overlaps another of v[0..n) */
+static int any_overlap(const Py_buffer *v, int nout, int n) {
+    for (int i = 0; i < nout; i++)
+        for (int j = i + 1; j < n; j++)
+            if (zoo_ranges_overlap(v[i].buf, v[i].len, v[j].buf, v[j].len)) return 1;
+    return 0;
+}
+
 /* bn_forward(y, save_mean, save_invstd, x, gamma, beta, running_mean, running_var, outer, C, inner,
  *            eps, momentum, training, update, dtype) */
 static PyObject *py_bn_forward(PyObject *self, PyObject *args) {
-    Py_buffer y, sm, si, x, g, b, rm, rv;
+    PyObject *o[8];
     Py_ssize_t outer, C, inner;
+    int64_t n;
     double eps, momentum;
     int training, update, dtype, st;
-    if (!PyArg_ParseTuple(args, "w*w*w*y*y*y*w*w*nnnddiii", &y, &sm, &si, &x, &g, &b, &rm, &rv, &outer, &C, &inner,
-                          &eps, &momentum, &training, &update, &dtype))
+    Py_buffer v[8] = {{0}};
+    const char *k = "bn_forward";
+    if (!PyArg_ParseTuple(args, "OOOOOOOOnnnddiii", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &outer, &C,
+                          &inner, &eps, &momentum, &training, &update, &dtype))
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? bn_forward_f32(y.buf, sm.buf, si.buf, x.buf, g.buf, b.buf, rm.buf, rv.buf, outer, C,
-                                           inner, eps, momentum, training, update)
-                          : bn_forward_f64(y.buf, sm.buf, si.buf, x.buf, g.buf, b.buf, rm.buf, rv.buf, outer, C,
-                                           inner, eps, momentum, training, update);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&y);
-    PyBuffer_Release(&sm);
-    PyBuffer_Release(&si);
-    PyBuffer_Release(&x);
-    PyBuffer_Release(&g);
-    PyBuffer_Release(&b);
-    PyBuffer_Release(&rm);
-    PyBuffer_Release(&rv);
-    return zoo_status_to_py(st, "bn_forward");
-}
-
-static int opt_buffer(PyObject *o, Py_buffer *view, int writable) {
-    if (o == Py_None) {
-        view->buf = NULL;
-        view->obj = NULL;
-        return 0;
+    if (zoo_check_dtype(dtype, k) < 0 || zoo_count3(outer, C, inner, &n) < 0) return NULL;
+    if (!(eps >= 0) || !(momentum >= 0 && momentum <= 1)) {
+        PyErr_Format(PyExc_ValueError, "%s: expected eps >= 0 and momentum in [0, 1], got %g and %g", k, eps, momentum);
+        return NULL;
     }
-    return PyObject_GetBuffer(o, view, writable ? PyBUF_WRITABLE : PyBUF_SIMPLE);
-}
-
-static void opt_release(Py_buffer *view) {
-    if (view->obj != NULL) PyBuffer_Release(view);
+    const int upd = training && update;
+    const int64_t counts[8] = {n, C, C, n, C, C, C, C};
+    const int outs[8] = {1, 1, 1, 0, 0, 0, upd, upd};
+    const char *names[8] = {"y", "save_mean", "save_invstd", "x", "gamma", "beta", "running_mean", "running_var"};
+    for (int i = 0; i < 8; i++)
+        if (zoo_take_buffer(o[i], &v[i], dtype, counts[i], outs[i], 0, k, names[i]) < 0) {
+            zoo_release_buffers(v, 8);
+            return NULL;
+        }
+    if (any_overlap(v, 3, 8) || (upd && (any_overlap(v + 6, 2, 2) ||
+                                         zoo_ranges_overlap(v[6].buf, v[6].len, v[3].buf, v[3].len) ||
+                                         zoo_ranges_overlap(v[7].buf, v[7].len, v[3].buf, v[3].len))))
+        return zoo_overlap_error(v, 8, k);
+    Py_BEGIN_ALLOW_THREADS
+    st = dtype == ZOO_F32 ? bn_forward_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                                           v[7].buf, outer, C, inner, eps, momentum, training, update)
+                          : bn_forward_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                                           v[7].buf, outer, C, inner, eps, momentum, training, update);
+    Py_END_ALLOW_THREADS
+    zoo_release_buffers(v, 8);
+    return zoo_status_to_py(st, k);
 }
 
 /* bn_backward(dx|None, dgamma|None, dbeta|None, dy, x, gamma, mean, invstd, outer, C, inner, training,
  *             accumulate, dtype) */
 static PyObject *py_bn_backward(PyObject *self, PyObject *args) {
-    Py_buffer dx, dg, db, dy, x, g, m, s;
-    PyObject *dxo, *dgo, *dbo;
+    PyObject *o[8];
     Py_ssize_t outer, C, inner;
+    int64_t n;
     int training, acc, dtype, st;
-    if (!PyArg_ParseTuple(args, "OOOy*y*y*y*y*nnniii", &dxo, &dgo, &dbo, &dy, &x, &g, &m, &s, &outer, &C, &inner,
-                          &training, &acc, &dtype))
+    Py_buffer v[8] = {{0}};
+    const char *k = "bn_backward";
+    if (!PyArg_ParseTuple(args, "OOOOOOOOnnniii", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &outer, &C,
+                          &inner, &training, &acc, &dtype))
         return NULL;
-    dx.obj = dg.obj = db.obj = NULL;
-    if (opt_buffer(dxo, &dx, 1) < 0 || opt_buffer(dgo, &dg, 1) < 0 || opt_buffer(dbo, &db, 1) < 0) {
-        opt_release(&dx);
-        opt_release(&dg);
-        opt_release(&db);
-        PyBuffer_Release(&dy);
-        PyBuffer_Release(&x);
-        PyBuffer_Release(&g);
-        PyBuffer_Release(&m);
-        PyBuffer_Release(&s);
-        return NULL;
-    }
+    if (zoo_check_dtype(dtype, k) < 0 || zoo_count3(outer, C, inner, &n) < 0) return NULL;
+    const int64_t counts[8] = {n, C, C, n, n, C, C, C};
+    const int outs[8] = {1, 1, 1, 0, 0, 0, 0, 0};
+    const char *names[8] = {"dx", "dgamma", "dbeta", "dy", "x", "gamma", "mean", "invstd"};
+    for (int i = 0; i < 8; i++)
+        if (zoo_take_buffer(o[i], &v[i], dtype, counts[i], outs[i], outs[i], k, names[i]) < 0) {
+            zoo_release_buffers(v, 8);
+            return NULL;
+        }
+    if (any_overlap(v, 3, 8)) return zoo_overlap_error(v, 8, k);
     Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? bn_backward_f32(dx.buf, dg.buf, db.buf, dy.buf, x.buf, g.buf, m.buf, s.buf, outer, C,
-                                            inner, training, acc)
-                          : bn_backward_f64(dx.buf, dg.buf, db.buf, dy.buf, x.buf, g.buf, m.buf, s.buf, outer, C,
-                                            inner, training, acc);
+    st = dtype == ZOO_F32 ? bn_backward_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                                            v[7].buf, outer, C, inner, training, acc)
+                          : bn_backward_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                                            v[7].buf, outer, C, inner, training, acc);
     Py_END_ALLOW_THREADS
-    opt_release(&dx);
-    opt_release(&dg);
-    opt_release(&db);
-    PyBuffer_Release(&dy);
-    PyBuffer_Release(&x);
-    PyBuffer_Release(&g);
-    PyBuffer_Release(&m);
-    PyBuffer_Release(&s);
-    return zoo_status_to_py(st, "bn_backward");
+    zoo_release_buffers(v, 8);
+    return zoo_status_to_py(st, k);
+}
+
+/* the 64-bit key (an int in [0, 2^64)) and a 32-bit threshold; -1 with an exception otherwise */
+static int drop_args(PyObject *ko, unsigned long long *key, Py_ssize_t thr, const char *kernel) {
+    *key = PyLong_AsUnsignedLongLong(ko);
+    if (*key == (unsigned long long)-1 && PyErr_Occurred()) return -1;
+    if (thr < 0 || thr > (Py_ssize_t)0xFFFFFFFFLL) {
+        PyErr_Format(PyExc_ValueError, "%s: threshold must be in [0, 2^32), got %zd", kernel, thr);
+        return -1;
+    }
+    return 0;
 }
 
 /* dropout_forward(y, mask, x, n, key, threshold, scale, dtype) */
 static PyObject *py_dropout_forward(PyObject *self, PyObject *args) {
-    Py_buffer y, mask, x;
-    Py_ssize_t n;
+    PyObject *o[3], *ko;
+    Py_ssize_t n, thr;
     unsigned long long key;
-    unsigned long thr;
     double scale;
     int dtype, st;
-    if (!PyArg_ParseTuple(args, "w*w*y*nKkdi", &y, &mask, &x, &n, &key, &thr, &scale, &dtype)) return NULL;
+    Py_buffer v[3] = {{0}};
+    const char *k = "dropout_forward";
+    if (!PyArg_ParseTuple(args, "OOOnOndi", &o[0], &o[1], &o[2], &n, &ko, &thr, &scale, &dtype)) return NULL;
+    if (zoo_check_dtype(dtype, k) < 0 || drop_args(ko, &key, thr, k) < 0) return NULL;
+    if (zoo_take_buffer(o[0], &v[0], dtype, n, 1, 0, k, "y") < 0 ||
+        zoo_take_buffer(o[1], &v[1], -1, n, 1, 0, k, "mask") < 0 ||
+        zoo_take_buffer(o[2], &v[2], dtype, n, 0, 0, k, "x") < 0) {
+        zoo_release_buffers(v, 3);
+        return NULL;
+    }
+    if (any_overlap(v, 2, 3)) return zoo_overlap_error(v, 3, k);
     Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? dropout_forward_f32(y.buf, mask.buf, x.buf, n, key, (uint32_t)thr, (float)scale)
-                          : dropout_forward_f64(y.buf, mask.buf, x.buf, n, key, (uint32_t)thr, scale);
+    st = dtype == ZOO_F32 ? dropout_forward_f32(v[0].buf, v[1].buf, v[2].buf, n, key, (uint32_t)thr, (float)scale)
+                          : dropout_forward_f64(v[0].buf, v[1].buf, v[2].buf, n, key, (uint32_t)thr, scale);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&y);
-    PyBuffer_Release(&mask);
-    PyBuffer_Release(&x);
-    return zoo_status_to_py(st, "dropout_forward");
+    zoo_release_buffers(v, 3);
+    return zoo_status_to_py(st, k);
 }
 
 /* dropout_mask(m, n, key, threshold, scale, dtype) */
 static PyObject *py_dropout_mask(PyObject *self, PyObject *args) {
-    Py_buffer m;
-    Py_ssize_t n;
+    PyObject *mo, *ko;
+    Py_ssize_t n, thr;
     unsigned long long key;
-    unsigned long thr;
     double scale;
     int dtype, st;
-    if (!PyArg_ParseTuple(args, "w*nKkdi", &m, &n, &key, &thr, &scale, &dtype)) return NULL;
+    Py_buffer v[1] = {{0}};
+    const char *k = "dropout_mask";
+    if (!PyArg_ParseTuple(args, "OnOndi", &mo, &n, &ko, &thr, &scale, &dtype)) return NULL;
+    if (zoo_check_dtype(dtype, k) < 0 || drop_args(ko, &key, thr, k) < 0 ||
+        zoo_take_buffer(mo, &v[0], dtype, n, 1, 0, k, "m") < 0)
+        return NULL;
     Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? dropout_mask_f32(m.buf, n, key, (uint32_t)thr, (float)scale)
-                          : dropout_mask_f64(m.buf, n, key, (uint32_t)thr, scale);
+    st = dtype == ZOO_F32 ? dropout_mask_f32(v[0].buf, n, key, (uint32_t)thr, (float)scale)
+                          : dropout_mask_f64(v[0].buf, n, key, (uint32_t)thr, scale);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&m);
-    return zoo_status_to_py(st, "dropout_mask");
+    zoo_release_buffers(v, 1);
+    return zoo_status_to_py(st, k);
 }
 
 /* dropout_backward(dx, dy, mask, n, scale, accumulate, dtype) */
 static PyObject *py_dropout_backward(PyObject *self, PyObject *args) {
-    Py_buffer dx, dy, mask;
+    PyObject *o[3];
     Py_ssize_t n;
     double scale;
     int acc, dtype, st;
-    if (!PyArg_ParseTuple(args, "w*y*y*ndii", &dx, &dy, &mask, &n, &scale, &acc, &dtype)) return NULL;
+    Py_buffer v[3] = {{0}};
+    const char *k = "dropout_backward";
+    if (!PyArg_ParseTuple(args, "OOOndii", &o[0], &o[1], &o[2], &n, &scale, &acc, &dtype)) return NULL;
+    if (zoo_check_dtype(dtype, k) < 0) return NULL;
+    if (zoo_take_buffer(o[0], &v[0], dtype, n, 1, 0, k, "dx") < 0 ||
+        zoo_take_buffer(o[1], &v[1], dtype, n, 0, 0, k, "dy") < 0 ||
+        zoo_take_buffer(o[2], &v[2], -1, n, 0, 0, k, "mask") < 0) {
+        zoo_release_buffers(v, 3);
+        return NULL;
+    }
+    if (any_overlap(v, 1, 3)) return zoo_overlap_error(v, 3, k);
     Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? dropout_backward_f32(dx.buf, dy.buf, mask.buf, n, (float)scale, acc)
-                          : dropout_backward_f64(dx.buf, dy.buf, mask.buf, n, scale, acc);
+    st = dtype == ZOO_F32 ? dropout_backward_f32(v[0].buf, v[1].buf, v[2].buf, n, (float)scale, acc)
+                          : dropout_backward_f64(v[0].buf, v[1].buf, v[2].buf, n, scale, acc);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&dx);
-    PyBuffer_Release(&dy);
-    PyBuffer_Release(&mask);
-    return zoo_status_to_py(st, "dropout_backward");
+    zoo_release_buffers(v, 3);
+    return zoo_status_to_py(st, k);
 }
 
 PyMethodDef zoo_norm_methods[] = {
@@ -264,18 +317,18 @@ static int S(bn_channel_sums)(double *A, double *B, const T *x, const T *q, cons
         const int64_t blocks = (outer + rows - 1) / rows, tasks = blocks * C;
         double *part = (double *)malloc((size_t)(2 * tasks) * sizeof(double));
         if (part == NULL) return ZOO_ENOMEM;
-        #pragma omp parallel for schedule(static) if (n >= BN_PAR)
-        for (int64_t t = 0; t < tasks; t++) {
-            const int64_t blk = t / C, c = t % C;
-            const int64_t o1 = (blk + 1) * rows < outer ? (blk + 1) * rows : outer;
-            double a[16] = {0}, b[16] = {0};
-            for (int64_t o = blk * rows; o < o1; o++) {
-                const int64_t off = (o * C + c) * inner;
-                S(bn_sums16)(a, b, x + off, q ? q + off : NULL, inner, k[c]);
-            }
-            part[2 * t] = S(bn_fold16)(a);
-            part[2 * t + 1] = S(bn_fold16)(b);
-        }
+        ZOO_PARFOR(n >= BN_PAR,
+            for (int64_t t = 0; t < tasks; t++) {
+                const int64_t blk = t / C, c = t % C;
+                const int64_t o1 = (blk + 1) * rows < outer ? (blk + 1) * rows : outer;
+                double a[16] = {0}, b[16] = {0};
+                for (int64_t o = blk * rows; o < o1; o++) {
+                    const int64_t off = (o * C + c) * inner;
+                    S(bn_sums16)(a, b, x + off, q ? q + off : NULL, inner, k[c]);
+                }
+                part[2 * t] = S(bn_fold16)(a);
+                part[2 * t + 1] = S(bn_fold16)(b);
+            });
         for (int64_t c = 0; c < C; c++) {
             double a = 0, b = 0;
             for (int64_t blk = 0; blk < blocks; blk++) {
@@ -292,12 +345,12 @@ static int S(bn_channel_sums)(double *A, double *B, const T *x, const T *q, cons
         const int64_t blocks = (outer + rows - 1) / rows;
         double *part = (double *)calloc((size_t)(2 * blocks * C), sizeof(double));
         if (part == NULL) return ZOO_ENOMEM;
-        #pragma omp parallel for schedule(static) if (n >= BN_PAR)
-        for (int64_t blk = 0; blk < blocks; blk++) {
-            const int64_t o1 = (blk + 1) * rows < outer ? (blk + 1) * rows : outer;
-            double *a = part + 2 * blk * C, *b = a + C;
-            for (int64_t o = blk * rows; o < o1; o++) S(bn_colsums)(a, b, x + o * C, q ? q + o * C : NULL, C, k);
-        }
+        ZOO_PARFOR(n >= BN_PAR,
+            for (int64_t blk = 0; blk < blocks; blk++) {
+                const int64_t o1 = (blk + 1) * rows < outer ? (blk + 1) * rows : outer;
+                double *a = part + 2 * blk * C, *b = a + C;
+                for (int64_t o = blk * rows; o < o1; o++) S(bn_colsums)(a, b, x + o * C, q ? q + o * C : NULL, C, k);
+            });
         for (int64_t c = 0; c < C; c++) {
             double a = 0, b = 0;
             for (int64_t blk = 0; blk < blocks; blk++) {
@@ -383,14 +436,14 @@ static int S(bn_forward)(T *y, T *save_mean, T *save_invstd, const T *x, const T
     if (n > 0) {
         if (inner > 1) {
             const int64_t segs = outer * C;
-            #pragma omp parallel for schedule(static) if (n >= BN_PAR)
-            for (int64_t sg = 0; sg < segs; sg++) {
-                const int64_t c = sg % C;
-                S(bn_affine)(y + sg * inner, x + sg * inner, inner, m[c], s[c], h[c]);
-            }
+            ZOO_PARFOR(n >= BN_PAR,
+                for (int64_t sg = 0; sg < segs; sg++) {
+                    const int64_t c = sg % C;
+                    S(bn_affine)(y + sg * inner, x + sg * inner, inner, m[c], s[c], h[c]);
+                });
         } else {
-            #pragma omp parallel for schedule(static) if (n >= BN_PAR)
-            for (int64_t o = 0; o < outer; o++) S(bn_affine_row)(y + o * C, x + o * C, m, s, h, C);
+            ZOO_PARFOR(n >= BN_PAR,
+                for (int64_t o = 0; o < outer; o++) S(bn_affine_row)(y + o * C, x + o * C, m, s, h, C););
         }
     }
     free(sh);
@@ -461,15 +514,15 @@ static int S(bn_backward)(T *dx, T *dgamma, T *dbeta, const T *dy, const T *x, c
         const T *a = coef, *b = coef + C, *m = coef + 2 * C, *e = coef + 3 * C;
         if (inner > 1) {
             const int64_t segs = outer * C;
-            #pragma omp parallel for schedule(static) if (n >= BN_PAR)
-            for (int64_t sg = 0; sg < segs; sg++) {
-                const int64_t c = sg % C, off = sg * inner;
-                S(bn_dx)(dx + off, dy + off, x + off, inner, a[c], b[c], m[c], e[c], accumulate);
-            }
+            ZOO_PARFOR(n >= BN_PAR,
+                for (int64_t sg = 0; sg < segs; sg++) {
+                    const int64_t c = sg % C, off = sg * inner;
+                    S(bn_dx)(dx + off, dy + off, x + off, inner, a[c], b[c], m[c], e[c], accumulate);
+                });
         } else {
-            #pragma omp parallel for schedule(static) if (n >= BN_PAR)
-            for (int64_t o = 0; o < outer; o++)
-                S(bn_dx_row)(dx + o * C, dy + o * C, x + o * C, a, b, m, e, C, accumulate);
+            ZOO_PARFOR(n >= BN_PAR,
+                for (int64_t o = 0; o < outer; o++)
+                    S(bn_dx_row)(dx + o * C, dy + o * C, x + o * C, a, b, m, e, C, accumulate););
         }
     }
     free(w);
@@ -513,11 +566,11 @@ static int S(dropout_forward)(T *y, uint8_t *mask, const T *x, int64_t n, uint64
     if (n < 0) return ZOO_EINVAL;
     const uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
     const int64_t chunks = (n + DROP_CHUNK - 1) / DROP_CHUNK;
-    #pragma omp parallel for schedule(static) if (n >= BN_PAR)
-    for (int64_t c = 0; c < chunks; c++) {
-        const int64_t lo = c * DROP_CHUNK, m = n - lo < DROP_CHUNK ? n - lo : DROP_CHUNK;
-        S(drop_fwd_chunk)(y + lo, mask + lo, x + lo, (uint64_t)lo, m, k0, k1, thr, scale);
-    }
+    ZOO_PARFOR(n >= BN_PAR,
+        for (int64_t c = 0; c < chunks; c++) {
+            const int64_t lo = c * DROP_CHUNK, m = n - lo < DROP_CHUNK ? n - lo : DROP_CHUNK;
+            S(drop_fwd_chunk)(y + lo, mask + lo, x + lo, (uint64_t)lo, m, k0, k1, thr, scale);
+        });
     return ZOO_OK;
 }
 
@@ -526,11 +579,11 @@ static int S(dropout_mask)(T *m, int64_t n, uint64_t key, uint32_t thr, T scale)
     if (n < 0) return ZOO_EINVAL;
     const uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
     const int64_t chunks = (n + DROP_CHUNK - 1) / DROP_CHUNK;
-    #pragma omp parallel for schedule(static) if (n >= BN_PAR)
-    for (int64_t c = 0; c < chunks; c++) {
-        const int64_t lo = c * DROP_CHUNK, k = n - lo < DROP_CHUNK ? n - lo : DROP_CHUNK;
-        S(drop_mask_chunk)(m + lo, (uint64_t)lo, k, k0, k1, thr, scale);
-    }
+    ZOO_PARFOR(n >= BN_PAR,
+        for (int64_t c = 0; c < chunks; c++) {
+            const int64_t lo = c * DROP_CHUNK, k = n - lo < DROP_CHUNK ? n - lo : DROP_CHUNK;
+            S(drop_mask_chunk)(m + lo, (uint64_t)lo, k, k0, k1, thr, scale);
+        });
     return ZOO_OK;
 }
 
@@ -538,11 +591,11 @@ static int S(dropout_mask)(T *m, int64_t n, uint64_t key, uint32_t thr, T scale)
 static int S(dropout_backward)(T *dx, const T *dy, const uint8_t *mask, int64_t n, T scale, int accumulate) {
     if (n < 0) return ZOO_EINVAL;
     const int64_t chunks = (n + DROP_CHUNK - 1) / DROP_CHUNK;
-    #pragma omp parallel for schedule(static) if (n >= BN_PAR)
-    for (int64_t c = 0; c < chunks; c++) {
-        const int64_t lo = c * DROP_CHUNK, m = n - lo < DROP_CHUNK ? n - lo : DROP_CHUNK;
-        S(drop_bwd_chunk)(dx + lo, dy + lo, mask + lo, m, scale, accumulate);
-    }
+    ZOO_PARFOR(n >= BN_PAR,
+        for (int64_t c = 0; c < chunks; c++) {
+            const int64_t lo = c * DROP_CHUNK, m = n - lo < DROP_CHUNK ? n - lo : DROP_CHUNK;
+            S(drop_bwd_chunk)(dx + lo, dy + lo, mask + lo, m, scale, accumulate);
+        });
     return ZOO_OK;
 }
 

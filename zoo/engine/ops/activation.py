@@ -16,16 +16,37 @@ Keras activation names map to op factories in `ACTIVATIONS`; `get(name)` builds 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from zoo.engine.kernels import act as K
 from zoo.engine.ops.base import Ctx, Op, normalize_axis, register
 
-__all__ = ["ACTIVATIONS", "Activation", "BiasAct", "Elu", "Exponential", "Gelu", "HardSigmoid", "HardSwish",
-           "LeakyRelu", "LogSoftmax", "Relu", "Relu6", "Selu", "Sigmoid", "Silu", "Softmax", "Softplus",
-           "Softsign", "Swish", "Tanh", "get", "name"]
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "BiasAct",
+    "Elu",
+    "Exponential",
+    "Gelu",
+    "HardSigmoid",
+    "HardSwish",
+    "LeakyRelu",
+    "LogSoftmax",
+    "Relu",
+    "Relu6",
+    "Selu",
+    "Sigmoid",
+    "Silu",
+    "Softmax",
+    "Softplus",
+    "Softsign",
+    "Swish",
+    "Tanh",
+    "get",
+    "name",
+]
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -53,7 +74,11 @@ _ALIASES = {"silu": "swish", "hard_silu": "hard_swish"}
 
 
 def _number(who: str, name: str, v) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
+    if (
+        isinstance(v, bool)
+        or not isinstance(v, (int, float, np.integer, np.floating))
+        or not math.isfinite(v)
+    ):
         raise ValueError(f"{who}: {name} must be a finite number, got {v!r}")
     return float(v)
 
@@ -64,7 +89,9 @@ def _resolve(who: str, kind: str, params: dict) -> tuple[str, dict, int | None, 
         raise TypeError(f"{who}: activation kind must be a string, got {type(kind).__name__}")
     kind = _ALIASES.get(kind, kind)
     if kind not in KINDS:
-        raise ValueError(f"{who}: unknown activation {kind!r}; expected one of {sorted(KINDS) + sorted(_ALIASES)}")
+        raise ValueError(
+            f"{who}: unknown activation {kind!r}; expected one of {sorted(KINDS) + sorted(_ALIASES)}"
+        )
     defaults = KINDS[kind]
     for k in params:
         if k not in defaults:
@@ -94,8 +121,15 @@ def _resolve(who: str, kind: str, params: dict) -> tuple[str, dict, int | None, 
         if slope <= 0:
             raise ValueError(f"{who}: slope must be positive, got {slope!r}")
         return kind, p, K.HARD_SIGMOID if kind == "hard_sigmoid" else K.HARD_SWISH, slope, offset
-    code = {"sigmoid": K.SIGMOID, "tanh": K.TANH, "softplus": K.SOFTPLUS, "softsign": K.SOFTSIGN,
-            "swish": K.SWISH, "relu6": K.RELU6, "exponential": K.EXP}[kind]
+    code = {
+        "sigmoid": K.SIGMOID,
+        "tanh": K.TANH,
+        "softplus": K.SOFTPLUS,
+        "softsign": K.SOFTSIGN,
+        "swish": K.SWISH,
+        "relu6": K.RELU6,
+        "exponential": K.EXP,
+    }[kind]
     return kind, p, code, 0.0, 0.0
 
 
@@ -346,16 +380,19 @@ class BiasAct(Op):
             try:
                 self._ax = normalize_axis(self.axis, ndim, "axis")
             except ValueError:
-                raise ValueError(f"{self._who}: axis {self.axis} is out of range for an input of rank {ndim}") \
-                    from None
+                raise ValueError(
+                    f"{self._who}: axis {self.axis} is out of range for an input of rank {ndim}"
+                ) from None
             self._ndim = ndim
         return self._ax
 
     def infer_shape(self, x, b):
         ax = self._axis(len(x))
         if len(b) != 1 or (x[ax] is not None and b[0] is not None and b[0] != x[ax]):
-            raise ValueError(f"expected a bias of shape ({x[ax]},) for input shape {tuple(x)} and axis {self.axis}, "
-                             f"got {tuple(b)}")
+            raise ValueError(
+                f"expected a bias of shape ({x[ax]},) for input shape {tuple(x)} and axis {self.axis}, "
+                f"got {tuple(b)}"
+            )
         return tuple(x)
 
     def forward(self, ctx: Ctx, x, b):
@@ -364,8 +401,10 @@ class BiasAct(Op):
         ax = self._axis(x.ndim)
         c = x.shape[ax]
         if b.shape != (c,):
-            raise ValueError(f"{self._who}: expected a bias of shape ({c},) for input shape {x.shape} and axis "
-                             f"{self.axis}, got {b.shape}")
+            raise ValueError(
+                f"{self._who}: expected a bias of shape ({c},) for input shape {x.shape} and axis "
+                f"{self.axis}, got {b.shape}"
+            )
         lay = K.layout(x.shape, ax)
         y = ctx.buf("y", x.shape, x.dtype)
         K.act_forward(self._code, x, y, b, lay, self._p0, self._p1, self._who)
@@ -388,8 +427,9 @@ class BiasAct(Op):
             if nb:
                 K.act_backward(K.IDENTITY, gy, None, db, lay=ctx.lay, who=self._who)
         elif self._src == "x":
-            K.act_backward(self._code, gy, dx, db, x=ctx.x, b=ctx.b, lay=ctx.lay, p0=self._p0, p1=self._p1,
-                           who=self._who)
+            K.act_backward(
+                self._code, gy, dx, db, x=ctx.x, b=ctx.b, lay=ctx.lay, p0=self._p0, p1=self._p1, who=self._who
+            )
         else:
             K.act_backward(self._code, gy, dx, db, y=y, lay=ctx.lay, p0=self._p0, p1=self._p1, who=self._who)
         return dx, db

@@ -39,13 +39,25 @@ def _int_axis(who: str, axis) -> int:
     return int(axis)
 
 
-def _number(who: str, name: str, v, low: float | None = None, high: float | None = None,
-            low_open: bool = False, high_open: bool = False) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
+def _number(
+    who: str,
+    name: str,
+    v,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    if (
+        isinstance(v, bool)
+        or not isinstance(v, (int, float, np.integer, np.floating))
+        or not math.isfinite(v)
+    ):
         raise ValueError(f"{who}: {name} must be a finite number, got {v!r}")
     v = float(v)
-    bad = (low is not None and (v < low or (low_open and v == low))) or \
-          (high is not None and (v > high or (high_open and v == high)))
+    bad = (low is not None and (v < low or (low_open and v == low))) or (
+        high is not None and (v > high or (high_open and v == high))
+    )
     if bad:
         lo = "(" if low_open else "["
         hi = ")" if high_open else "]"
@@ -103,39 +115,62 @@ class BatchNorm(_AxisOp):
         c = x[ax]
         for name, s in (("gamma", gamma), ("beta", beta), ("running_mean", mean), ("running_var", var)):
             if len(s) != 1 or (c is not None and s[0] is not None and s[0] != c):
-                raise ValueError(f"expected {name} of shape ({c},) for input shape {tuple(x)} and axis {self.axis}, "
-                                 f"got {tuple(s)}")
+                raise ValueError(
+                    f"expected {name} of shape ({c},) for input shape {tuple(x)} and axis {self.axis}, "
+                    f"got {tuple(s)}"
+                )
         return tuple(x)
 
     def forward(self, ctx: Ctx, x, gamma, beta, running_mean, running_var):
         who = self._who
         x = _float_input(who, x)
-        ax = self._axis(x.ndim)
-        c = x.shape[ax]
-        dt = x.dtype
-        params = []
-        for name, v in (("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
-                        ("running_var", running_var)):
-            v = _float_input(who, v, name)
-            if v.shape != (c,):
-                raise ValueError(f"{who}: expected {name} of shape ({c},) for input shape {x.shape} and axis "
-                                 f"{self.axis}, got {v.shape}")
-            if v.dtype != dt:
-                if ctx.training and name.startswith("running"):
-                    raise TypeError(f"{who}: {name} must have the input's dtype {dt} to be updated in place, "
-                                    f"got {v.dtype}")
-                v = v.astype(dt)
-            params.append(v)
-        gamma, beta, running_mean, running_var = params
-        lay = KA.layout(x.shape, ax)
-        y = ctx.buf("y", x.shape, dt)
-        sm = ctx.buf("mean", (c,), dt)
-        si = ctx.buf("invstd", (c,), dt)
-        K.bn_forward(x, gamma, beta, running_mean, running_var, lay, self.epsilon, self.momentum, ctx.training,
-                     y, sm, si, who=who)
-        ctx.x, ctx.gamma, ctx.mean, ctx.invstd = x, gamma, sm, si
+        st = getattr(ctx, "bn_state", None)  # (shape, dtype, layout, y, mean, invstd) of the last call
+        if st is None or st[0] != x.shape or st[1] is not x.dtype:
+            ax = self._axis(x.ndim)
+            c, dt = x.shape[ax], x.dtype
+            st = (x.shape, dt, KA.layout(x.shape, ax), ctx.buf("y", x.shape, dt), ctx.buf("mean", (c,), dt),
+                  ctx.buf("invstd", (c,), dt))  # fmt: skip
+            ctx.bn_state = st
+        _, _, lay, y, sm, si = st
+        params = (gamma, beta, running_mean, running_var)
+        try:  # the kernel refuses parameters of another dtype or size; then check and cast them
+            K.bn_forward(x, *params, lay, self.epsilon, self.momentum, ctx.training, y, sm, si, who=who)
+        except KA.REFUSED:
+            params = self._fix_params(ctx, x, self._axis(x.ndim), params)
+            K.bn_forward(x, *params, lay, self.epsilon, self.momentum, ctx.training, y, sm, si, who=who)
+        ctx.x, ctx.gamma, ctx.mean, ctx.invstd = x, params[0], sm, si
         ctx.lay, ctx.trained = lay, bool(ctx.training)
         return y
+
+    def _fix_params(self, ctx: Ctx, x: np.ndarray, ax: int, params: tuple) -> tuple:
+        """Check gamma, beta and the running statistics; cast gamma/beta (and read-only stats) to x's dtype."""
+        who, c, dt = self._who, x.shape[ax], x.dtype
+        out = []
+        for name, v in zip(("gamma", "beta", "running_mean", "running_var"), params):
+            if (
+                ctx.training
+                and name.startswith("running")
+                and isinstance(v, np.ndarray)
+                and not (v.flags.c_contiguous and v.flags.writeable)
+            ):
+                raise ValueError(
+                    f"{who}: {name} must be a writable C-contiguous array to be updated in place"
+                )
+            v = _float_input(who, v, name)
+            if v.shape != (c,):
+                raise ValueError(
+                    f"{who}: expected {name} of shape ({c},) for input shape {x.shape} and axis "
+                    f"{self.axis}, got {v.shape}"
+                )
+            if v.dtype != dt:
+                if ctx.training and name.startswith("running"):
+                    raise TypeError(
+                        f"{who}: {name} must have the input's dtype {dt} to be updated in place, "
+                        f"got {v.dtype}"
+                    )
+                v = v.astype(dt)
+            out.append(v)
+        return tuple(out)
 
     def backward(self, ctx: Ctx, gy):
         flags = ctx.needs_grad
@@ -166,27 +201,37 @@ class Dropout(Op):
 
     def __init__(self, rate: float, noise_shape=None):
         who = type(self).__name__
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)) \
-                or not 0 <= rate < 1:
+        if (
+            isinstance(rate, bool)
+            or not isinstance(rate, (int, float, np.integer, np.floating))
+            or not 0 <= rate < 1
+        ):
             raise ValueError(f"{who}: rate must be a number in [0, 1), got {rate!r}")
         self.rate = float(rate)
         if noise_shape is not None:
             ns = tuple(noise_shape)
             for s in ns:
                 if s is not None and (isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1):
-                    raise ValueError(f"{who}: noise_shape must hold positive ints or None, got {noise_shape!r}")
+                    raise ValueError(
+                        f"{who}: noise_shape must hold positive ints or None, got {noise_shape!r}"
+                    )
             noise_shape = tuple(None if s is None else int(s) for s in ns)
         self.noise_shape = noise_shape
         self._who = who
 
     def get_config(self) -> dict:
-        return {"rate": self.rate, "noise_shape": None if self.noise_shape is None else list(self.noise_shape)}
+        return {
+            "rate": self.rate,
+            "noise_shape": None if self.noise_shape is None else list(self.noise_shape),
+        }
 
     def _resolve_noise(self, shape: tuple) -> tuple:
         ns = self.noise_shape
         if len(ns) != len(shape):
-            raise ValueError(f"{self._who}: noise_shape {ns} has rank {len(ns)}, expected the input's rank "
-                             f"{len(shape)} (input shape {tuple(shape)})")
+            raise ValueError(
+                f"{self._who}: noise_shape {ns} has rank {len(ns)}, expected the input's rank "
+                f"{len(shape)} (input shape {tuple(shape)})"
+            )
         out = []
         for s, d in zip(ns, shape):
             if s is None:
@@ -194,8 +239,10 @@ class Dropout(Op):
             elif s == 1 or d is None or s == d:
                 out.append(s)
             else:
-                raise ValueError(f"{self._who}: noise_shape {ns} does not broadcast to input shape {tuple(shape)}; "
-                                 f"each entry must be None, 1 or the input's size")
+                raise ValueError(
+                    f"{self._who}: noise_shape {ns} does not broadcast to input shape {tuple(shape)}; "
+                    f"each entry must be None, 1 or the input's size"
+                )
         return tuple(out)
 
     def infer_shape(self, x):
@@ -270,11 +317,11 @@ class LRN(_AxisOp):
         """out[:, c] = sum of a[:, c - before + j], j < size, zero outside the channels."""
         o, c, i = a.shape
         pad = ctx.zeros(key + "_pad", (o, c + self.size - 1, i), a.dtype)
-        pad[:, before:before + c] = a
+        pad[:, before : before + c] = a
         out = ctx.buf(key, a.shape, a.dtype)
         np.copyto(out, pad[:, :c])
         for j in range(1, self.size):
-            out += pad[:, j:j + c]
+            out += pad[:, j : j + c]
         return out
 
     def forward(self, ctx: Ctx, x):
