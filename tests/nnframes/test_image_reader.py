@@ -208,3 +208,34 @@ def test_to_tensors_invalid_rows_and_seeded_random(spark, bad_dir, image_dir):
     a = sorted(NNImageReader.to_tensors(df, chain, keep_input=True).collect(), key=lambda r: r.image.origin)
     b = sorted(NNImageReader.to_tensors(df, chain, keep_input=True).collect(), key=lambda r: r.image.origin)
     assert [r.features for r in a] == [r.features for r in b]
+
+
+def test_to_tensors_fused_read_equals_two_passes(spark, bad_dir, image_dir):
+    """to_tensors straight after readImages decodes and preprocesses in one pass; same rows as two passes."""
+    from zoo.feature.image import ImageChannelNormalize, ImageMatToTensor, ImageResize
+    from zoo.nnframes import NNImageReader
+
+    chain = ImageResize(5, 4) >> ImageChannelNormalize(1.0, 2.0, 3.0) >> ImageMatToTensor()
+    for folder in (bad_dir, image_dir[0] / "*.jpg"):
+        df = NNImageReader.readImages(str(folder), spark, resizeH=9, resizeW=7, image_codec=1)
+        assert hasattr(df, "_zoo_image_read") and not hasattr(df.select("*"), "_zoo_image_read")
+        fused = NNImageReader.to_tensors(df, chain, keep_input=True).collect()
+        two = NNImageReader.to_tensors(df.select("*"), chain, keep_input=True).collect()
+        key = lambda r: r.image.origin  # noqa: E731
+        fused, two = sorted(fused, key=key), sorted(two, key=key)
+        assert [r.image for r in fused] == [r.image for r in two]
+        assert [r.features for r in fused] == [r.features for r in two]
+        assert any(r.features is not None for r in fused)
+    assert any(r.features is None for r in sorted(NNImageReader.to_tensors(
+        NNImageReader.readImages(str(bad_dir), spark), chain).collect(), key=lambda r: str(r.features)))
+
+
+def test_executor_errors_name_the_image(spark, image_dir):
+    from zoo.feature.image import ImageChannelNormalize
+    from zoo.nnframes import NNImageReader
+
+    d, _ = image_dir
+    df = NNImageReader.readImages(str(d / "gray_19x41.png"), spark)
+    with pytest.raises(Exception, match="image 'file:///.*gray_19x41.png': ImageChannelNormalize: expected an "
+                                        "image with 3 channels"):
+        NNImageReader.to_tensors(df, ImageChannelNormalize(1, 2, 3)).collect()

@@ -225,7 +225,7 @@ class DistributedImageSet(ImageSet):
 
         from pyspark.sql.types import BinaryType, StructField, StructType
 
-        from zoo.feature.image.spark_io import _partition_id, _struct_to_features
+        from zoo.feature.image.spark_io import _apply_named, _partition_id, _struct_to_features
 
         pre, col, has_label = self.transforms, self.image_col, "label" in self.df.columns
 
@@ -237,7 +237,7 @@ class DistributedImageSet(ImageSet):
                 names = batch.schema.names
                 labels = batch.column(names.index("label")).to_pylist() if has_label else None
                 feats = _struct_to_features(batch.column(names.index(col)), labels)
-                out = [pickle.dumps(p.apply(f) if p is not None else f, protocol=5) for f in feats]
+                out = [pickle.dumps(_apply_named(p, f), protocol=5) for f in feats]
                 yield pa.RecordBatch.from_arrays([pa.array(out, pa.binary())], names=["feature"])
 
         schema = StructType([StructField("feature", BinaryType(), True)])

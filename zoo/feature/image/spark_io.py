@@ -237,7 +237,9 @@ def read_image_dataframe(path: str | Sequence[str], spark=None, min_partitions: 
         from pyspark.sql.types import IntegerType, StructField, StructType
 
         schema = StructType(list(schema.fields) + [StructField("label", IntegerType(), True)])
-    df = binary.mapInArrow(_decoder(resize_h, resize_w, image_codec, drop_invalid, label_map), schema)
+    decode = _decoder(resize_h, resize_w, image_codec, drop_invalid, label_map)
+    df = binary.mapInArrow(decode, schema)
+    invalid_df = None
 
     if not drop_invalid and all_files:
         # Spark's file scan skips empty files (and, with ignoreCorruptFiles, unreadable ones):
@@ -251,13 +253,16 @@ def read_image_dataframe(path: str | Sequence[str], spark=None, min_partitions: 
             rows = [((u, -1, -1, -1, -1, bytearray()),) + ((label_map.get(_folder_label(u), -1),)
                                                             if with_label else ())
                     for u in skipped]
-            df = df.unionByName(spark.createDataFrame(rows, schema))
+            invalid_df = spark.createDataFrame(rows, schema)
+            df = df.unionByName(invalid_df)
     elif drop_invalid and all_files:
         _log.info("read images: %d files listed; undecodable ones are dropped", len(all_files))
 
     if with_label:
         cols = [c for c in df.columns if c != "label"]
         df = df.select(*cols, F.col("label").alias("label", metadata={LABEL_MAP_METADATA: label_map}))
+    # lets preprocess_image_dataframe decode and preprocess in one Python pass over this read
+    df._zoo_image_read = (binary, decode, invalid_df)
     return df, label_map
 
 
@@ -317,6 +322,16 @@ def _partition_id() -> int:
         return 0
 
 
+def _apply_named(pre: Preprocessing | None, feature: ImageFeature):
+    """``pre(feature)``; a ValueError/TypeError is re-raised with the image's origin."""
+    if pre is None:
+        return feature
+    try:
+        return pre.apply(feature)
+    except (ValueError, TypeError) as e:
+        raise type(e)(f"image {feature.uri!r}: {e}") from e
+
+
 def _tensor_mapper(preprocessing: Preprocessing | None, input_col: str, output_col: str,
                    keep_input: bool, label_col: str | None):
     def run(batches):
@@ -342,7 +357,7 @@ def _tensor_mapper(preprocessing: Preprocessing | None, input_col: str, output_c
                     f = feats[stop]
                     t = None
                     if f.is_valid:
-                        out = pre.apply(f) if pre is not None else f
+                        out = _apply_named(pre, f)
                         if isinstance(out, ImageFeature):
                             out = to_tensor.apply(out) if out.is_valid else None
                         t = None if out is None else np.asarray(out, np.float32).reshape(-1)
@@ -396,4 +411,14 @@ def preprocess_image_dataframe(df, preprocessing: Preprocessing | None = None, i
                         f"got {type(preprocessing).__name__}")
     fields = [f for f in df.schema.fields if keep_input or f.name != input_col]
     schema = StructType(fields + [StructField(output_col, ArrayType(FloatType(), True), True)])
-    return df.mapInArrow(_tensor_mapper(preprocessing, input_col, output_col, keep_input, label_col), schema)
+    mapper = _tensor_mapper(preprocessing, input_col, output_col, keep_input, label_col)
+    source = getattr(df, "_zoo_image_read", None)
+    if source is not None and input_col == "image":
+        # straight from read_image_dataframe: decode and preprocess in the same Python pass
+        # (the same functions, composed), which saves a JVM <-> Python round trip of the pixels
+        binary, decode, invalid_df = source
+        out = binary.mapInArrow(lambda batches: mapper(decode(batches)), schema)
+        if invalid_df is not None:
+            out = out.unionByName(invalid_df.mapInArrow(mapper, schema))
+        return out
+    return df.mapInArrow(mapper, schema)
