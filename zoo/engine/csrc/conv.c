@@ -61,22 +61,29 @@ static PyObject *py_im2col(PyObject *self, PyObject *args) {
     return zoo_status_to_py(st, "im2col");
 }
 
-/* col2im(dx, col, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite, nthreads, dtype) */
+/* col2im(dx, col, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite, clobber, nthreads,
+ *        dtype); col must be writable when clobber != 0 */
 static PyObject *py_col2im(PyObject *self, PyObject *args) {
     Py_buffer dx, col;
     Py_ssize_t n0, n1, C, H, W, OH, OW, rs, ns;
-    int kh, kw, sh, sw, dh, dw, pt, pl, overwrite, nthreads, dtype, st;
-    if (!PyArg_ParseTuple(args, "w*y*nnnnniiiiiiiinnnniii", &dx, &col, &n0, &n1, &C, &H, &W, &kh, &kw, &sh, &sw,
-                          &dh, &dw, &pt, &pl, &OH, &OW, &rs, &ns, &overwrite, &nthreads, &dtype))
+    int kh, kw, sh, sw, dh, dw, pt, pl, overwrite, clobber, nthreads, dtype, st;
+    if (!PyArg_ParseTuple(args, "w*y*nnnnniiiiiiiinnnniiii", &dx, &col, &n0, &n1, &C, &H, &W, &kh, &kw, &sh, &sw,
+                          &dh, &dw, &pt, &pl, &OH, &OW, &rs, &ns, &overwrite, &clobber, &nthreads, &dtype))
         return NULL;
+    if (clobber && col.readonly) {
+        PyBuffer_Release(&dx);
+        PyBuffer_Release(&col);
+        PyErr_SetString(PyExc_ValueError, "zoo kernel col2im: clobber needs a writable col");
+        return NULL;
+    }
     int team = zoo_team(nthreads);
     Py_BEGIN_ALLOW_THREADS
     if (dtype == ZOO_F32)
         st = col2im_f32(dx.buf, col.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite,
-                        team);
+                        clobber, team);
     else
         st = col2im_f64(dx.buf, col.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite,
-                        team);
+                        clobber, team);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&dx);
     PyBuffer_Release(&col);
@@ -178,7 +185,8 @@ PyMethodDef zoo_conv_methods[] = {
     {"im2col", py_im2col, METH_VARARGS,
      "im2col(col, x, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, nthreads, dtype)"},
     {"col2im", py_col2im, METH_VARARGS,
-     "col2im(dx, col, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite, nthreads, dtype)"},
+     "col2im(dx, col, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite, clobber, nthreads, "
+     "dtype)"},
     {"swap01", py_swap01, METH_VARARGS, "swap01(out, inp, bias, A, B, P, has_bias, nthreads, dtype)"},
     {"bias_add", py_bias_add, METH_VARARGS, "bias_add(y, bias, N, O, P, dtype)"},
     {"depthwise_forward", py_depthwise_forward, METH_VARARGS,
@@ -268,29 +276,49 @@ static int S(im2col)(T *col, const T *x, int64_t n0, int64_t n1, int64_t C, int6
     return ZOO_OK;
 }
 
-/* One tap row back into one image plane: dp[(oh*sh + hoff)*W + ow*sw + woff] += s[oh*OW + ow]. */
-ZOO_MULTIVERSION static void S(col2im_row)(T *restrict dp, const T *restrict s, int64_t H, int64_t W, int sh, int sw,
-                                           int64_t hoff, int64_t woff, int64_t OH, int64_t OW) {
-    int64_t lo, hi;
+/* One tap row back into one image plane: dp[(oh*sh + hoff)*W + ow*sw + woff] += s[oh*OW + ow].
+ * With clobber, stride 1 and OW == W (a 'same' convolution), the entries of s that fall in
+ * the padding are zeroed and the row is added as one shifted block (the zeros land on the
+ * neighbouring image row and change nothing). */
+ZOO_MULTIVERSION static void S(col2im_row)(T *restrict dp, T *restrict s, int64_t H, int64_t W, int sh, int sw,
+                                           int64_t hoff, int64_t woff, int64_t OH, int64_t OW, int clobber) {
+    int64_t lo, hi, r0, r1;
     zoo_valid_range(woff, sw, W, OW, &lo, &hi);
-    for (int64_t oh = 0; oh < OH; oh++, s += OW) {
-        int64_t h = oh * sh + hoff;
-        if (h < 0 || h >= H) continue;
-        T *dr = dp + h * W;
+    zoo_valid_range(hoff, sh, H, OH, &r0, &r1);
+    if (r0 >= r1) return;
+    if (clobber && sw == 1 && sh == 1 && OW == W) {
+        if (lo > 0 || hi < OW)
+            for (int64_t oh = r0; oh < r1; oh++) {
+                T *sr = s + oh * OW;
+                for (int64_t ow = 0; ow < lo; ow++) sr[ow] = 0;
+                for (int64_t ow = hi; ow < OW; ow++) sr[ow] = 0;
+            }
+        const int64_t shift = hoff * W + woff;
+        int64_t k0 = r0 * OW, k1 = r1 * OW;
+        if (k0 + shift < 0) k0 = -shift;
+        if (k1 + shift > H * W) k1 = H * W - shift;
+        T *d = dp + shift;
+        for (int64_t k = k0; k < k1; k++) d[k] += s[k];
+        return;
+    }
+    for (int64_t oh = r0; oh < r1; oh++) {
+        T *dr = dp + (oh * sh + hoff) * W;
+        const T *sr = s + oh * OW;
         if (sw == 1)
-            for (int64_t ow = lo; ow < hi; ow++) dr[ow + woff] += s[ow];
+            for (int64_t ow = lo; ow < hi; ow++) dr[ow + woff] += sr[ow];
         else
-            for (int64_t ow = lo; ow < hi; ow++) dr[ow * sw + woff] += s[ow];
+            for (int64_t ow = lo; ow < hi; ow++) dr[ow * sw + woff] += sr[ow];
     }
 }
 
 /* col2im: dx[n, c, h, w] += sum of the col entries im2col would copy from (n, c, h, w), for
  * n0 <= n < n1. With overwrite != 0 those planes of dx are zeroed first (by the thread that
- * sums into them). One thread per (n, c) plane, taps in a fixed order: the sums do not
- * depend on the number of threads. */
-static int S(col2im)(T *dx, const T *col, int64_t n0, int64_t n1, int64_t C, int64_t H, int64_t W, int kh, int kw,
-                     int sh, int sw, int dh, int dw, int pt, int pl, int64_t OH, int64_t OW, int64_t rs, int64_t ns,
-                     int overwrite, int team) {
+ * sums into them). With clobber != 0 the entries of col that im2col would have set to 0
+ * (taps in the padding) may be overwritten with 0. One thread per (n, c) plane, taps in a
+ * fixed order: the sums do not depend on the number of threads. */
+static int S(col2im)(T *dx, T *col, int64_t n0, int64_t n1, int64_t C, int64_t H, int64_t W, int kh, int kw, int sh,
+                     int sw, int dh, int dw, int pt, int pl, int64_t OH, int64_t OW, int64_t rs, int64_t ns,
+                     int overwrite, int clobber, int team) {
     if (n1 < n0 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1) return ZOO_EINVAL;
     const int64_t nb = n1 - n0, taps = (int64_t)kh * kw, tasks = nb * C;
     #pragma omp parallel for schedule(static) num_threads(team) if (team > 1 && tasks * taps * OH * OW > 32768)
@@ -300,8 +328,8 @@ static int S(col2im)(T *dx, const T *col, int64_t n0, int64_t n1, int64_t C, int
         if (overwrite) memset(dp, 0, (size_t)(H * W) * sizeof(T));
         for (int64_t ij = 0; ij < taps; ij++) {
             const int64_t i = ij / kw, j = ij % kw;
-            const T *s = col + (c * taps + ij) * rs + n * ns;
-            S(col2im_row)(dp, s, H, W, sh, sw, i * dh - pt, j * dw - pl, OH, OW);
+            T *s = col + (c * taps + ij) * rs + n * ns;
+            S(col2im_row)(dp, s, H, W, sh, sw, i * dh - pt, j * dw - pl, OH, OW, clobber);
         }
     }
     return ZOO_OK;

@@ -242,26 +242,41 @@ def col2im(
     overwrite: bool = False,
     layout: str = "rows",
     nthreads: int = 0,
+    clobber: bool = False,
 ) -> np.ndarray:
-    """dx[n0:n1] += the adjoint of im2col applied to `col` (zeroed first if `overwrite`). Returns dx."""
+    """dx[n0:n1] += the adjoint of im2col applied to `col` (zeroed first if `overwrite`). Returns dx.
+
+    With `clobber`, the kernel may set the entries of `col` that im2col would have set to 0
+    (taps in the padding) to 0, which lets a stride-1 'same' convolution add whole shifted
+    blocks; the sums are the same.
+    """
     _check_geometry("col2im", g)
     n1 = g.N if n1 is None else n1
     code = dtype_code("col2im", dx, col)
     writable("col2im", dx)
-    require(
-        "col2im",
-        dx.shape == (g.N, g.C, g.H, g.W),
-        f"expected dx of shape {(g.N, g.C, g.H, g.W)}, got {dx.shape}",
-    )
+    if clobber:
+        writable("col2im", col)
+    require("col2im", dx.shape == (g.N, g.C, g.H, g.W), f"expected dx of shape {(g.N, g.C, g.H, g.W)}, got {dx.shape}")
     nb = _chunk("col2im", g, n0, n1)
     require(
         "col2im",
         col.size == g.col_rows() * nb * g.P,
         f"expected col of {g.col_rows() * nb * g.P} elements ({g.col_rows()}, {nb}, {g.P}), got shape {col.shape}",
     )
+    require("col2im", not np.may_share_memory(col, dx), "col must not overlap dx")
     rs, ns = _strides("col2im", g, nb, layout)
     _native.col2im(
-        dx, col, int(n0), int(n1), *g._args(), rs, ns, int(bool(overwrite)), _team("col2im", nthreads), code
+        dx,
+        col,
+        int(n0),
+        int(n1),
+        *g._args(),
+        rs,
+        ns,
+        int(bool(overwrite)),
+        int(bool(clobber)),
+        _team("col2im", nthreads),
+        code,
     )
     return dx
 

@@ -488,7 +488,7 @@ class Conv2D(Op):
             if dx is not None:
                 np.matmul(wt, t3, out=c3)  # the column buffer now holds d(col)
                 wk.col_chunk = -1
-                K.col2im(c, dx, g, n0, n1, overwrite=True, nthreads=nk)
+                K.col2im(c, dx, g, n0, n1, overwrite=True, nthreads=nk, clobber=True)
 
         _run_workers(plan.workers, len(chunks), run)
 
