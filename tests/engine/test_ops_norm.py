@@ -165,7 +165,7 @@ def test_batch_norm_threads_bitwise(rng):
         for ins, gy, axis in ((big, gy1, 1), (rows, gy2, -1)):
             for training in (True, False):
                 vals = [a.copy() for a in ins]
-                op = BatchNorm(axis=axis)
+                op = BatchNorm(axis=axis, activation="relu" if training else None)
                 y, ctx = run_op(op, *vals, training=training)
                 outs += [y.copy(), vals[3], vals[4]] + [g.copy() for g in op.backward(ctx, gy)[:3]]
         return outs
@@ -224,15 +224,46 @@ def test_batch_norm_bad_inputs(rng):
         BatchNorm(epsilon=-1.0)
     with pytest.raises(TypeError, match=r"BatchNorm: axis must be an int, got 'channels'"):
         BatchNorm(axis="channels")
+    with pytest.raises(
+        ValueError, match=r"BatchNorm: activation must be None, 'linear' or 'relu', got 'tanh'"
+    ):
+        BatchNorm(activation="tanh")
     # inference with float32 running stats and a float64 input is fine (they are only read)
     y, _ = run_op(BatchNorm(axis=1), x, g, b, rm.astype(np.float32), rv.astype(np.float32))
     assert y.dtype == np.float64
 
 
+@pytest.mark.parametrize("shape,axis", [((5, 3, 4, 3), 1), ((7, 5), -1), ((3, 4, 5, 3), -1)])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_fused_relu(shape, axis, training, rng):
+    ins = _bn_inputs(rng, shape, axis)
+    op = BatchNorm(axis=axis, activation="relu")
+    y, _ = run_op(op, *[a.copy() for a in ins], training=training)
+    ref, _, _ = _bn_naive(*ins, axis, 1e-3, 0.99, training)
+    assert_close(y, np.maximum(ref, 0), rtol=1e-11, atol=1e-12)
+    assert (y == 0).any() and (y > 0).any()
+    check_grad(op, ins, training=training)
+    # float32: the fused op equals BatchNorm followed by Relu, forward and backward
+    from zoo.engine.ops.activation import Relu
+
+    x32 = [a.astype(np.float32) for a in ins]
+    gy = rng.normal(size=shape).astype(np.float32)
+    y1, c1 = run_op(op, *[a.copy() for a in x32], training=training)
+    g1 = op.backward(c1, gy)
+    plain, relu = BatchNorm(axis=axis), Relu()
+    z, c2 = run_op(plain, *[a.copy() for a in x32], training=training)
+    y2, c3 = run_op(relu, z)
+    g2 = plain.backward(c2, relu.backward(c3, gy)[0])
+    np.testing.assert_array_equal(y1, y2)
+    for a, b in zip(g1[:3], g2[:3]):
+        assert_close(a, b, rtol=1e-6, atol=1e-6)
+
+
 def test_batch_norm_config():
     op = BatchNorm(axis=-1, epsilon=1e-5, momentum=0.9)
     clone = from_config("batch_norm", op.get_config())
-    assert clone.get_config() == {"axis": -1, "epsilon": 1e-5, "momentum": 0.9}
+    assert clone.get_config() == {"axis": -1, "epsilon": 1e-5, "momentum": 0.9, "activation": None}
+    assert from_config("batch_norm", BatchNorm(activation="relu").get_config()).activation == "relu"
     assert BatchNorm.nondiff_inputs == (3, 4)
 
 

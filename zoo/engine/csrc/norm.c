@@ -82,17 +82,17 @@ static int any_overlap(const Py_buffer *v, int nout, int n) {
 }
 
 /* bn_forward(y, save_mean, save_invstd, x, gamma, beta, running_mean, running_var, outer, C, inner,
- *            eps, momentum, training, update, dtype) */
+ *            eps, momentum, training, update, relu, dtype) */
 static PyObject *py_bn_forward(PyObject *self, PyObject *args) {
     PyObject *o[8];
     Py_ssize_t outer, C, inner;
     int64_t n;
     double eps, momentum;
-    int training, update, dtype, st;
+    int training, update, relu, dtype, st;
     Py_buffer v[8] = {{0}};
     const char *k = "bn_forward";
-    if (!PyArg_ParseTuple(args, "OOOOOOOOnnnddiii", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &outer, &C,
-                          &inner, &eps, &momentum, &training, &update, &dtype))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOnnnddiiii", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &outer,
+                          &C, &inner, &eps, &momentum, &training, &update, &relu, &dtype))
         return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || zoo_count3(outer, C, inner, &n) < 0) return NULL;
     if (!(eps >= 0) || !(momentum >= 0 && momentum <= 1)) {
@@ -114,43 +114,43 @@ static PyObject *py_bn_forward(PyObject *self, PyObject *args) {
         return zoo_overlap_error(v, 8, k);
     Py_BEGIN_ALLOW_THREADS
     st = dtype == ZOO_F32 ? bn_forward_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                                           v[7].buf, outer, C, inner, eps, momentum, training, update)
+                                           v[7].buf, outer, C, inner, eps, momentum, training, update, relu)
                           : bn_forward_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                                           v[7].buf, outer, C, inner, eps, momentum, training, update);
+                                           v[7].buf, outer, C, inner, eps, momentum, training, update, relu);
     Py_END_ALLOW_THREADS
     zoo_release_buffers(v, 8);
     return zoo_status_to_py(st, k);
 }
 
-/* bn_backward(dx|None, dgamma|None, dbeta|None, dy, x, gamma, mean, invstd, outer, C, inner, training,
- *             accumulate, dtype) */
+/* bn_backward(dx|None, dgamma|None, dbeta|None, dy, y|None, x, gamma, mean, invstd, outer, C, inner,
+ *             training, accumulate, dtype); y is the output of a fused ReLU */
 static PyObject *py_bn_backward(PyObject *self, PyObject *args) {
-    PyObject *o[8];
+    PyObject *o[9];
     Py_ssize_t outer, C, inner;
     int64_t n;
     int training, acc, dtype, st;
-    Py_buffer v[8] = {{0}};
+    Py_buffer v[9] = {{0}};
     const char *k = "bn_backward";
-    if (!PyArg_ParseTuple(args, "OOOOOOOOnnniii", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &outer, &C,
-                          &inner, &training, &acc, &dtype))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOnnniii", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8],
+                          &outer, &C, &inner, &training, &acc, &dtype))
         return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || zoo_count3(outer, C, inner, &n) < 0) return NULL;
-    const int64_t counts[8] = {n, C, C, n, n, C, C, C};
-    const int outs[8] = {1, 1, 1, 0, 0, 0, 0, 0};
-    const char *names[8] = {"dx", "dgamma", "dbeta", "dy", "x", "gamma", "mean", "invstd"};
-    for (int i = 0; i < 8; i++)
-        if (zoo_take_buffer(o[i], &v[i], dtype, counts[i], outs[i], outs[i], k, names[i]) < 0) {
-            zoo_release_buffers(v, 8);
+    const int64_t counts[9] = {n, C, C, n, n, n, C, C, C};
+    const int outs[9] = {1, 1, 1, 0, 0, 0, 0, 0, 0}, optional[9] = {1, 1, 1, 0, 1, 0, 0, 0, 0};
+    const char *names[9] = {"dx", "dgamma", "dbeta", "dy", "y", "x", "gamma", "mean", "invstd"};
+    for (int i = 0; i < 9; i++)
+        if (zoo_take_buffer(o[i], &v[i], dtype, counts[i], outs[i], optional[i], k, names[i]) < 0) {
+            zoo_release_buffers(v, 9);
             return NULL;
         }
-    if (any_overlap(v, 3, 8)) return zoo_overlap_error(v, 8, k);
+    if (any_overlap(v, 3, 9)) return zoo_overlap_error(v, 9, k);
     Py_BEGIN_ALLOW_THREADS
     st = dtype == ZOO_F32 ? bn_backward_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                                            v[7].buf, outer, C, inner, training, acc)
+                                            v[7].buf, v[8].buf, outer, C, inner, training, acc)
                           : bn_backward_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                                            v[7].buf, outer, C, inner, training, acc);
+                                            v[7].buf, v[8].buf, outer, C, inner, training, acc);
     Py_END_ALLOW_THREADS
-    zoo_release_buffers(v, 8);
+    zoo_release_buffers(v, 9);
     return zoo_status_to_py(st, k);
 }
 
@@ -240,9 +240,9 @@ static PyObject *py_dropout_backward(PyObject *self, PyObject *args) {
 PyMethodDef zoo_norm_methods[] = {
     {"bn_forward", py_bn_forward, METH_VARARGS,
      "bn_forward(y, save_mean, save_invstd, x, gamma, beta, running_mean, running_var, outer, C, inner, eps, "
-     "momentum, training, update, dtype)"},
+     "momentum, training, update, relu, dtype)"},
     {"bn_backward", py_bn_backward, METH_VARARGS,
-     "bn_backward(dx, dgamma, dbeta, dy, x, gamma, mean, invstd, outer, C, inner, training, accumulate, dtype)"},
+     "bn_backward(dx, dgamma, dbeta, dy, y, x, gamma, mean, invstd, outer, C, inner, training, accumulate, dtype)"},
     {"dropout_forward", py_dropout_forward, METH_VARARGS, "dropout_forward(y, mask, x, n, key, threshold, scale, dtype)"},
     {"dropout_mask", py_dropout_mask, METH_VARARGS, "dropout_mask(m, n, key, threshold, scale, dtype)"},
     {"dropout_backward", py_dropout_backward, METH_VARARGS,
@@ -251,11 +251,24 @@ PyMethodDef zoo_norm_methods[] = {
 
 #else /* ---- kernels, built once per element type ------------------------------------ */
 
-/* a[j] += x[i] - k, b[j] += (x[i] - k) * q[i] over 16 lanes j = i mod 16; q = NULL means q = x - k */
+/* a[j] += x[i] - k, b[j] += (x[i] - k) * q[i] over 16 lanes j = i mod 16; q = NULL means q = x - k;
+ * with g (a ReLU output), q[i] counts only where g[i] > 0 */
 ZOO_MULTIVERSION static void S(bn_sums16)(double *restrict a, double *restrict b, const T *restrict x,
-                                          const T *restrict q, int64_t n, double k) {
+                                          const T *restrict q, const T *restrict g, int64_t n, double k) {
     int64_t i = 0;
-    if (q == NULL) {
+    if (q != NULL && g != NULL) {
+        for (; i + 16 <= n; i += 16)
+            for (int j = 0; j < 16; j++) {
+                double d = (double)x[i + j] - k, v = g[i + j] > 0 ? (double)q[i + j] : 0.0;
+                a[j] += v;
+                b[j] += d * v;
+            }
+        for (int j = 0; i < n; i++, j++) {
+            double d = (double)x[i] - k, v = g[i] > 0 ? (double)q[i] : 0.0;
+            a[j] += v;
+            b[j] += d * v;
+        }
+    } else if (q == NULL) {
         for (; i + 16 <= n; i += 16)
             for (int j = 0; j < 16; j++) {
                 double d = (double)x[i + j] - k;
@@ -282,10 +295,18 @@ ZOO_MULTIVERSION static void S(bn_sums16)(double *restrict a, double *restrict b
     }
 }
 
-/* column version: a[c] += x[c] - k[c], b[c] += (x[c] - k[c]) * (q ? q[c] : x[c] - k[c]), c < n */
+/* column version: a[c] += x[c] - k[c], b[c] += (x[c] - k[c]) * (q ? q[c] : x[c] - k[c]), c < n,
+ * q[c] counting only where g[c] > 0 when g is given */
 ZOO_MULTIVERSION static void S(bn_colsums)(double *restrict a, double *restrict b, const T *restrict x,
-                                           const T *restrict q, int64_t n, const double *restrict k) {
-    if (q == NULL)
+                                           const T *restrict q, const T *restrict g, int64_t n,
+                                           const double *restrict k) {
+    if (q != NULL && g != NULL)
+        for (int64_t c = 0; c < n; c++) {
+            double d = (double)x[c] - k[c], v = g[c] > 0 ? (double)q[c] : 0.0;
+            a[c] += v;
+            b[c] += d * v;
+        }
+    else if (q == NULL)
         for (int64_t c = 0; c < n; c++) {
             double d = (double)x[c] - k[c];
             a[c] += d;
@@ -307,9 +328,9 @@ static inline double S(bn_fold16)(const double *a) {
 }
 
 /* Per-channel sums over outer and inner: A[c] = sum (x - k_c) (or sum q), B[c] = sum (x - k_c) q
- * (q = x - k_c when q == NULL). A, B (C,) doubles. Returns a status. */
-static int S(bn_channel_sums)(double *A, double *B, const T *x, const T *q, const double *k, int64_t outer,
-                              int64_t C, int64_t inner) {
+ * (q = x - k_c when q == NULL; q counted only where g > 0 when g is given). A, B (C,) doubles. */
+static int S(bn_channel_sums)(double *A, double *B, const T *x, const T *q, const T *g, const double *k,
+                              int64_t outer, int64_t C, int64_t inner) {
     const int64_t n = outer * C * inner;
     if (inner > 1) {
         int64_t rows = BN_BLOCK / inner;
@@ -324,7 +345,7 @@ static int S(bn_channel_sums)(double *A, double *B, const T *x, const T *q, cons
                 double a[16] = {0}, b[16] = {0};
                 for (int64_t o = blk * rows; o < o1; o++) {
                     const int64_t off = (o * C + c) * inner;
-                    S(bn_sums16)(a, b, x + off, q ? q + off : NULL, inner, k[c]);
+                    S(bn_sums16)(a, b, x + off, q ? q + off : NULL, g ? g + off : NULL, inner, k[c]);
                 }
                 part[2 * t] = S(bn_fold16)(a);
                 part[2 * t + 1] = S(bn_fold16)(b);
@@ -349,7 +370,8 @@ static int S(bn_channel_sums)(double *A, double *B, const T *x, const T *q, cons
             for (int64_t blk = 0; blk < blocks; blk++) {
                 const int64_t o1 = (blk + 1) * rows < outer ? (blk + 1) * rows : outer;
                 double *a = part + 2 * blk * C, *b = a + C;
-                for (int64_t o = blk * rows; o < o1; o++) S(bn_colsums)(a, b, x + o * C, q ? q + o * C : NULL, C, k);
+                for (int64_t o = blk * rows; o < o1; o++)
+                    S(bn_colsums)(a, b, x + o * C, q ? q + o * C : NULL, g ? g + o * C : NULL, C, k);
             });
         for (int64_t c = 0; c < C; c++) {
             double a = 0, b = 0;
@@ -365,15 +387,28 @@ static int S(bn_channel_sums)(double *A, double *B, const T *x, const T *q, cons
     return ZOO_OK;
 }
 
-/* y[i] = (x[i] - m) * s + h (one channel segment; subtracting first keeps |mean| >> std exact) */
-ZOO_MULTIVERSION static void S(bn_affine)(T *restrict y, const T *restrict x, int64_t n, T m, T s, T h) {
-    for (int64_t i = 0; i < n; i++) y[i] = (x[i] - m) * s + h;
+/* y[i] = (x[i] - m) * s + h (one channel segment; subtracting first keeps |mean| >> std exact),
+ * then max(y, 0) if relu */
+ZOO_MULTIVERSION static void S(bn_affine)(T *restrict y, const T *restrict x, int64_t n, T m, T s, T h, int relu) {
+    if (relu)
+        for (int64_t i = 0; i < n; i++) {
+            const T v = (x[i] - m) * s + h;
+            y[i] = v > 0 ? v : (T)0;
+        }
+    else
+        for (int64_t i = 0; i < n; i++) y[i] = (x[i] - m) * s + h;
 }
 
-/* y[c] = (x[c] - m[c]) * s[c] + h[c] (one row of channels) */
+/* y[c] = (x[c] - m[c]) * s[c] + h[c] (one row of channels), then max(y, 0) if relu */
 ZOO_MULTIVERSION static void S(bn_affine_row)(T *restrict y, const T *restrict x, const T *restrict m,
-                                              const T *restrict s, const T *restrict h, int64_t n) {
-    for (int64_t c = 0; c < n; c++) y[c] = (x[c] - m[c]) * s[c] + h[c];
+                                              const T *restrict s, const T *restrict h, int64_t n, int relu) {
+    if (relu)
+        for (int64_t c = 0; c < n; c++) {
+            const T v = (x[c] - m[c]) * s[c] + h[c];
+            y[c] = v > 0 ? v : (T)0;
+        }
+    else
+        for (int64_t c = 0; c < n; c++) y[c] = (x[c] - m[c]) * s[c] + h[c];
 }
 
 /* batch norm forward over x, y (outer, C, inner), per-channel gamma, beta, running_mean,
@@ -383,11 +418,11 @@ ZOO_MULTIVERSION static void S(bn_affine_row)(T *restrict y, const T *restrict x
  *             for running_var with the biased variance (Keras 3 convention);
  *   inference: mean, var = running_mean, running_var;
  *   invstd = 1 / sqrt(var + eps); y = (x - mean) s + beta with s = invstd gamma, computed as
- *   (x - m) s + h with m = mean rounded to T and h = beta - (mean - m) s.
+ *   (x - m) s + h with m = mean rounded to T and h = beta - (mean - m) s; if relu, y = max(y, 0).
  * Overwrites y, save_mean (mean) and save_invstd (invstd). y must not overlap x. */
 static int S(bn_forward)(T *y, T *save_mean, T *save_invstd, const T *x, const T *gamma, const T *beta, T *rmean,
                          T *rvar, int64_t outer, int64_t C, int64_t inner, double eps, double momentum, int training,
-                         int update) {
+                         int update, int relu) {
     if (outer < 0 || C < 0 || inner < 0 || !(eps >= 0)) return ZOO_EINVAL;
     const int64_t n = outer * C * inner, M = outer * inner;
     if (C == 0) return ZOO_OK;
@@ -401,7 +436,7 @@ static int S(bn_forward)(T *y, T *save_mean, T *save_invstd, const T *x, const T
     double *A = k + C, *B = k + 2 * C;
     if (training && M > 0) {
         for (int64_t c = 0; c < C; c++) k[c] = (double)x[c * inner];
-        int st = S(bn_channel_sums)(A, B, x, NULL, k, outer, C, inner);
+        int st = S(bn_channel_sums)(A, B, x, NULL, NULL, k, outer, C, inner);
         if (st != ZOO_OK) {
             free(sh);
             free(k);
@@ -439,11 +474,11 @@ static int S(bn_forward)(T *y, T *save_mean, T *save_invstd, const T *x, const T
             ZOO_PARFOR(n >= BN_PAR,
                 for (int64_t sg = 0; sg < segs; sg++) {
                     const int64_t c = sg % C;
-                    S(bn_affine)(y + sg * inner, x + sg * inner, inner, m[c], s[c], h[c]);
+                    S(bn_affine)(y + sg * inner, x + sg * inner, inner, m[c], s[c], h[c], relu);
                 });
         } else {
             ZOO_PARFOR(n >= BN_PAR,
-                for (int64_t o = 0; o < outer; o++) S(bn_affine_row)(y + o * C, x + o * C, m, s, h, C););
+                for (int64_t o = 0; o < outer; o++) S(bn_affine_row)(y + o * C, x + o * C, m, s, h, C, relu););
         }
     }
     free(sh);
@@ -451,32 +486,36 @@ static int S(bn_forward)(T *y, T *save_mean, T *save_invstd, const T *x, const T
     return ZOO_OK;
 }
 
-/* dx = a dy + b (x - m) + e over one channel segment */
-ZOO_MULTIVERSION static void S(bn_dx)(T *restrict dx, const T *restrict dy, const T *restrict x, int64_t n, T a, T b,
-                                      T m, T e, int accumulate) {
+/* dx = a dz + b (x - m) + e over one channel segment, dz = dy (or dy where g > 0 when g is given) */
+#define BN_DZ(i) (g ? (g[i] > 0 ? dy[i] : (T)0) : dy[i])
+ZOO_MULTIVERSION static void S(bn_dx)(T *restrict dx, const T *restrict dy, const T *restrict g, const T *restrict x,
+                                      int64_t n, T a, T b, T m, T e, int accumulate) {
     if (accumulate)
-        for (int64_t i = 0; i < n; i++) dx[i] += a * dy[i] + b * (x[i] - m) + e;
+        for (int64_t i = 0; i < n; i++) dx[i] += a * BN_DZ(i) + b * (x[i] - m) + e;
     else
-        for (int64_t i = 0; i < n; i++) dx[i] = a * dy[i] + b * (x[i] - m) + e;
+        for (int64_t i = 0; i < n; i++) dx[i] = a * BN_DZ(i) + b * (x[i] - m) + e;
 }
 
-ZOO_MULTIVERSION static void S(bn_dx_row)(T *restrict dx, const T *restrict dy, const T *restrict x,
-                                          const T *restrict a, const T *restrict b, const T *restrict m,
-                                          const T *restrict e, int64_t n, int accumulate) {
+ZOO_MULTIVERSION static void S(bn_dx_row)(T *restrict dx, const T *restrict dy, const T *restrict g,
+                                          const T *restrict x, const T *restrict a, const T *restrict b,
+                                          const T *restrict m, const T *restrict e, int64_t n, int accumulate) {
     if (accumulate)
-        for (int64_t c = 0; c < n; c++) dx[c] += a[c] * dy[c] + b[c] * (x[c] - m[c]) + e[c];
+        for (int64_t c = 0; c < n; c++) dx[c] += a[c] * BN_DZ(c) + b[c] * (x[c] - m[c]) + e[c];
     else
-        for (int64_t c = 0; c < n; c++) dx[c] = a[c] * dy[c] + b[c] * (x[c] - m[c]) + e[c];
+        for (int64_t c = 0; c < n; c++) dx[c] = a[c] * BN_DZ(c) + b[c] * (x[c] - m[c]) + e[c];
 }
+#undef BN_DZ
 
 /* batch norm backward with mean, invstd (C,) as saved by bn_forward and M = outer * inner:
- *   dbeta_c = sum dy, dgamma_c = sum dy (x - mean) invstd,
- *   training:  dx = gamma invstd (dy - dbeta_c / M - (x - mean) invstd dgamma_c / M),
- *   inference: dx = gamma invstd dy.
+ *   dz = dy, or with a fused ReLU (y = its output, not NULL) dz = y > 0 ? dy : 0;
+ *   dbeta_c = sum dz, dgamma_c = sum dz (x - mean) invstd,
+ *   training:  dx = gamma invstd (dz - dbeta_c / M - (x - mean) invstd dgamma_c / M),
+ *   inference: dx = gamma invstd dz.
  * dx, dgamma, dbeta may each be NULL (not wanted); they are overwritten when accumulate == 0
  * and added into otherwise. dx must not overlap the inputs. */
-static int S(bn_backward)(T *dx, T *dgamma, T *dbeta, const T *dy, const T *x, const T *gamma, const T *mean,
-                          const T *invstd, int64_t outer, int64_t C, int64_t inner, int training, int accumulate) {
+static int S(bn_backward)(T *dx, T *dgamma, T *dbeta, const T *dy, const T *y, const T *x, const T *gamma,
+                          const T *mean, const T *invstd, int64_t outer, int64_t C, int64_t inner, int training,
+                          int accumulate) {
     if (outer < 0 || C < 0 || inner < 0) return ZOO_EINVAL;
     const int64_t n = outer * C * inner, M = outer * inner;
     if (C == 0) return ZOO_OK;
@@ -493,7 +532,7 @@ static int S(bn_backward)(T *dx, T *dgamma, T *dbeta, const T *dy, const T *x, c
         Sdy[c] = Sdyx[c] = 0;
     }
     if (M > 0 && (dgamma || dbeta || (dx && training))) {
-        int st = S(bn_channel_sums)(Sdy, Sdyx, x, dy, k, outer, C, inner);
+        int st = S(bn_channel_sums)(Sdy, Sdyx, x, dy, y, k, outer, C, inner);
         if (st != ZOO_OK) {
             free(w);
             free(coef);
@@ -517,12 +556,14 @@ static int S(bn_backward)(T *dx, T *dgamma, T *dbeta, const T *dy, const T *x, c
             ZOO_PARFOR(n >= BN_PAR,
                 for (int64_t sg = 0; sg < segs; sg++) {
                     const int64_t c = sg % C, off = sg * inner;
-                    S(bn_dx)(dx + off, dy + off, x + off, inner, a[c], b[c], m[c], e[c], accumulate);
+                    S(bn_dx)(dx + off, dy + off, y ? y + off : NULL, x + off, inner, a[c], b[c], m[c], e[c],
+                             accumulate);
                 });
         } else {
             ZOO_PARFOR(n >= BN_PAR,
                 for (int64_t o = 0; o < outer; o++)
-                    S(bn_dx_row)(dx + o * C, dy + o * C, x + o * C, a, b, m, e, C, accumulate););
+                    S(bn_dx_row)(dx + o * C, dy + o * C, y ? y + o * C : NULL, x + o * C, a, b, m, e, C,
+                                 accumulate););
         }
     }
     free(w);

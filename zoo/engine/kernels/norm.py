@@ -86,20 +86,22 @@ def bn_forward(
     save_mean: np.ndarray,
     save_invstd: np.ndarray,
     update: bool = True,
+    relu: bool = False,
     who: str = "bn_forward",
 ) -> np.ndarray:
     """Batch norm of x (outer, C, inner) per channel; returns y.
 
     Training: batch mean and biased variance, and (if `update`) running = momentum running +
     (1 - momentum) batch, in place. Inference: the running statistics. y = (x - mean) /
-    sqrt(var + eps) * gamma + beta; save_mean, save_invstd (C,) get mean and 1/sqrt(var + eps).
+    sqrt(var + eps) * gamma + beta, then max(y, 0) if `relu`; save_mean, save_invstd (C,) get
+    mean and 1/sqrt(var + eps).
     """
     try:
         if y.shape != x.shape:
             raise ValueError
         _native.bn_forward(
             y, save_mean, save_invstd, x, gamma, beta, running_mean, running_var, lay[0], lay[1], lay[2],
-            eps, momentum, 1 if training else 0, 1 if update else 0, code_of(x),
+            eps, momentum, 1 if training else 0, 1 if update else 0, 1 if relu else 0, code_of(x),
         )  # fmt: skip
     except REFUSED:
         vecs = (gamma, beta, running_mean, running_var, save_mean, save_invstd)
@@ -128,28 +130,34 @@ def bn_backward(
     dgamma: np.ndarray | None = None,
     dbeta: np.ndarray | None = None,
     accumulate: bool = False,
+    y: np.ndarray | None = None,
     who: str = "bn_backward",
 ) -> None:
     """Batch-norm gradients from dy, the input x and the saved mean / invstd (C,).
 
-    dbeta = sum dy, dgamma = sum dy (x - mean) invstd per channel; training: dx = gamma invstd
-    (dy - dbeta/M - (x - mean) invstd dgamma/M), M = outer * inner; inference: dx = gamma invstd dy.
+    With a fused ReLU, `y` is its output and dz = dy where y > 0, else dz = dy.
+    dbeta = sum dz, dgamma = sum dz (x - mean) invstd per channel; training: dx = gamma invstd
+    (dz - dbeta/M - (x - mean) invstd dgamma/M), M = outer * inner; inference: dx = gamma invstd dz.
     Outputs that are None are skipped; the others are overwritten, or added into when `accumulate`.
     """
     try:
-        if x.shape != dy.shape or (dx is not None and dx.shape != dy.shape):
+        if (
+            x.shape != dy.shape
+            or (dx is not None and dx.shape != dy.shape)
+            or (y is not None and y.shape != dy.shape)
+        ):
             raise ValueError
         _native.bn_backward(
-            dx, dgamma, dbeta, dy, x, gamma, mean, invstd, lay[0], lay[1], lay[2],
+            dx, dgamma, dbeta, dy, y, x, gamma, mean, invstd, lay[0], lay[1], lay[2],
             1 if training else 0, 1 if accumulate else 0, code_of(dy),
         )  # fmt: skip
     except REFUSED:
         vecs = (gamma, mean, invstd, dgamma, dbeta)
         outs = (dx, dgamma, dbeta)
-        _check_arrays(who, (dy, x, dx), vecs, outs)
+        _check_arrays(who, (dy, x, dx, y), vecs, outs)
         _check_layout(who, x, lay)
         _check_channels(who, lay[1], _BN_BWD_NAMES, vecs)
-        _check_disjoint(who, outs, (dy, x, gamma, mean, invstd))
+        _check_disjoint(who, outs, (dy, y, x, gamma, mean, invstd))
         raise
 
 

@@ -97,18 +97,30 @@ class BatchNorm(_AxisOp):
     running_var with the biased variance. Inference mode uses the running statistics and
     changes nothing. The running statistics get no gradient (nondiff_inputs = (3, 4)); to
     update them they must have x's dtype. Defaults follow Keras: epsilon=1e-3, momentum=0.99.
+    `activation="relu"` applies max(y, 0) in the same pass (and its gradient in backward).
     """
 
     type_name = "batch_norm"
     nondiff_inputs = (3, 4)
 
-    def __init__(self, axis: int = 1, epsilon: float = 1e-3, momentum: float = 0.99):
+    def __init__(
+        self, axis: int = 1, epsilon: float = 1e-3, momentum: float = 0.99, activation: str | None = None
+    ):
         self._set_axis(axis)
         self.epsilon = _number(self._who, "epsilon", epsilon, 0.0, None)
         self.momentum = _number(self._who, "momentum", momentum, 0.0, 1.0)
+        if activation not in (None, "linear", "relu"):
+            raise ValueError(f"{self._who}: activation must be None, 'linear' or 'relu', got {activation!r}")
+        self.activation = None if activation == "linear" else activation
+        self._relu = activation == "relu"
 
     def get_config(self) -> dict:
-        return {"axis": self.axis, "epsilon": self.epsilon, "momentum": self.momentum}
+        return {
+            "axis": self.axis,
+            "epsilon": self.epsilon,
+            "momentum": self.momentum,
+            "activation": self.activation,
+        }
 
     def infer_shape(self, x, gamma, beta, mean, var):
         ax = self._axis(len(x))
@@ -134,10 +146,34 @@ class BatchNorm(_AxisOp):
         _, _, lay, y, sm, si = st
         params = (gamma, beta, running_mean, running_var)
         try:  # the kernel refuses parameters of another dtype or size; then check and cast them
-            K.bn_forward(x, *params, lay, self.epsilon, self.momentum, ctx.training, y, sm, si, who=who)
+            K.bn_forward(
+                x,
+                *params,
+                lay,
+                self.epsilon,
+                self.momentum,
+                ctx.training,
+                y,
+                sm,
+                si,
+                relu=self._relu,
+                who=who,
+            )
         except KA.REFUSED:
             params = self._fix_params(ctx, x, self._axis(x.ndim), params)
-            K.bn_forward(x, *params, lay, self.epsilon, self.momentum, ctx.training, y, sm, si, who=who)
+            K.bn_forward(
+                x,
+                *params,
+                lay,
+                self.epsilon,
+                self.momentum,
+                ctx.training,
+                y,
+                sm,
+                si,
+                relu=self._relu,
+                who=who,
+            )
         ctx.x, ctx.gamma, ctx.mean, ctx.invstd = x, params[0], sm, si
         ctx.lay, ctx.trained = lay, bool(ctx.training)
         return y
@@ -182,7 +218,10 @@ class BatchNorm(_AxisOp):
         dx = ctx.buf("dx", x.shape, x.dtype) if flags[0] else None
         dg = ctx.buf("dgamma", (c,), x.dtype) if flags[1] else None
         db = ctx.buf("dbeta", (c,), x.dtype) if flags[2] else None
-        K.bn_backward(gy, x, ctx.gamma, ctx.mean, ctx.invstd, ctx.lay, ctx.trained, dx, dg, db, who=self._who)
+        y = ctx.bn_state[3] if self._relu else None
+        K.bn_backward(
+            gy, x, ctx.gamma, ctx.mean, ctx.invstd, ctx.lay, ctx.trained, dx, dg, db, y=y, who=self._who
+        )
         return dx, dg, db, None, None
 
 
