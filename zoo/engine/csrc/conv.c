@@ -210,16 +210,36 @@ static inline void zoo_valid_range(int64_t off, int64_t s, int64_t size, int64_t
     *lo = a;
     *hi = b;
 }
+
+/* The valid output ranges of one kernel tap (i, j): output rows [r0, r1) read image rows
+ * oh*sh + hoff inside the image, output columns [lo, hi) read columns ow*sw + woff inside. */
+typedef struct {
+    int64_t hoff, woff, r0, r1, lo, hi;
+} zoo_tap;
+
+/* taps[i*kw + j] for every tap; NULL if out of memory (free() it). */
+static zoo_tap *zoo_taps(int64_t H, int64_t W, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl,
+                         int64_t OH, int64_t OW) {
+    zoo_tap *taps = malloc(sizeof(zoo_tap) * (size_t)kh * (size_t)kw);
+    if (!taps) return NULL;
+    for (int i = 0; i < kh; i++)
+        for (int j = 0; j < kw; j++) {
+            zoo_tap *t = taps + i * kw + j;
+            t->hoff = (int64_t)i * dh - pt;
+            t->woff = (int64_t)j * dw - pl;
+            zoo_valid_range(t->hoff, sh, H, OH, &t->r0, &t->r1);
+            zoo_valid_range(t->woff, sw, W, OW, &t->lo, &t->hi);
+        }
+    return taps;
+}
 #endif
 
 /* One tap row of one image: d[oh*OW + ow] = xp[(oh*sh + hoff)*W + ow*sw + woff], 0 outside.
  * Stride 1 with OW == W (a 'same' convolution) is one shifted block copy plus zeroed edge
  * columns; otherwise row by row with inline (vectorised) copies. */
-ZOO_MULTIVERSION static void S(im2col_row)(T *restrict d, const T *restrict xp, int64_t H, int64_t W, int sh, int sw,
-                                           int64_t hoff, int64_t woff, int64_t OH, int64_t OW) {
-    int64_t lo, hi, r0, r1;
-    zoo_valid_range(woff, sw, W, OW, &lo, &hi);
-    zoo_valid_range(hoff, sh, H, OH, &r0, &r1);
+ZOO_MULTIVERSION static void S(im2col_row)(T *restrict d, const T *restrict xp, const zoo_tap *tp, int64_t H,
+                                           int64_t W, int sh, int sw, int64_t OH, int64_t OW) {
+    const int64_t lo = tp->lo, hi = tp->hi, r0 = tp->r0, r1 = tp->r1, hoff = tp->hoff, woff = tp->woff;
     for (int64_t k = 0; k < r0 * OW; k++) d[k] = 0;
     for (int64_t k = r1 * OW; k < OH * OW; k++) d[k] = 0;
     if (r0 >= r1) return;
@@ -263,16 +283,16 @@ static int S(im2col)(T *col, const T *x, int64_t n0, int64_t n1, int64_t C, int6
                      int team) {
     if (n1 < n0 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1) return ZOO_EINVAL;
     const int64_t nb = n1 - n0, taps = (int64_t)kh * kw, tasks = nb * C;
+    zoo_tap *tp = zoo_taps(H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW);
+    if (!tp) return ZOO_ENOMEM;
     #pragma omp parallel for schedule(static) num_threads(team) if (team > 1 && tasks * taps * OH * OW > 32768)
     for (int64_t t = 0; t < tasks; t++) {
         const int64_t n = t / C, c = t % C;
         const T *xp = x + ((n0 + n) * C + c) * H * W;
-        for (int64_t ij = 0; ij < taps; ij++) {
-            const int64_t i = ij / kw, j = ij % kw;
-            T *d = col + (c * taps + ij) * rs + n * ns;
-            S(im2col_row)(d, xp, H, W, sh, sw, i * dh - pt, j * dw - pl, OH, OW);
-        }
+        for (int64_t ij = 0; ij < taps; ij++)
+            S(im2col_row)(col + (c * taps + ij) * rs + n * ns, xp, tp + ij, H, W, sh, sw, OH, OW);
     }
+    free(tp);
     return ZOO_OK;
 }
 
@@ -280,11 +300,9 @@ static int S(im2col)(T *col, const T *x, int64_t n0, int64_t n1, int64_t C, int6
  * With clobber, stride 1 and OW == W (a 'same' convolution), the entries of s that fall in
  * the padding are zeroed and the row is added as one shifted block (the zeros land on the
  * neighbouring image row and change nothing). */
-ZOO_MULTIVERSION static void S(col2im_row)(T *restrict dp, T *restrict s, int64_t H, int64_t W, int sh, int sw,
-                                           int64_t hoff, int64_t woff, int64_t OH, int64_t OW, int clobber) {
-    int64_t lo, hi, r0, r1;
-    zoo_valid_range(woff, sw, W, OW, &lo, &hi);
-    zoo_valid_range(hoff, sh, H, OH, &r0, &r1);
+ZOO_MULTIVERSION static void S(col2im_row)(T *restrict dp, T *restrict s, const zoo_tap *tp, int64_t H, int64_t W,
+                                           int sh, int sw, int64_t OH, int64_t OW, int clobber) {
+    const int64_t lo = tp->lo, hi = tp->hi, r0 = tp->r0, r1 = tp->r1, hoff = tp->hoff, woff = tp->woff;
     if (r0 >= r1) return;
     if (clobber && sw == 1 && sh == 1 && OW == W) {
         if (lo > 0 || hi < OW)
@@ -321,17 +339,17 @@ static int S(col2im)(T *dx, T *col, int64_t n0, int64_t n1, int64_t C, int64_t H
                      int overwrite, int clobber, int team) {
     if (n1 < n0 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1) return ZOO_EINVAL;
     const int64_t nb = n1 - n0, taps = (int64_t)kh * kw, tasks = nb * C;
+    zoo_tap *tp = zoo_taps(H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW);
+    if (!tp) return ZOO_ENOMEM;
     #pragma omp parallel for schedule(static) num_threads(team) if (team > 1 && tasks * taps * OH * OW > 32768)
     for (int64_t t = 0; t < tasks; t++) {
         const int64_t n = t / C, c = t % C;
         T *dp = dx + ((n0 + n) * C + c) * H * W;
         if (overwrite) memset(dp, 0, (size_t)(H * W) * sizeof(T));
-        for (int64_t ij = 0; ij < taps; ij++) {
-            const int64_t i = ij / kw, j = ij % kw;
-            T *s = col + (c * taps + ij) * rs + n * ns;
-            S(col2im_row)(dp, s, H, W, sh, sw, i * dh - pt, j * dw - pl, OH, OW, clobber);
-        }
+        for (int64_t ij = 0; ij < taps; ij++)
+            S(col2im_row)(dp, col + (c * taps + ij) * rs + n * ns, tp + ij, H, W, sh, sw, OH, OW, clobber);
     }
+    free(tp);
     return ZOO_OK;
 }
 
