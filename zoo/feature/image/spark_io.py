@@ -183,6 +183,25 @@ def _load_binary(spark, paths: list[str]):
         raise
 
 
+def _partition(spark, binary, min_partitions: int, total_bytes: int):
+    """At least ``min_partitions`` partitions; and no more than needed.
+
+    Spark packs small files into many tiny partitions (each file costs
+    spark.sql.files.openCostInBytes, 4 MiB by default), and every partition is a task with
+    its own Python round trip. Coalesce (no shuffle) to about 8 tasks per core, while keeping
+    partitions under ~64 MiB of encoded bytes so the Arrow batches stay small.
+    """
+    try:
+        current = binary.rdd.getNumPartitions()
+        cores = spark.sparkContext.defaultParallelism
+    except Exception:  # Spark Connect has no RDDs: leave Spark's partitioning as it is
+        return binary.repartition(min_partitions) if min_partitions > 1 else binary
+    if current < min_partitions:
+        return binary.repartition(min_partitions)
+    target = max(min_partitions, 8 * cores, -(-total_bytes // _MAX_BATCH_BYTES))
+    return binary.coalesce(target) if current > target else binary
+
+
 def read_image_dataframe(path: str | Sequence[str], spark=None, min_partitions: int = 1, resize_h: int = -1,
                          resize_w: int = -1, image_codec: int = -1, drop_invalid: bool = False,
                          with_label: bool = False):
@@ -216,21 +235,21 @@ def read_image_dataframe(path: str | Sequence[str], spark=None, min_partitions: 
                          f"resizeH={resize_h}, resizeW={resize_w}")
     spark = _session(spark)
     paths = _split_paths(path)
-    binary = _load_binary(spark, paths).select(F.input_file_name().alias("origin"), "content")
-    all_files = list(binary.inputFiles())
+    loaded = _load_binary(spark, paths)
+    all_files = list(loaded.inputFiles())  # the driver's listing, no job
 
     label_map = None
     if with_label:
         names = sorted({_folder_label(u) for u in all_files})
         label_map = {name: i for i, name in enumerate(names)}
 
-    if min_partitions > 1:
-        try:
-            current = binary.rdd.getNumPartitions()
-        except Exception:  # Spark Connect has no RDDs
-            current = 0
-        if current < min_partitions:
-            binary = binary.repartition(min_partitions)
+    # One light job (file statuses only, no content): how many files the scan yields and their bytes.
+    n_scanned, total_bytes = 0, 0
+    if all_files:
+        stats = loaded.agg(F.count(F.lit(1)).alias("n"), F.sum("length").alias("bytes")).first()
+        n_scanned, total_bytes = int(stats["n"]), int(stats["bytes"] or 0)
+    binary = _partition(spark, loaded.select(F.input_file_name().alias("origin"), "content"),
+                        min_partitions, total_bytes)
 
     schema = image_schema()
     if with_label:
@@ -241,22 +260,21 @@ def read_image_dataframe(path: str | Sequence[str], spark=None, min_partitions: 
     df = binary.mapInArrow(decode, schema)
     invalid_df = None
 
-    if not drop_invalid and all_files:
+    n_skipped = len(all_files) - n_scanned
+    if n_skipped > 0 and drop_invalid:
+        _log.warning("read images: %d of %d files are empty or unreadable; dropped", n_skipped, len(all_files))
+    elif n_skipped > 0:
         # Spark's file scan skips empty files (and, with ignoreCorruptFiles, unreadable ones):
-        # give them invalid rows too. One light job: no file content is read.
-        scanned = {r[0] for r in binary.select("origin").collect()}
+        # give them invalid rows too.
+        scanned = {r[0] for r in loaded.select(F.input_file_name()).collect()}
         skipped = sorted(set(all_files) - scanned)
-        if skipped:
-            _log.warning("read images: %d of %d files are empty or unreadable and get invalid rows: %s",
-                         len(skipped), len(all_files), ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5
-                                                                                 else ""))
-            rows = [((u, -1, -1, -1, -1, bytearray()),) + ((label_map.get(_folder_label(u), -1),)
-                                                            if with_label else ())
-                    for u in skipped]
-            invalid_df = spark.createDataFrame(rows, schema)
-            df = df.unionByName(invalid_df)
-    elif drop_invalid and all_files:
-        _log.info("read images: %d files listed; undecodable ones are dropped", len(all_files))
+        _log.warning("read images: %d of %d files are empty or unreadable and get invalid rows: %s",
+                     len(skipped), len(all_files), ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else ""))
+        rows = [((u, -1, -1, -1, -1, bytearray()),) + ((label_map.get(_folder_label(u), -1),)
+                                                        if with_label else ())
+                for u in skipped]
+        invalid_df = spark.createDataFrame(rows, schema)
+        df = df.unionByName(invalid_df)
 
     if with_label:
         cols = [c for c in df.columns if c != "label"]
