@@ -11,7 +11,7 @@ import platform
 from setuptools import Extension, setup
 
 sources = sorted(glob.glob(os.path.join("zoo", "engine", "csrc", "*.c")))
-compile_args = ["-O3", "-std=gnu11", "-fopenmp", "-fno-fast-math", "-fno-math-errno", "-Wall", "-Wno-unused-function"]
+compile_args = ["-O3", "-std=gnu11", "-fopenmp", "-fno-fast-math", "-fno-math-errno", "-fno-trapping-math", "-Wall", "-Wno-unused-function"]
 if platform.machine() in ("x86_64", "AMD64"):
     compile_args.append("-DZOO_X86_64=1")
 

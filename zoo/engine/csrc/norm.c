@@ -63,16 +63,6 @@ static inline uint32_t zoo_drop_hash(uint32_t lo, uint32_t hi, uint32_t k0, uint
 
 /* ---- Python wrappers ---------------------------------------------------------------- */
 
-/* Argument checks defined in act.c: each wrapper checks element types, counts, C order,
- * writability and overlap of its buffers before any work (see act.c). */
-int zoo_take_buffer(PyObject *o, Py_buffer *v, int type, int64_t count, int writable, int optional, const char *kernel,
-                    const char *name);
-void zoo_release_buffers(Py_buffer *v, int n);
-int zoo_ranges_overlap(const void *a, int64_t na, const void *b, int64_t nb);
-int zoo_count3(int64_t a, int64_t b, int64_t c, int64_t *n);
-int zoo_check_dtype(int dtype, const char *kernel);
-PyObject *zoo_overlap_error(Py_buffer *v, int n, const char *kernel);
-
 /* whether any of outputs v[0..nout) overlaps another of v[0..n) */
 static int any_overlap(const Py_buffer *v, int nout, int n) {
     for (int i = 0; i < nout; i++)

@@ -44,6 +44,18 @@ static inline PyObject *zoo_status_to_py(int status, const char *kernel) {
     return NULL;
 }
 
+/* Argument checks shared by the wrappers (defined in act.c): take a buffer of `count` elements of
+ * dtype `type` (C-contiguous, writable if asked; `optional` accepts None), release several, tell
+ * whether two byte ranges overlap, multiply three counts without overflow, check a dtype code,
+ * and raise the error for overlapping outputs. Each returns < 0 / NULL with a Python error set. */
+int zoo_take_buffer(PyObject *o, Py_buffer *v, int type, int64_t count, int writable, int optional, const char *kernel,
+                    const char *name);
+void zoo_release_buffers(Py_buffer *v, int n);
+int zoo_ranges_overlap(const void *a, int64_t na, const void *b, int64_t nb);
+int zoo_count3(int64_t a, int64_t b, int64_t c, int64_t *n);
+int zoo_check_dtype(int dtype, const char *kernel);
+PyObject *zoo_overlap_error(Py_buffer *v, int n, const char *kernel);
+
 /* Method tables of the kernel families; each family file defines one (NULL-terminated). */
 extern PyMethodDef zoo_core_methods[];
 extern PyMethodDef zoo_act_methods[];
