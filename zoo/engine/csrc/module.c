@@ -2,7 +2,8 @@
 #include "zoo.h"
 
 static PyMethodDef *families[] = {zoo_core_methods, zoo_act_methods, zoo_conv_methods, zoo_pool_methods,
-                                  zoo_norm_methods, zoo_optim_methods, zoo_reduce_methods};
+                                  zoo_norm_methods, zoo_optim_methods, zoo_reduce_methods, zoo_rnn_methods,
+                                  zoo_conv3d_methods, zoo_comm_methods, zoo_quant_methods};
 
 static PyMethodDef all_methods[512];
 

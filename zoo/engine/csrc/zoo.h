@@ -64,5 +64,9 @@ extern PyMethodDef zoo_pool_methods[];
 extern PyMethodDef zoo_norm_methods[];
 extern PyMethodDef zoo_optim_methods[];
 extern PyMethodDef zoo_reduce_methods[];
+extern PyMethodDef zoo_rnn_methods[];
+extern PyMethodDef zoo_conv3d_methods[];
+extern PyMethodDef zoo_comm_methods[];
+extern PyMethodDef zoo_quant_methods[];
 
 #endif
