@@ -1,0 +1,3 @@
+"""advanced_activations layers."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""elementwise layers."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""embeddings layers."""
+
+__all__: list[str] = []

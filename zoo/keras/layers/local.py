@@ -1,0 +1,3 @@
+"""local layers."""
+
+__all__: list[str] = []

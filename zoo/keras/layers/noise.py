@@ -1,0 +1,3 @@
+"""noise layers."""
+
+__all__: list[str] = []

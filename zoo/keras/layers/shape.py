@@ -1,0 +1,3 @@
+"""shape layers."""
+
+__all__: list[str] = []
