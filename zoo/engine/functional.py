@@ -28,6 +28,8 @@ def as_tensor(v) -> Tensor:
         return v
     if isinstance(v, Parameter):
         return G.parameter(v)
+    if hasattr(v, "as_variable"):  # autograd.Parameter and other tensor-like leaves
+        return v.as_variable()
     if isinstance(v, (np.ndarray, list, tuple, float, int)):
         return G.constant(np.asarray(v, dtype=np.float32))
     raise TypeError(f"expected a graph Tensor, Parameter or array, got {type(v).__name__}")
@@ -234,3 +236,22 @@ def reduce(x, kind: str, axis=None, keepdims: bool = False, name=None) -> Tensor
     if kind not in _REDUCERS:
         raise ValueError(f"reduce: kind must be one of {sorted(_REDUCERS)}, got {kind!r}")
     return _apply(_REDUCERS[kind](axis, keepdims), [x], name)
+
+
+# ---- comparisons and indexing (Tensor operators) -----------------------------------------------
+
+_COMPARE = {"greater": E.Greater, "greater_equal": E.GreaterEqual, "less": E.Less, "less_equal": E.LessEqual,
+            "equal": E.Equal, "not_equal": E.NotEqual}
+
+
+def compare(a, b, kind: str, name=None) -> Tensor:
+    """A float 0/1 mask of `a <kind> b` (no gradient); b may be a number."""
+    cls = _COMPARE[kind]
+    if _is_number(b):
+        return _apply(cls(scalar=b), [a], name)
+    return _apply(cls(), [a, b], name)
+
+
+def getitem(x, index, name=None) -> Tensor:
+    """numpy-style basic indexing (ints, slices, Ellipsis) including the batch axis 0."""
+    return _apply(S.GetItem(index if isinstance(index, tuple) else (index,)), [x], name)

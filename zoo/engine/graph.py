@@ -80,6 +80,87 @@ class Tensor:
     def __repr__(self) -> str:
         return f"<Tensor {self.name} shape={_fmt(self.shape)}>"
 
+    # Arithmetic builds graph nodes (autograd's Variable is this class). Equality stays identity.
+    def __add__(self, o):
+        return _F().add(self, o)
+
+    def __radd__(self, o):
+        return _F().add(o, self)
+
+    def __sub__(self, o):
+        return _F().sub(self, o)
+
+    def __rsub__(self, o):
+        return _F().sub(o, self)
+
+    def __mul__(self, o):
+        return _F().mul(self, o)
+
+    def __rmul__(self, o):
+        return _F().mul(o, self)
+
+    def __truediv__(self, o):
+        return _F().div(self, o)
+
+    def __rtruediv__(self, o):
+        return _F().div(o, self)
+
+    def __pow__(self, o):
+        return _F().pow(self, o)
+
+    def __rpow__(self, o):
+        return _F().pow(o, self)
+
+    def __neg__(self):
+        return _F().neg(self)
+
+    def __gt__(self, o):
+        return _F().compare(self, o, "greater")
+
+    def __ge__(self, o):
+        return _F().compare(self, o, "greater_equal")
+
+    def __lt__(self, o):
+        return _F().compare(self, o, "less")
+
+    def __le__(self, o):
+        return _F().compare(self, o, "less_equal")
+
+    __hash__ = object.__hash__
+
+    def __getitem__(self, index):
+        return _F().getitem(self, index)
+
+    def slice(self, dim: int, start_index: int, length: int) -> Tensor:
+        """`length` entries of axis `dim` from `start_index` (Analytics Zoo's Narrow; -1: to the end)."""
+        from zoo.engine.ops.shape import Slice
+
+        stop = None if length == -1 else start_index + length
+        return apply(Slice(dim, start_index, stop), [self])
+
+    def index_select(self, dim: int, index: int) -> Tensor:
+        """Entry `index` of axis `dim`, the axis dropped (Analytics Zoo's Select)."""
+        items: list = [slice(None)] * len(self.shape)
+        items[dim % len(self.shape)] = int(index)
+        return _F().getitem(self, tuple(items))
+
+    def squeeze(self, dim=None) -> Tensor:
+        """Drop axis `dim` (or every size-1 axis but the batch axis) of size 1."""
+        from zoo.engine.ops.shape import Squeeze
+
+        if dim is None:
+            dim = tuple(i for i, s in enumerate(self.shape) if s == 1 and i > 0)
+        return apply(Squeeze(dim), [self])
+
+    def get_output_shape(self) -> tuple:
+        return self.shape
+
+
+def _F():
+    from zoo.engine import functional
+
+    return functional
+
 
 class Node:
     """A graph node: an op applied to tensors, or a leaf ('input', 'param', 'state', 'const')."""

@@ -1134,12 +1134,16 @@ def _known() -> str:
 
 
 def get(identifier: Any) -> Loss:
-    """A Loss from a Loss (returned as is), a Loss class, a name or alias ('mse',
+    """A Loss from a Loss (returned as is; so is any object with build/target_shape/target_dtype,
+    such as autograd's CustomLoss), a Loss class, a name or alias ('mse',
     'sparse_categorical_crossentropy', 'CrossEntropyCriterion', ...; case-insensitive when
     unambiguous) or a dict {"class_name": name, "config": {...}} as made by `serialize`.
     """
     if isinstance(identifier, Loss):
         return identifier
+    if not isinstance(identifier, type) and all(hasattr(identifier, a) for a in ("build", "target_shape",
+                                                                                  "target_dtype")):
+        return identifier  # a loss that builds its own subgraph (autograd's CustomLoss)
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if isinstance(identifier, dict):
