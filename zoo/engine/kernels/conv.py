@@ -256,7 +256,11 @@ def col2im(
     writable("col2im", dx)
     if clobber:
         writable("col2im", col)
-    require("col2im", dx.shape == (g.N, g.C, g.H, g.W), f"expected dx of shape {(g.N, g.C, g.H, g.W)}, got {dx.shape}")
+    require(
+        "col2im",
+        dx.shape == (g.N, g.C, g.H, g.W),
+        f"expected dx of shape {(g.N, g.C, g.H, g.W)}, got {dx.shape}",
+    )
     nb = _chunk("col2im", g, n0, n1)
     require(
         "col2im",
@@ -389,3 +393,207 @@ def depthwise_backward_w(gy: np.ndarray, x: np.ndarray, dw: np.ndarray, g: ConvG
     require("depthwise_backward_w", gy.shape == g.out_shape, f"expected gy {g.out_shape}, got {gy.shape}")
     _native.depthwise_backward_w(dw, gy, x, *_dw_args(g, m), code)
     return dw
+
+
+# ---- Winograd F(2x2, 3x3) -------------------------------------------------------------------
+#
+# For 3x3, stride-1, undilated, ungrouped convolutions: output tiles of 2x2 (TH = ceil(OH/2)
+# by TW = ceil(OW/2) per image, T = TH*TW), each from a 4x4 input patch. V = B^T d B and
+# M = A^T-side arrays are (16, channels, images, T); y = A^T (U @ V) A with U = G w G^T.
+
+_WINO_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+
+
+def wino_supported(g: ConvGeometry) -> bool:
+    """Whether the Winograd kernels apply: 3x3 kernel, stride 1, dilation 1, groups 1."""
+    return g.kh == g.kw == 3 and g.sh == g.sw == 1 and g.dh == g.dw == 1 and g.groups == 1
+
+
+def wino_tiles(g: ConvGeometry) -> tuple[int, int]:
+    """(TH, TW) = (ceil(OH / 2), ceil(OW / 2))."""
+    return (g.OH + 1) // 2, (g.OW + 1) // 2
+
+
+def wino_stride(channels: int, nb: int, g: ConvGeometry) -> int:
+    """A stride ks >= channels*nb*T between the 16 blocks of a Winograd V or M buffer: a
+    multiple of 16 elements plus 16, so the blocks do not fall on the same cache sets."""
+    th, tw = wino_tiles(g)
+    base = channels * nb * th * tw
+    return -(-base // 16) * 16 + 16
+
+
+def _wino_check(kernel: str, g, n0, n1, arr: np.ndarray, channels: int, ks) -> tuple[int, int, int]:
+    _check_geometry(kernel, g)
+    require(kernel, wino_supported(g), f"expected a 3x3 stride-1 undilated ungrouped geometry, got {g!r}")
+    nb = _chunk(kernel, g, n0, n1)
+    th, tw = wino_tiles(g)
+    block = channels * nb * th * tw
+    ks = block if ks is None else ks
+    require(kernel, _nonneg_int(ks) and ks >= block, f"expected a block stride ks >= {block}, got {ks!r}")
+    require(
+        kernel,
+        arr.ndim == 1 and arr.size >= 15 * ks + block,
+        f"expected a flat buffer of >= {15 * ks + block} elements (16 blocks of ({channels}, {nb}, {th * tw}) "
+        f"{ks} apart), got shape {arr.shape}",
+    )
+    return th, tw, int(ks)
+
+
+def wino_input(
+    x: np.ndarray,
+    v: np.ndarray,
+    g: ConvGeometry,
+    n0: int = 0,
+    n1: int | None = None,
+    ks: int | None = None,
+    nthreads: int = 0,
+) -> np.ndarray:
+    """V[k][c, n - n0, t] = (B^T d B)[k] for the 4x4 input patch d of tile t of x[n, c].
+
+    v: flat buffer holding 16 blocks of (C, n1 - n0, T) elements, block k at k*ks (ks defaults
+    to the block size). Returns v.
+    """
+    n1 = g.N if n1 is None else n1
+    code = dtype_code("wino_input", v, x)
+    writable("wino_input", v)
+    require(
+        "wino_input",
+        x.shape == (g.N, g.C, g.H, g.W),
+        f"expected x of shape {(g.N, g.C, g.H, g.W)}, got {x.shape}",
+    )
+    th, tw, ks = _wino_check("wino_input", g, n0, n1, v, g.C, ks)
+    _native.wino_input(
+        v, x, int(n0), int(n1), g.C, g.H, g.W, g.pt, g.pl, th, tw, ks, _team("wino_input", nthreads), code
+    )
+    return v
+
+
+def wino_input_adjoint(
+    v: np.ndarray,
+    dx: np.ndarray,
+    g: ConvGeometry,
+    n0: int = 0,
+    n1: int | None = None,
+    overwrite: bool = False,
+    ks: int | None = None,
+    nthreads: int = 0,
+) -> np.ndarray:
+    """dx[n0:n1] += the adjoint of wino_input applied to v (zeroed first if `overwrite`). Returns dx."""
+    n1 = g.N if n1 is None else n1
+    code = dtype_code("wino_input_adjoint", dx, v)
+    writable("wino_input_adjoint", dx)
+    require(
+        "wino_input_adjoint",
+        dx.shape == (g.N, g.C, g.H, g.W),
+        f"expected dx of shape {(g.N, g.C, g.H, g.W)}, got {dx.shape}",
+    )
+    th, tw, ks = _wino_check("wino_input_adjoint", g, n0, n1, v, g.C, ks)
+    require("wino_input_adjoint", not np.may_share_memory(v, dx), "v must not overlap dx")
+    _native.wino_input_adjoint(
+        dx,
+        v,
+        int(n0),
+        int(n1),
+        g.C,
+        g.H,
+        g.W,
+        g.pt,
+        g.pl,
+        th,
+        tw,
+        ks,
+        int(bool(overwrite)),
+        _team("wino_input_adjoint", nthreads),
+        code,
+    )
+    return dx
+
+
+def wino_output(
+    m: np.ndarray,
+    y: np.ndarray,
+    g: ConvGeometry,
+    n0: int = 0,
+    n1: int | None = None,
+    bias: np.ndarray | None = None,
+    ks: int | None = None,
+    nthreads: int = 0,
+) -> np.ndarray:
+    """y[n, o] = A^T M[:][o, n - n0] A per tile (+ bias[o]) for n0 <= n < n1; m as v of wino_input
+    with O channels. Returns y."""
+    n1 = g.N if n1 is None else n1
+    arrays = (y, m) if bias is None else (y, m, bias)
+    code = dtype_code("wino_output", *arrays)
+    writable("wino_output", y)
+    require("wino_output", y.shape == g.out_shape, f"expected y of shape {g.out_shape}, got {y.shape}")
+    require("wino_output", bias is None or bias.shape == (g.O,), f"expected bias of shape ({g.O},)")
+    th, tw, ks = _wino_check("wino_output", g, n0, n1, m, g.O, ks)
+    require("wino_output", not np.may_share_memory(m, y), "m must not overlap y")
+    _native.wino_output(
+        y,
+        m,
+        m if bias is None else bias,
+        int(n0),
+        int(n1),
+        g.O,
+        g.OH,
+        g.OW,
+        th,
+        tw,
+        ks,
+        int(bias is not None),
+        _team("wino_output", nthreads),
+        code,
+    )
+    return y
+
+
+def wino_output_adjoint(
+    gy: np.ndarray,
+    m: np.ndarray,
+    g: ConvGeometry,
+    n0: int = 0,
+    n1: int | None = None,
+    ks: int | None = None,
+    nthreads: int = 0,
+) -> np.ndarray:
+    """M[:][o, n - n0] = A dy A^T per 2x2 tile dy of gy[n, o] (0 past the edge). Returns m."""
+    n1 = g.N if n1 is None else n1
+    code = dtype_code("wino_output_adjoint", m, gy)
+    writable("wino_output_adjoint", m)
+    require(
+        "wino_output_adjoint", gy.shape == g.out_shape, f"expected gy of shape {g.out_shape}, got {gy.shape}"
+    )
+    th, tw, ks = _wino_check("wino_output_adjoint", g, n0, n1, m, g.O, ks)
+    _native.wino_output_adjoint(
+        m, gy, int(n0), int(n1), g.O, g.OH, g.OW, th, tw, ks, _team("wino_output_adjoint", nthreads), code
+    )
+    return m
+
+
+def wino_weights(w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """U[4a + b, o, c] = (G w[o, c] G^T)[a, b]: w (O, C, 3, 3) -> U (16, O, C)."""
+    if not isinstance(w, np.ndarray) or w.ndim != 4 or w.shape[2:] != (3, 3):
+        raise ValueError(f"wino_weights: expected w of shape (O, C, 3, 3), got {getattr(w, 'shape', w)!r}")
+    gm = _WINO_G.astype(w.dtype)
+    u = np.matmul(np.matmul(gm, w), gm.T)  # (O, C, 4, 4)
+    if out is None:
+        out = np.empty((16,) + w.shape[:2], w.dtype)
+    require("wino_weights", out.shape == (16,) + w.shape[:2], f"expected out of shape {(16,) + w.shape[:2]}")
+    np.copyto(out.reshape(4, 4, *w.shape[:2]), u.transpose(2, 3, 0, 1))
+    return out
+
+
+def wino_weights_adjoint(du: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """dw[o, c] = G^T dU[:, o, c] G (as 4x4): dU (16, O, C) -> dw (O, C, 3, 3)."""
+    if not isinstance(du, np.ndarray) or du.ndim != 3 or du.shape[0] != 16:
+        raise ValueError(
+            f"wino_weights_adjoint: expected dU of shape (16, O, C), got {getattr(du, 'shape', du)!r}"
+        )
+    gm = _WINO_G.astype(du.dtype)
+    d4 = du.reshape(4, 4, *du.shape[1:]).transpose(2, 3, 0, 1)  # (O, C, 4, 4)
+    res = np.matmul(np.matmul(gm.T, d4), gm)
+    if out is None:
+        return res
+    np.copyto(out, res)
+    return out

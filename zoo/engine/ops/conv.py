@@ -97,7 +97,7 @@ class _Worker:
     """One thread's private buffers: the column matrix and GEMM output of one chunk (views
     per chunk size) and which chunk's columns its buffer holds (-1: none)."""
 
-    __slots__ = ("col_chunk", "views")
+    __slots__ = ("col_chunk", "ks", "views")
 
 
 class _Plan:
@@ -109,8 +109,23 @@ class _Plan:
     number of threads (each GEMM runs single-threaded whenever several threads share a batch).
     """
 
-    __slots__ = ("chunks", "db", "db_parts", "dw", "dw_parts", "dx", "g", "has_b", "key", "mode", "nk", "workers",
-                 "x", "y")
+    __slots__ = (
+        "chunks",
+        "db",
+        "db_parts",
+        "dw",
+        "dw_parts",
+        "dx",
+        "g",
+        "has_b",
+        "key",
+        "mode",
+        "nk",
+        "u",
+        "workers",
+        "x",
+        "y",
+    )
 
     @property
     def n_chunks(self) -> int:
@@ -167,6 +182,14 @@ def _run_workers(workers: list, n_chunks: int, fn) -> None:
     finally:
         threads.set_num_threads(before)
 
+
+#: 3x3 stride-1 convolutions (no dilation or groups) with at least this many input and
+#: output channels use Winograd F(2x2, 3x3): 16 GEMMs with 2.25x fewer multiplications.
+WINOGRAD = True
+WINOGRAD_MIN_CHANNELS = 8
+#: Chunk size target of the Winograd input transform (its GEMMs have K = C only, so they
+#: want their operands in the cache).
+WINOGRAD_CHUNK_BYTES = 1 << 20
 
 #: A batch is cut into at least this many chunks (when it has the images), so that two to
 #: four threads share it evenly, whatever the number of threads.
@@ -295,8 +318,12 @@ class Conv2D(Op):
             raise ValueError(f"{name}: {e}") from None
         if x.shape[0] < 1:
             raise ValueError(f"{name}: expected a non-empty batch, got input shape {x.shape}")
-        pads = resolve_pads(self._padding_for(w.shape[2:]), x.shape[2:], w.shape[2:], self.strides, self.dilation)
-        g = K.ConvGeometry(x.shape, w.shape[2:], self.strides, self.dilation, pads, w.shape[0], self.groups, name)
+        pads = resolve_pads(
+            self._padding_for(w.shape[2:]), x.shape[2:], w.shape[2:], self.strides, self.dilation
+        )
+        g = K.ConvGeometry(
+            x.shape, w.shape[2:], self.strides, self.dilation, pads, w.shape[0], self.groups, name
+        )
         dt = x.dtype
         plan = _Plan()
         plan.key, plan.g, plan.has_b, plan.x = key, g, b is not None, None
@@ -304,11 +331,15 @@ class Conv2D(Op):
         plan.dx = None
         plan.dw = ctx.buf("dw", w.shape, dt)
         plan.db = ctx.buf("db", (g.O,), dt) if b is not None else None
-        plan.chunks, plan.workers, plan.nk = [], [], 0
+        plan.chunks, plan.workers, plan.nk, plan.u = [], [], 0, None
         plan.dw_parts = plan.db_parts = None
+        th, tw = K.wino_tiles(g)
         if g.kh == g.kw == 1 and g.sh == g.sw == 1 and g.pt == g.pb == g.pl == g.pr == 0 and g.groups == 1:
             plan.mode = "1x1"
             per_image = (g.C + g.O) * g.P * dt.itemsize
+        elif WINOGRAD and K.wino_supported(g) and min(g.C, g.O) >= WINOGRAD_MIN_CHANNELS:
+            plan.mode = "winograd"
+            per_image = 16 * g.C * th * tw * dt.itemsize
         elif g.groups == g.C and g.groups > 1:
             plan.mode = "depthwise"
             ctx.conv_plan = plan
@@ -316,7 +347,8 @@ class Conv2D(Op):
         else:
             plan.mode = "gemm"
             per_image = g.col_rows() * g.P * dt.itemsize
-        nb = max(1, min(-(-g.N // MIN_CHUNKS), COL_CHUNK_BYTES // max(per_image, 1)))
+        budget = WINOGRAD_CHUNK_BYTES if plan.mode == "winograd" else COL_CHUNK_BYTES
+        nb = max(1, min(-(-g.N // MIN_CHUNKS), budget // max(per_image, 1)))
         nb = -(-g.N // -(-g.N // nb))  # even chunks
         for n0 in range(0, g.N, nb):
             n1 = min(n0 + nb, g.N)
@@ -327,15 +359,28 @@ class Conv2D(Op):
         gr, kk, og = g.groups, rows // g.groups, g.O // g.groups
         if plan.mode == "1x1":
             dw_shape = (g.O, g.C)
+        elif plan.mode == "winograd":
+            dw_shape = (16, g.O, g.C)
+            plan.u = ctx.buf("wino_u", dw_shape, dt)
         else:
             dw_shape = (g.O, rows) if gr == 1 else (gr, og, kk)
         plan.dw_parts = ctx.buf("dw_parts", (len(plan.chunks), *dw_shape), dt)
         plan.db_parts = ctx.buf("db_parts", (len(plan.chunks), g.O), dt) if b is not None else None
         for k in range(n_workers):
             wk = _Worker()
-            wk.col_chunk, wk.views = -1, {}
+            wk.col_chunk, wk.views, wk.ks = -1, {}, None
             if plan.mode == "1x1":
                 wk.views[0] = ctx.buf(("dwtmp", k), (nb, g.O, g.C), dt)
+            elif plan.mode == "winograd":
+                t = th * tw
+                ksv, ksm = K.wino_stride(g.C, nb, g), K.wino_stride(g.O, nb, g)
+                vbuf = ctx.buf(("wino_v", k), (16 * ksv,), dt)
+                mbuf = ctx.buf(("wino_m", k), (16 * ksm,), dt)
+                wk.ks = (ksv, ksm)
+                for m in {n1 - n0 for n0, n1, _ in plan.chunks}:
+                    v3 = vbuf.reshape(16, ksv)[:, : g.C * m * t].reshape(16, g.C, m * t)
+                    m3 = mbuf.reshape(16, ksm)[:, : g.O * m * t].reshape(16, g.O, m * t)
+                    wk.views[m] = (vbuf, v3, v3.transpose(0, 2, 1), mbuf, m3)
             else:
                 col = ctx.buf(("col", k), (rows * nb * g.P,), dt)
                 y2 = ctx.buf(("y2", k), (g.O * nb * g.P,), dt)
@@ -354,7 +399,11 @@ class Conv2D(Op):
         return plan
 
     def _forward4(self, ctx: Ctx, x, w, b):
-        if not (isinstance(x, np.ndarray) and isinstance(w, np.ndarray) and (b is None or isinstance(b, np.ndarray))):
+        if not (
+            isinstance(x, np.ndarray)
+            and isinstance(w, np.ndarray)
+            and (b is None or isinstance(b, np.ndarray))
+        ):
             self._check_arrays(x, w, b)
         if not x.flags.c_contiguous:
             x = np.ascontiguousarray(x)
@@ -374,6 +423,22 @@ class Conv2D(Op):
                 K.im2col(x, c, g, n0, n1, nthreads=nk)
                 np.matmul(w2, c3, out=t3)
                 K.swap01(t_onp, ych, b, nthreads=nk)
+                wk.col_chunk = ci
+
+            for wk in plan.workers:
+                wk.col_chunk = -1
+            _run_workers(plan.workers, len(chunks), run)
+            plan.x = x
+        elif plan.mode == "winograd":
+            u = K.wino_weights(w, plan.u)
+
+            def run(wk: _Worker, ci: int) -> None:
+                n0, n1, _ = chunks[ci]
+                v, v3, _, mm, m3 = wk.views[n1 - n0]
+                ksv, ksm = wk.ks
+                K.wino_input(x, v, g, n0, n1, ks=ksv, nthreads=nk)
+                np.matmul(u, v3, out=m3)
+                K.wino_output(mm, y, g, n0, n1, b, ks=ksm, nthreads=nk)
                 wk.col_chunk = ci
 
             for wk in plan.workers:
@@ -432,15 +497,48 @@ class Conv2D(Op):
         else:
             if plan.mode == "gemm":
                 self._backward_gemm(plan, x, w, gy, dx, need_w, need_b)
+            elif plan.mode == "winograd":
+                self._backward_winograd(plan, x, w, gy, dx, need_w, need_b)
             else:
                 self._backward_1x1(plan, x, w, gy, dx, need_w, need_b)
             # the chunks' partial gradients, summed in chunk order
-            if need_w:
+            if need_w and plan.mode == "winograd":
+                du = np.sum(plan.dw_parts, axis=0, out=plan.u)
+                K.wino_weights_adjoint(du, out=dw)
+            elif need_w:
                 np.sum(plan.dw_parts, axis=0, out=dw.reshape(plan.dw_parts.shape[1:]))
             if need_b:
                 np.sum(plan.db_parts, axis=0, out=db)
         out = (dx, dw if need_w else None, db if need_b else None)
         return out[: len(flags)]
+
+    def _backward_winograd(self, plan: _Plan, x, w, gy, dx, need_w: bool, need_b: bool) -> None:
+        g, nk, chunks = plan.g, plan.nk, plan.chunks
+        ut = K.wino_weights(w, plan.u).transpose(0, 2, 1) if dx is not None else None
+        if plan.x is not x:  # the buffers hold the transform of another input
+            for wk in plan.workers:
+                wk.col_chunk = -1
+        gy3 = gy.reshape(g.N, g.O, g.P)
+        dw_parts, db_parts = plan.dw_parts, plan.db_parts
+
+        def run(wk: _Worker, ci: int) -> None:
+            n0, n1, _ = chunks[ci]
+            v, v3, v3t, mm, m3 = wk.views[n1 - n0]
+            ksv, ksm = wk.ks
+            if need_b:
+                np.sum(gy3[n0:n1], axis=(0, 2), out=db_parts[ci])
+            K.wino_output_adjoint(gy, mm, g, n0, n1, ks=ksm, nthreads=nk)
+            if need_w:
+                if wk.col_chunk != ci:
+                    K.wino_input(x, v, g, n0, n1, ks=ksv, nthreads=nk)
+                wk.col_chunk = ci
+                np.matmul(m3, v3t, out=dw_parts[ci])
+            if dx is not None:
+                np.matmul(ut, m3, out=v3)  # the V buffer now holds dV
+                wk.col_chunk = -1
+                K.wino_input_adjoint(v, dx, g, n0, n1, overwrite=True, ks=ksv, nthreads=nk)
+
+        _run_workers(plan.workers, len(chunks), run)
 
     def _backward_1x1(self, plan: _Plan, x, w, gy, dx, need_w: bool, need_b: bool) -> None:
         g, chunks = plan.g, plan.chunks
