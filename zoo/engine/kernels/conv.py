@@ -184,12 +184,35 @@ def _chunk(kernel: str, g: ConvGeometry, n0, n1) -> int:
     return int(n1) - int(n0)
 
 
-def _strides(kernel: str, g: ConvGeometry, nb: int, layout: str) -> tuple[int, int]:
-    if layout == "rows":
-        return nb * g.P, g.P
-    if layout == "images":
-        return g.P, g.col_rows() * g.P
-    raise ValueError(f"{kernel}: layout must be 'rows' or 'images', got {layout!r}")
+def _strides(
+    kernel: str, g: ConvGeometry, nb: int, layout: str, col: np.ndarray, row_stride
+) -> tuple[int, int]:
+    """(rs, ns) of the column buffer, after checking its size."""
+    if layout not in ("rows", "images"):
+        raise ValueError(f"{kernel}: layout must be 'rows' or 'images', got {layout!r}")
+    if row_stride is None:
+        require(
+            kernel,
+            col.size == g.col_rows() * nb * g.P,
+            f"expected col of {g.col_rows() * nb * g.P} elements ({g.col_rows()}, {nb}, {g.P}), got shape "
+            f"{col.shape}",
+        )
+        return (nb * g.P, g.P) if layout == "rows" else (g.P, g.col_rows() * g.P)
+    require(kernel, layout == "rows", "row_stride needs the 'rows' layout")
+    require(
+        kernel,
+        _nonneg_int(row_stride) and row_stride >= nb * g.P,
+        f"expected row_stride >= {nb * g.P}, got {row_stride!r}",
+    )
+    need = (g.col_rows() - 1) * row_stride + nb * g.P
+    require(kernel, col.size >= need, f"expected col of >= {need} elements, got shape {col.shape}")
+    return int(row_stride), g.P
+
+
+def col_stride(nb: int, g: ConvGeometry) -> int:
+    """A row stride >= nb*OH*OW for a column buffer: a multiple of 16 elements plus 16, so that
+    the rows of a chunk do not fall on the same cache sets."""
+    return -(-(nb * g.P) // 16) * 16 + 16
 
 
 def _team(kernel: str, nthreads) -> int:
@@ -207,10 +230,12 @@ def im2col(
     n1: int | None = None,
     layout: str = "rows",
     nthreads: int = 0,
+    row_stride: int | None = None,
 ) -> np.ndarray:
     """Fill `col` with the column matrix of images n0..n1-1 of x (see the module docstring).
 
-    x: (N, C, H, W); col: C*KH*KW*(n1-n0)*OH*OW elements, any shape, C-contiguous.
+    x: (N, C, H, W); col: C*KH*KW*(n1-n0)*OH*OW elements, any shape, C-contiguous; or, with
+    `row_stride` (rows layout), a flat buffer whose row r starts at r*row_stride.
     nthreads: OpenMP threads (0: the current setting). Returns col.
     """
     _check_geometry("im2col", g)
@@ -223,12 +248,7 @@ def im2col(
         f"expected x of shape {(g.N, g.C, g.H, g.W)}, got {x.shape}",
     )
     nb = _chunk("im2col", g, n0, n1)
-    require(
-        "im2col",
-        col.size == g.col_rows() * nb * g.P,
-        f"expected col of {g.col_rows() * nb * g.P} elements ({g.col_rows()}, {nb}, {g.P}), got shape {col.shape}",
-    )
-    rs, ns = _strides("im2col", g, nb, layout)
+    rs, ns = _strides("im2col", g, nb, layout, col, row_stride)
     _native.im2col(col, x, int(n0), int(n1), *g._args(), rs, ns, _team("im2col", nthreads), code)
     return col
 
@@ -243,6 +263,7 @@ def col2im(
     layout: str = "rows",
     nthreads: int = 0,
     clobber: bool = False,
+    row_stride: int | None = None,
 ) -> np.ndarray:
     """dx[n0:n1] += the adjoint of im2col applied to `col` (zeroed first if `overwrite`). Returns dx.
 
@@ -262,13 +283,8 @@ def col2im(
         f"expected dx of shape {(g.N, g.C, g.H, g.W)}, got {dx.shape}",
     )
     nb = _chunk("col2im", g, n0, n1)
-    require(
-        "col2im",
-        col.size == g.col_rows() * nb * g.P,
-        f"expected col of {g.col_rows() * nb * g.P} elements ({g.col_rows()}, {nb}, {g.P}), got shape {col.shape}",
-    )
+    rs, ns = _strides("col2im", g, nb, layout, col, row_stride)
     require("col2im", not np.may_share_memory(col, dx), "col must not overlap dx")
-    rs, ns = _strides("col2im", g, nb, layout)
     _native.col2im(
         dx,
         col,

@@ -382,18 +382,19 @@ class Conv2D(Op):
                     m3 = mbuf.reshape(16, ksm)[:, : g.O * m * t].reshape(16, g.O, m * t)
                     wk.views[m] = (vbuf, v3, v3.transpose(0, 2, 1), mbuf, m3)
             else:
-                col = ctx.buf(("col", k), (rows * nb * g.P,), dt)
+                rs = K.col_stride(nb, g)
+                wk.ks = rs
+                col = ctx.buf(("col", k), (rows * rs,), dt)
                 y2 = ctx.buf(("y2", k), (g.O * nb * g.P,), dt)
                 for m in {n1 - n0 for n0, n1, _ in plan.chunks}:
-                    c = col[: rows * m * g.P]
                     t = y2[: g.O * m * g.P]
                     if gr == 1:
-                        c3, t3 = c.reshape(rows, m * g.P), t.reshape(g.O, m * g.P)
+                        c3, t3 = col.reshape(rows, rs)[:, : m * g.P], t.reshape(g.O, m * g.P)
                         ct = c3.T
                     else:
-                        c3, t3 = c.reshape(gr, kk, m * g.P), t.reshape(gr, og, m * g.P)
+                        c3, t3 = col.reshape(gr, kk, rs)[:, :, : m * g.P], t.reshape(gr, og, m * g.P)
                         ct = c3.transpose(0, 2, 1)
-                    wk.views[m] = (c, c3, ct, t.reshape(g.O, m, g.P), t3, t.reshape(g.O, m * g.P))
+                    wk.views[m] = (col, c3, ct, t.reshape(g.O, m, g.P), t3, t.reshape(g.O, m * g.P))
             plan.workers.append(wk)
         ctx.conv_plan = plan
         return plan
@@ -420,7 +421,7 @@ class Conv2D(Op):
             def run(wk: _Worker, ci: int) -> None:
                 n0, n1, ych = chunks[ci]
                 c, c3, _, t_onp, t3, _ = wk.views[n1 - n0]
-                K.im2col(x, c, g, n0, n1, nthreads=nk)
+                K.im2col(x, c, g, n0, n1, nthreads=nk, row_stride=wk.ks)
                 np.matmul(w2, c3, out=t3)
                 K.swap01(t_onp, ych, b, nthreads=nk)
                 wk.col_chunk = ci
@@ -579,14 +580,14 @@ class Conv2D(Op):
             if need_b:
                 np.sum(t2, axis=1, out=db_parts[ci])
             if need_col and wk.col_chunk != ci:
-                K.im2col(x, c, g, n0, n1, nthreads=nk)
+                K.im2col(x, c, g, n0, n1, nthreads=nk, row_stride=wk.ks)
             wk.col_chunk = ci
             if need_w:
                 np.matmul(t3, ct, out=dw_parts[ci])
             if dx is not None:
                 np.matmul(wt, t3, out=c3)  # the column buffer now holds d(col)
                 wk.col_chunk = -1
-                K.col2im(c, dx, g, n0, n1, overwrite=True, nthreads=nk, clobber=True)
+                K.col2im(c, dx, g, n0, n1, overwrite=True, nthreads=nk, clobber=True, row_stride=wk.ks)
 
         _run_workers(plan.workers, len(chunks), run)
 
