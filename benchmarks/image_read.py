@@ -104,6 +104,7 @@ def main(argv=None) -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--append-results", action="store_true", help="append a section to benchmarks/RESULTS.md")
     args = ap.parse_args(argv)
+    load_before = os.getloadavg()[0]
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ["PYSPARK_PYTHON"] = sys.executable
@@ -129,12 +130,14 @@ def main(argv=None) -> None:
     import cv2
     import pyspark
 
+    load = f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (1-min)"
     lines = [
-        f"images: {args.n} JPEGs 256x256 (generated in {gen:.1f} s) -> {args.size}x{args.size} float32 CHW "
-        f"tensors, Spark local[2], best of {args.repeats}",
+        (f"images: {args.n} JPEGs 256x256 (generated in {gen:.1f} s) -> {args.size}x{args.size} float32 CHW "
+         f"tensors, Spark local[2], best of {args.repeats}"),
         f"zoo  NNImageReader(resize) + to_tensors:            {zoo_rate:8.1f} images/s ({zoo_t:.2f} s)",
         f"peer image source + cv2 resize in a pandas UDF:      {peer_rate:8.1f} images/s ({peer_t:.2f} s)",
         f"ratio zoo / peer: {zoo_rate / peer_rate:.2f}x",
+        load,
     ]
     print("\n".join(lines))
     if args.append_results:
@@ -146,7 +149,9 @@ def main(argv=None) -> None:
             fh.write(f"## image_read ({time.strftime('%Y-%m-%d')})\n\n")
             fh.write(f"Machine: {cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
                      f"pyspark {pyspark.__version__}, OpenCV {cv2.__version__}. "
-                     "Command: `python benchmarks/image_read.py --append-results`.\n\n")
+                     "Command: `python benchmarks/image_read.py --append-results`. "
+                     f"2,000 generated 256x256 JPEGs -> 224x224 float32 CHW tensors, local[2], best of "
+                     f"{args.repeats}; {load}.\n\n")
             fh.write("| pipeline | images/s |\n|---|---|\n")
             fh.write(f"| zoo: NNImageReader.readImages(resizeH=224, resizeW=224) + to_tensors(ImageMatToTensor()) "
                      f"| {zoo_rate:.1f} |\n")

@@ -34,7 +34,8 @@ def image_dir(testdata, tmp_path_factory):
 def bad_dir(testdata, tmp_path_factory):
     d = tmp_path_factory.mktemp("bad")
     cv2.imwrite(str(d / "good.png"), smooth_image(9, 11, 3, 1))
-    data = open(photo_paths(testdata)[0], "rb").read()
+    with open(photo_paths(testdata)[0], "rb") as fh:
+        data = fh.read()
     (d / "truncated.jpg").write_bytes(data[:len(data) // 2])
     (d / "text.png").write_text("this is not an image\n")
     (d / "zero.jpg").write_bytes(b"")
@@ -165,8 +166,13 @@ def test_labels_from_folders(spark, tmp_path):
 
 def test_seed_chain_on_reader_rows(spark, image_dir):
     """RowToImageFeature >> ImageResize >> ImageChannelNormalize >> ImageMatToTensor >> ImageFeatureToTensor."""
-    from zoo.feature.image import (ImageChannelNormalize, ImageFeatureToTensor, ImageMatToTensor, ImageResize,
-                                   RowToImageFeature)
+    from zoo.feature.image import (
+        ImageChannelNormalize,
+        ImageFeatureToTensor,
+        ImageMatToTensor,
+        ImageResize,
+        RowToImageFeature,
+    )
     from zoo.nnframes import NNImageReader
 
     d, _ = image_dir
@@ -221,7 +227,7 @@ def test_to_tensors_fused_read_equals_two_passes(spark, bad_dir, image_dir):
         assert hasattr(df, "_zoo_image_read") and not hasattr(df.select("*"), "_zoo_image_read")
         fused = NNImageReader.to_tensors(df, chain, keep_input=True).collect()
         two = NNImageReader.to_tensors(df.select("*"), chain, keep_input=True).collect()
-        key = lambda r: r.image.origin  # noqa: E731
+        key = lambda r: r.image.origin
         fused, two = sorted(fused, key=key), sorted(two, key=key)
         assert [r.image for r in fused] == [r.image for r in two]
         assert [r.features for r in fused] == [r.features for r in two]

@@ -2,4 +2,4 @@
 
 from zoo.feature.common import ChainedPreprocessing, Preprocessing, Sample
 
-__all__ = ["Preprocessing", "ChainedPreprocessing", "Sample"]
+__all__ = ["ChainedPreprocessing", "Preprocessing", "Sample"]

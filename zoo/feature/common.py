@@ -11,9 +11,10 @@ gives an independent, reproducible copy (one per Spark partition, say).
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-__all__ = ["Preprocessing", "ChainedPreprocessing", "Sample"]
+__all__ = ["ChainedPreprocessing", "Preprocessing", "Sample"]
 
 
 class Preprocessing:
@@ -36,13 +37,13 @@ class Preprocessing:
     def __call__(self, x: Any) -> Any:
         return self.apply(x)
 
-    def __rshift__(self, other: "Preprocessing") -> "ChainedPreprocessing":
+    def __rshift__(self, other: Preprocessing) -> ChainedPreprocessing:
         if not isinstance(other, Preprocessing):
             raise TypeError(f"{type(self).__name__} >> x: expected a Preprocessing on the right, "
                             f"got {type(other).__name__}")
         return ChainedPreprocessing([self, other])
 
-    def fork(self, key: int) -> "Preprocessing":
+    def fork(self, key: int) -> Preprocessing:
         """A copy whose random generators are re-seeded from ``(seed, key)``.
 
         Deterministic steps return ``self``. Used to give each Spark partition
@@ -50,7 +51,7 @@ class Preprocessing:
         """
         return self
 
-    def set_seed(self, seed: int | None) -> "Preprocessing":
+    def set_seed(self, seed: int | None) -> Preprocessing:
         """Re-seed the random generators of this step (and of its children); returns self."""
         return self
 
@@ -95,10 +96,10 @@ class ChainedPreprocessing(Preprocessing):
             x = p.apply(x)
         return x
 
-    def __rshift__(self, other: Preprocessing) -> "ChainedPreprocessing":
+    def __rshift__(self, other: Preprocessing) -> ChainedPreprocessing:
         return ChainedPreprocessing([self, other])
 
-    def fork(self, key: int) -> "ChainedPreprocessing":
+    def fork(self, key: int) -> ChainedPreprocessing:
         forked = [p.fork(key) for p in self.preprocessings]
         if all(a is b for a, b in zip(forked, self.preprocessings)):
             return self
@@ -106,7 +107,7 @@ class ChainedPreprocessing(Preprocessing):
         out.preprocessings = forked
         return out
 
-    def set_seed(self, seed: int | None) -> "ChainedPreprocessing":
+    def set_seed(self, seed: int | None) -> ChainedPreprocessing:
         for i, p in enumerate(self.preprocessings):
             p.set_seed(None if seed is None else _child_seed(seed, i))
         return self

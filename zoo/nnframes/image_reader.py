@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from zoo.feature.common import Preprocessing
-from zoo.feature.image.spark_io import (image_schema, label_map_of, preprocess_image_dataframe,
-                                        read_image_dataframe)
+from zoo.feature.image.spark_io import (
+    image_schema,
+    label_map_of,
+    preprocess_image_dataframe,
+    read_image_dataframe,
+)
 
-__all__ = ["NNImageReader", "with_origin_column", "image_schema"]
+__all__ = ["NNImageReader", "image_schema", "with_origin_column"]
 
 
 class NNImageReader:
@@ -22,8 +26,8 @@ class NNImageReader:
     """
 
     @staticmethod
-    def readImages(path: str | Sequence[str], spark=None, min_partitions: int = 1, resizeH: int = -1,  # noqa: N802,N803
-                   resizeW: int = -1, image_codec: int = -1, drop_invalid: bool = False,  # noqa: N803
+    def readImages(path: str | Sequence[str], spark=None, min_partitions: int = 1, resizeH: int = -1,
+                   resizeW: int = -1, image_codec: int = -1, drop_invalid: bool = False,
                    with_label: bool = False):
         """Read image files into a DataFrame.
 

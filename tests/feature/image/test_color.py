@@ -5,8 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoo.feature.image import (ImageBrightness, ImageChannelOrder, ImageColorJitter, ImageContrast,
-                               ImageFeature, ImageHue, ImageRandomPreprocessing, ImageSaturation)
+from zoo.feature.image import (
+    ImageBrightness,
+    ImageChannelOrder,
+    ImageColorJitter,
+    ImageContrast,
+    ImageFeature,
+    ImageHue,
+    ImageRandomPreprocessing,
+    ImageSaturation,
+)
 
 cv2 = pytest.importorskip("cv2")
 
@@ -90,7 +98,7 @@ def test_color_ops_need_three_channels(images):
 
 
 def test_channel_order(images):
-    for name, img in images.items():
+    for img in images.values():
         t = ImageChannelOrder(seed=9)
         perms = set()
         for _ in range(12):
@@ -115,7 +123,7 @@ def test_color_jitter_orders(images):
     t = ImageColorJitter(brightness_prob=1, brightness_delta=0, contrast_prob=1, contrast_lower=1.3,
                          contrast_upper=1.3, hue_prob=1, hue_delta=0, saturation_prob=1, saturation_lower=0.6,
                          saturation_upper=0.6, seed=2)
-    contrast = lambda x: cv2.addWeighted(x, 1.3, x, 0.0, 0.0)  # noqa: E731
+    contrast = lambda x: cv2.addWeighted(x, 1.3, x, 0.0, 0.0)
 
     def saturation(x):
         hsv = cv2.cvtColor(x, cv2.COLOR_BGR2HSV)

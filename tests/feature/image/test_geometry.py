@@ -7,9 +7,19 @@ import pickle
 import numpy as np
 import pytest
 
-from zoo.feature.image import (ImageAspectScale, ImageCenterCrop, ImageExpand, ImageFeature, ImageFiller,
-                               ImageFixedCrop, ImageHFlip, ImageMirror, ImageRandomAspectScale,
-                               ImageRandomCrop, ImageResize)
+from zoo.feature.image import (
+    ImageAspectScale,
+    ImageCenterCrop,
+    ImageExpand,
+    ImageFeature,
+    ImageFiller,
+    ImageFixedCrop,
+    ImageHFlip,
+    ImageMirror,
+    ImageRandomAspectScale,
+    ImageRandomCrop,
+    ImageResize,
+)
 from zoo.feature.image.geometry import aspect_scale_size
 
 cv2 = pytest.importorskip("cv2")
@@ -126,7 +136,7 @@ def test_random_crop(images):
 
 def test_fixed_crop(images):
     img = images["color_37x23.png"]  # h=37, w=23
-    out, f = run(ImageFixedCrop(0.1, 0.2, 0.6, 0.9), img)
+    out, _ = run(ImageFixedCrop(0.1, 0.2, 0.6, 0.9), img)
     x1, y1 = int(0.1 * 23), int(0.2 * 37)
     cw, ch = int(0.6 * 23 - 0.1 * 23), int(0.9 * 37 - 0.2 * 37)
     np.testing.assert_array_equal(out, img[y1:y1 + ch, x1:x1 + cw])

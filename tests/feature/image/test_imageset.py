@@ -8,8 +8,17 @@ import numpy as np
 import pytest
 
 from tests.feature.image.helpers import smooth_image
-from zoo.feature.image import (DistributedImageSet, ImageCenterCrop, ImageFeature, ImageMatToTensor,
-                               ImageRandomCrop, ImageResize, ImageSet, ImageSetToSample, LocalImageSet)
+from zoo.feature.image import (
+    DistributedImageSet,
+    ImageCenterCrop,
+    ImageFeature,
+    ImageMatToTensor,
+    ImageRandomCrop,
+    ImageResize,
+    ImageSet,
+    ImageSetToSample,
+    LocalImageSet,
+)
 
 cv2 = pytest.importorskip("cv2")
 

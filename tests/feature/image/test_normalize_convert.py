@@ -9,10 +9,21 @@ import numpy as np
 import pytest
 
 from zoo.feature.common import ChainedPreprocessing, Preprocessing, Sample
-from zoo.feature.image import (ImageBytesToMat, ImageChannelNormalize, ImageFeature, ImageFeatureToSample,
-                               ImageFeatureToTensor, ImageMatToTensor, ImagePixelBytesToMat, ImagePixelNormalize,
-                               ImageResize, ImageSetToSample, PerImageNormalize, RowToImageFeature,
-                               decode_image)
+from zoo.feature.image import (
+    ImageBytesToMat,
+    ImageChannelNormalize,
+    ImageFeature,
+    ImageFeatureToSample,
+    ImageFeatureToTensor,
+    ImageMatToTensor,
+    ImagePixelBytesToMat,
+    ImagePixelNormalize,
+    ImageResize,
+    ImageSetToSample,
+    PerImageNormalize,
+    RowToImageFeature,
+    decode_image,
+)
 
 cv2 = pytest.importorskip("cv2")
 
@@ -67,7 +78,8 @@ def test_bytes_to_mat(testdata, images, tmp_path):
     from tests.feature.image.helpers import photo_paths, write_pngs
 
     for p in photo_paths(testdata):
-        data = open(p, "rb").read()
+        with open(p, "rb") as fh:
+            data = fh.read()
         f = ImageBytesToMat()(ImageFeature(bytes=data, uri=p))
         np.testing.assert_array_equal(f.mat, cv2.imread(p, cv2.IMREAD_UNCHANGED))
         assert f.original_size == f.mat.shape
@@ -97,8 +109,8 @@ def test_bytes_to_mat_invalid_marks_feature(caplog):
 
 def test_gray_alpha_png_keeps_gray_plane(tmp_path):
     # 2-channel (gray + alpha) PNG: Spark's image source reads it as 1 channel
-    import zlib
     import struct
+    import zlib
 
     h, w = 3, 5
     rows = b"".join(b"\x00" + b"".join(bytes([(10 * (i + j)) % 256, 200]) for j in range(w)) for i in range(h))
@@ -176,15 +188,15 @@ def test_row_to_image_feature(images):
     from pyspark.sql import Row
 
     img = images["bgra_29x17.png"]
-    struct = dict(origin="file:///x.png", height=29, width=17, nChannels=4, mode=24, data=img.tobytes())
+    struct = {"origin": "file:///x.png", "height": 29, "width": 17, "nChannels": 4, "mode": 24, "data": img.tobytes()}
     for row in [struct, Row(**struct), Row(image=Row(**struct), label=3), {"image": struct, "label": 3}]:
         f = RowToImageFeature()(row)
         np.testing.assert_array_equal(f.mat, img)
         assert f.uri == "file:///x.png" and f.original_size == (29, 17, 4)
     assert RowToImageFeature()(Row(image=Row(**struct), label=3)).get_label() == 3
-    bad = dict(origin="b", height=-1, width=-1, nChannels=-1, mode=-1, data=b"")
+    bad = {"origin": "b", "height": -1, "width": -1, "nChannels": -1, "mode": -1, "data": b""}
     assert not RowToImageFeature()(bad).is_valid
-    fl = dict(origin="f", height=2, width=2, nChannels=1, mode=5, data=[0.5, 1.5, 2.5, 3.5])
+    fl = {"origin": "f", "height": 2, "width": 2, "nChannels": 1, "mode": 5, "data": [0.5, 1.5, 2.5, 3.5]}
     np.testing.assert_array_equal(RowToImageFeature()(fl).mat[:, :, 0], [[0.5, 1.5], [2.5, 3.5]])
     with pytest.raises(ValueError, match="declares 2x2x3 but holds 4 values"):
         RowToImageFeature()(dict(fl, nChannels=3))

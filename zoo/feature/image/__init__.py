@@ -14,27 +14,86 @@ Example:
 
 from zoo.feature.common import ChainedPreprocessing, Preprocessing, Sample
 from zoo.feature.image.base import ImagePreprocessing, ImageRandomPreprocessing, RandomImagePreprocessing
-from zoo.feature.image.color import (ImageBrightness, ImageChannelOrder, ImageColorJitter, ImageContrast,
-                                     ImageHue, ImageSaturation)
-from zoo.feature.image.convert import (ImageBytesToMat, ImageFeatureToSample, ImageFeatureToTensor,
-                                       ImageMatToTensor, ImagePixelBytesToMat, ImageSetToSample,
-                                       RowToImageFeature, decode_image)
-from zoo.feature.image.geometry import (ImageAspectScale, ImageCenterCrop, ImageExpand, ImageFiller,
-                                        ImageFixedCrop, ImageHFlip, ImageMirror, ImageRandomAspectScale,
-                                        ImageRandomCrop, ImageResize)
+from zoo.feature.image.color import (
+                                     ImageBrightness,
+                                     ImageChannelOrder,
+                                     ImageColorJitter,
+                                     ImageContrast,
+                                     ImageHue,
+                                     ImageSaturation,
+)
+from zoo.feature.image.convert import (
+                                     ImageBytesToMat,
+                                     ImageFeatureToSample,
+                                     ImageFeatureToTensor,
+                                     ImageMatToTensor,
+                                     ImagePixelBytesToMat,
+                                     ImageSetToSample,
+                                     RowToImageFeature,
+                                     decode_image,
+)
+from zoo.feature.image.geometry import (
+                                     ImageAspectScale,
+                                     ImageCenterCrop,
+                                     ImageExpand,
+                                     ImageFiller,
+                                     ImageFixedCrop,
+                                     ImageHFlip,
+                                     ImageMirror,
+                                     ImageRandomAspectScale,
+                                     ImageRandomCrop,
+                                     ImageResize,
+)
 from zoo.feature.image.imagefeature import ImageFeature
 from zoo.feature.image.imageset import DistributedImageSet, ImageSet, LocalImageSet
 from zoo.feature.image.normalize import ImageChannelNormalize, ImagePixelNormalize, PerImageNormalize
-from zoo.feature.image.spark_io import (image_schema, label_map_of, preprocess_image_dataframe,
-                                        read_image_dataframe)
+from zoo.feature.image.spark_io import (
+                                     image_schema,
+                                     label_map_of,
+                                     preprocess_image_dataframe,
+                                     read_image_dataframe,
+)
 
 __all__ = [
-    "Preprocessing", "ChainedPreprocessing", "Sample", "ImagePreprocessing", "RandomImagePreprocessing",
-    "ImageRandomPreprocessing", "ImageFeature", "ImageSet", "LocalImageSet", "DistributedImageSet",
-    "ImageBytesToMat", "ImagePixelBytesToMat", "ImageResize", "ImageAspectScale", "ImageRandomAspectScale",
-    "ImageCenterCrop", "ImageRandomCrop", "ImageFixedCrop", "ImageHFlip", "ImageMirror", "ImageBrightness",
-    "ImageHue", "ImageSaturation", "ImageContrast", "ImageChannelOrder", "ImageColorJitter", "ImageExpand",
-    "ImageFiller", "ImageChannelNormalize", "ImagePixelNormalize", "PerImageNormalize", "ImageMatToTensor",
-    "ImageSetToSample", "RowToImageFeature", "ImageFeatureToTensor", "ImageFeatureToSample", "decode_image",
-    "image_schema", "read_image_dataframe", "preprocess_image_dataframe", "label_map_of",
+                                     "ChainedPreprocessing",
+                                     "DistributedImageSet",
+                                     "ImageAspectScale",
+                                     "ImageBrightness",
+                                     "ImageBytesToMat",
+                                     "ImageCenterCrop",
+                                     "ImageChannelNormalize",
+                                     "ImageChannelOrder",
+                                     "ImageColorJitter",
+                                     "ImageContrast",
+                                     "ImageExpand",
+                                     "ImageFeature",
+                                     "ImageFeatureToSample",
+                                     "ImageFeatureToTensor",
+                                     "ImageFiller",
+                                     "ImageFixedCrop",
+                                     "ImageHFlip",
+                                     "ImageHue",
+                                     "ImageMatToTensor",
+                                     "ImageMirror",
+                                     "ImagePixelBytesToMat",
+                                     "ImagePixelNormalize",
+                                     "ImagePreprocessing",
+                                     "ImageRandomAspectScale",
+                                     "ImageRandomCrop",
+                                     "ImageRandomPreprocessing",
+                                     "ImageResize",
+                                     "ImageSaturation",
+                                     "ImageSet",
+                                     "ImageSetToSample",
+                                     "LocalImageSet",
+                                     "PerImageNormalize",
+                                     "Preprocessing",
+                                     "RandomImagePreprocessing",
+                                     "RowToImageFeature",
+                                     "Sample",
+                                     "decode_image",
+                                     "image_schema",
+                                     "label_map_of",
+                                     "preprocess_image_dataframe",
+                                     "read_image_dataframe",
 ]

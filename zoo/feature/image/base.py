@@ -8,7 +8,7 @@ from typing import Any
 from zoo.feature.common import Preprocessing, _child_seed
 from zoo.feature.image.imagefeature import ImageFeature
 
-__all__ = ["ImagePreprocessing", "RandomImagePreprocessing", "ImageRandomPreprocessing"]
+__all__ = ["ImagePreprocessing", "ImageRandomPreprocessing", "RandomImagePreprocessing"]
 
 
 class ImagePreprocessing(Preprocessing):
@@ -79,12 +79,12 @@ class RandomImagePreprocessing(ImagePreprocessing):
             self._rng = np.random.default_rng(self.seed)
         return self._rng
 
-    def set_seed(self, seed: int | None) -> "RandomImagePreprocessing":
+    def set_seed(self, seed: int | None) -> RandomImagePreprocessing:
         self.seed = seed
         self._rng = None
         return self
 
-    def fork(self, key: int) -> "RandomImagePreprocessing":
+    def fork(self, key: int) -> RandomImagePreprocessing:
         out = copy.copy(self)
         out._rng = None
         if self.seed is not None:
@@ -119,12 +119,12 @@ class ImageRandomPreprocessing(RandomImagePreprocessing):
             return self.preprocessing.apply(feature)
         return feature
 
-    def set_seed(self, seed: int | None) -> "ImageRandomPreprocessing":
+    def set_seed(self, seed: int | None) -> ImageRandomPreprocessing:
         super().set_seed(seed)
         self.preprocessing.set_seed(None if seed is None else _child_seed(seed, 1))
         return self
 
-    def fork(self, key: int) -> "ImageRandomPreprocessing":
+    def fork(self, key: int) -> ImageRandomPreprocessing:
         out = super().fork(key)
         out.preprocessing = self.preprocessing.fork(key)
         return out

@@ -12,8 +12,14 @@ from zoo.feature.image._checks import channels, number, ordered, probability, sa
 from zoo.feature.image.base import ImageRandomPreprocessing, RandomImagePreprocessing
 from zoo.feature.image.imagefeature import ImageFeature, _cv2
 
-__all__ = ["ImageBrightness", "ImageContrast", "ImageSaturation", "ImageHue", "ImageChannelOrder",
-           "ImageColorJitter"]
+__all__ = [
+    "ImageBrightness",
+    "ImageChannelOrder",
+    "ImageColorJitter",
+    "ImageContrast",
+    "ImageHue",
+    "ImageSaturation",
+]
 
 
 def adjust_brightness(mat, delta: float):
@@ -190,12 +196,12 @@ class ImageColorJitter(RandomImagePreprocessing):
             ImageRandomPreprocessing(ImageChannelOrder(seed=sub(14)), self.random_order_prob, seed=sub(4)),
         ]
 
-    def set_seed(self, seed: int | None) -> "ImageColorJitter":
+    def set_seed(self, seed: int | None) -> ImageColorJitter:
         super().set_seed(seed)
         self._build()
         return self
 
-    def fork(self, key: int) -> "ImageColorJitter":
+    def fork(self, key: int) -> ImageColorJitter:
         out = super().fork(key)
         out._build()
         return out

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from zoo.feature.common import Preprocessing, Sample
 from zoo.feature.image.base import ImagePreprocessing
 from zoo.feature.image.imagefeature import ImageFeature, _as_mat, _cv2
 
-__all__ = ["ImageBytesToMat", "ImagePixelBytesToMat", "ImageMatToTensor", "ImageSetToSample",
-           "RowToImageFeature", "ImageFeatureToTensor", "ImageFeatureToSample", "decode_image",
-           "mode_of", "OCV_TYPES"]
+__all__ = [
+    "OCV_TYPES",
+    "ImageBytesToMat",
+    "ImageFeatureToSample",
+    "ImageFeatureToTensor",
+    "ImageMatToTensor",
+    "ImagePixelBytesToMat",
+    "ImageSetToSample",
+    "RowToImageFeature",
+    "decode_image",
+    "mode_of",
+]
 
 _log = logging.getLogger("zoo.feature.image")
 
@@ -134,8 +144,8 @@ class ImageMatToTensor(ImagePreprocessing):
     Shape: (H, W, C) -> (C, H, W) or (H, W, C), float32.
     """
 
-    def __init__(self, to_RGB: bool = False, tensor_key: str = ImageFeature.IMAGE_TENSOR,  # noqa: N803
-                 share_buffer: bool = True, format: str = "NCHW"):  # noqa: A002 - Zoo's name
+    def __init__(self, to_RGB: bool = False, tensor_key: str = ImageFeature.IMAGE_TENSOR,
+                 share_buffer: bool = True, format: str = "NCHW"):
         if format not in ("NCHW", "NHWC"):
             raise ValueError(f"ImageMatToTensor: format must be 'NCHW' or 'NHWC', got {format!r}")
         self.to_RGB = bool(to_RGB)

@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from zoo.feature.image._checks import number, ordered, positive_int, saturate
 from zoo.feature.image.base import ImagePreprocessing, RandomImagePreprocessing
 from zoo.feature.image.imagefeature import ImageFeature, _cv2
 
-__all__ = ["ImageResize", "ImageAspectScale", "ImageRandomAspectScale", "ImageCenterCrop",
-           "ImageRandomCrop", "ImageFixedCrop", "ImageHFlip", "ImageMirror", "ImageExpand",
-           "ImageFiller"]
+__all__ = [
+    "ImageAspectScale",
+    "ImageCenterCrop",
+    "ImageExpand",
+    "ImageFiller",
+    "ImageFixedCrop",
+    "ImageHFlip",
+    "ImageMirror",
+    "ImageRandomAspectScale",
+    "ImageRandomCrop",
+    "ImageResize",
+]
 
 # OpenCV interpolation codes: INTER_NEAREST=0, INTER_LINEAR=1, INTER_CUBIC=2, INTER_AREA=3, INTER_LANCZOS4=4
 _INTERPOLATIONS = (1, 2, 3, 0, 4)
 
 
 def _round_half_up(x: float) -> int:
-    return int(math.floor(x + 0.5))
+    return math.floor(x + 0.5)
 
 
 def _resize(mat, h: int, w: int, mode: int):
@@ -256,8 +265,8 @@ class ImageExpand(RandomImagePreprocessing):
         ratio = float(self.rng.uniform(self.min_expand_ratio, self.max_expand_ratio))
         h, w, c = mat.shape
         eh, ew = max(int(h * ratio), h), max(int(w * ratio), w)
-        h_off = int(math.floor(self.rng.uniform(0, eh - h)))
-        w_off = int(math.floor(self.rng.uniform(0, ew - w)))
+        h_off = math.floor(self.rng.uniform(0, eh - h))
+        w_off = math.floor(self.rng.uniform(0, ew - w))
         fill = [self.means_b, self.means_g, self.means_r, 0.0][:c] if c >= 3 else [self.means_b] * c
         out = np.empty((eh, ew, c), mat.dtype)
         out[...] = saturate(np.asarray(fill, np.float32), mat.dtype)

@@ -80,7 +80,7 @@ class ImageFeature(dict):
     IS_VALID = "isValid"
 
     def __init__(self, image: Any = None, label: Any = None, uri: str | None = None,
-                 bytes: Any = None):  # noqa: A002 - the BigDL key name
+                 bytes: Any = None):
         super().__init__()
         self[self.IS_VALID] = True
         if uri is not None:
@@ -160,7 +160,7 @@ class ImageFeature(dict):
     def get_uri(self):
         return self.get(self.URI)
 
-    def copy(self) -> "ImageFeature":
+    def copy(self) -> ImageFeature:
         out = ImageFeature()
         out.update(self)
         return out

@@ -5,13 +5,14 @@ from __future__ import annotations
 import glob
 import logging
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from zoo.feature.common import ChainedPreprocessing, Preprocessing
 from zoo.feature.image.convert import decode_image
 from zoo.feature.image.imagefeature import ImageFeature, _cv2
 
-__all__ = ["ImageSet", "LocalImageSet", "DistributedImageSet", "list_image_files"]
+__all__ = ["DistributedImageSet", "ImageSet", "LocalImageSet", "list_image_files"]
 
 _log = logging.getLogger("zoo.feature.image")
 
@@ -25,7 +26,7 @@ def list_image_files(path: str | Sequence[str]) -> list[str]:
 
     files: list[str] = []
     for part in _split_paths(path):
-        local = part[len("file:"):] if part.startswith("file:") else part
+        local = part.removeprefix("file:")
         local = "/" + local.lstrip("/") if part.startswith("file:") else local
         matches = sorted(glob.glob(local)) if glob.has_magic(local) else ([local] if os.path.exists(local) else [])
         if not matches:
@@ -72,7 +73,7 @@ class ImageSet:
     @staticmethod
     def read(path: str | Sequence[str], spark=None, min_partitions: int = 1, resize_height: int = -1,
              resize_width: int = -1, image_codec: int = -1, with_label: bool = False,
-             one_based_label: bool = False, drop_invalid: bool = False) -> "ImageSet":
+             one_based_label: bool = False, drop_invalid: bool = False) -> ImageSet:
         """Read images from a file, folder (recursive), glob or comma list.
 
         Args:
@@ -125,11 +126,11 @@ class ImageSet:
         return LocalImageSet(feats, label_map=label_map)
 
     @staticmethod
-    def from_features(features: Sequence[ImageFeature]) -> "LocalImageSet":
+    def from_features(features: Sequence[ImageFeature]) -> LocalImageSet:
         return LocalImageSet(list(features))
 
     @staticmethod
-    def from_arrays(images: Sequence[Any], labels: Sequence[Any] | None = None) -> "LocalImageSet":
+    def from_arrays(images: Sequence[Any], labels: Sequence[Any] | None = None) -> LocalImageSet:
         """A local ImageSet of (H, W[, C]) BGR arrays, with optional labels."""
         if labels is not None and len(labels) != len(images):
             raise ValueError(f"ImageSet.from_arrays: got {len(images)} images but {len(labels)} labels")
@@ -146,7 +147,7 @@ class ImageSet:
     def is_distributed(self) -> bool:
         return isinstance(self, DistributedImageSet)
 
-    def transform(self, transformer: Preprocessing) -> "ImageSet":
+    def transform(self, transformer: Preprocessing) -> ImageSet:
         raise NotImplementedError
 
     def get_features(self) -> list[ImageFeature]:
@@ -179,7 +180,7 @@ class LocalImageSet(ImageSet):
         self.features = features
         self._label_map = label_map
 
-    def transform(self, transformer: Preprocessing) -> "LocalImageSet":
+    def transform(self, transformer: Preprocessing) -> LocalImageSet:
         t = _check_transformer(transformer)
         return LocalImageSet([t.apply(f) for f in self.features], self._label_map)
 
@@ -214,7 +215,7 @@ class DistributedImageSet(ImageSet):
         self._label_map = label_map
         self.image_col = image_col
 
-    def transform(self, transformer: Preprocessing) -> "DistributedImageSet":
+    def transform(self, transformer: Preprocessing) -> DistributedImageSet:
         t = _check_transformer(transformer)
         chain = t if self.transforms is None else ChainedPreprocessing([self.transforms, t])
         return DistributedImageSet(self.df, chain, self._label_map, self.image_col)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from zoo.feature.image._checks import channels, number
 from zoo.feature.image.base import ImagePreprocessing
@@ -88,7 +88,7 @@ class PerImageNormalize(ImagePreprocessing):
     equal to ``min`` (``cv2.normalize(x, None, min, max, norm_type)``).
     """
 
-    def __init__(self, min: float, max: float, norm_type: int = 32):  # noqa: A002 - Zoo's names
+    def __init__(self, min: float, max: float, norm_type: int = 32):
         self.min = number("PerImageNormalize", "min", min)
         self.max = number("PerImageNormalize", "max", max)
         if norm_type not in _NORMS:

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 from urllib.parse import unquote
 
 from zoo.feature.common import Preprocessing
 from zoo.feature.image.convert import decode_image, mode_of
 from zoo.feature.image.imagefeature import ImageFeature, _cv2
 
-__all__ = ["image_schema", "read_image_dataframe", "preprocess_image_dataframe", "label_map_of",
-           "LABEL_MAP_METADATA"]
+__all__ = [
+    "LABEL_MAP_METADATA",
+    "image_schema",
+    "label_map_of",
+    "preprocess_image_dataframe",
+    "read_image_dataframe",
+]
 
 _log = logging.getLogger("zoo.feature.image")
 
@@ -194,7 +200,7 @@ def _partition(spark, binary, min_partitions: int, total_bytes: int):
     try:
         current = binary.rdd.getNumPartitions()
         cores = spark.sparkContext.defaultParallelism
-    except Exception:  # Spark Connect has no RDDs: leave Spark's partitioning as it is
+    except Exception:  # noqa: BLE001 - Spark Connect has no RDDs: keep Spark's partitioning
         return binary.repartition(min_partitions) if min_partitions > 1 else binary
     if current < min_partitions:
         return binary.repartition(min_partitions)
@@ -336,7 +342,7 @@ def _partition_id() -> int:
 
         ctx = TaskContext.get()
         return ctx.partitionId() if ctx is not None else 0
-    except Exception:  # pragma: no cover
+    except Exception:  # noqa: BLE001  # pragma: no cover - outside a Spark task
         return 0
 
 
