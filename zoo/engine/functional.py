@@ -255,3 +255,19 @@ def compare(a, b, kind: str, name=None) -> Tensor:
 def getitem(x, index, name=None) -> Tensor:
     """numpy-style basic indexing (ints, slices, Ellipsis) including the batch axis 0."""
     return _apply(S.GetItem(index if isinstance(index, tuple) else (index,)), [x], name)
+
+
+# ---- misc layers: any op, layer normalization (ops/misc.py) ----------------------------------------
+
+
+def apply_op(op, inputs, name=None):
+    """A node applying the engine op `op` to `inputs` (tensors, parameters or arrays)."""
+    return _apply(op, list(inputs), name)
+
+
+def layer_norm(x, gamma=None, beta=None, axis=-1, epsilon: float = 1e-3, name=None) -> Tensor:
+    """(x - mean) / sqrt(var + epsilon) * gamma + beta over `axis` (gamma/beta shaped like x on `axis`)."""
+    from zoo.engine.ops.misc import LayerNorm
+
+    ins = [x] + ([gamma] if gamma is not None else []) + ([beta] if beta is not None else [])
+    return _apply(LayerNorm(axis, epsilon, center=beta is not None, scale=gamma is not None), ins, name)
