@@ -1,0 +1,423 @@
+"""3-D convolution and pooling: Conv3D, MaxPool3D, AvgPool3D.
+
+    conv: y[n, o, od, oh, ow] = b[o] + sum_{c in group(o), a, b, e} w[o, c, a, b, e]
+                                * x[n, c, od*sd - pf + a*dd, oh*sh - pt + b*dh, ow*sw - pl + e*dw]
+    max:  y[n, c, od, oh, ow] = max over the window of x[n, c] (the window clipped to the volume)
+    avg:  y[n, c, od, oh, ow] = sum over the window of x[n, c] / divisor
+
+with x (N, C, D, H, W), w (O, C/groups, KD, KH, KW), b (O,), zeros outside the volume. The
+convolution is vol2col in C (csrc/conv3d.c) plus one BLAS GEMM per group over a chunk of
+images whose column matrix fits in the cache; backward recomputes the columns per chunk,
+gets dW with one GEMM and dx with a GEMM plus col2vol. 1x1x1 stride-1 unpadded convolutions
+skip vol2col.
+
+Padding: 'valid'; 'same' (TF rule per axis: output ceil(size / s), the odd voxel after);
+an int; a triple; or explicit ((front, back), (top, bottom), (left, right)). Pooling pads
+must be smaller than the pool size; the average divisor is the voxel count, or with
+count_include_pad the window clipped to the padded volume.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zoo.engine.kernels import conv as K2
+from zoo.engine.kernels import conv3d as K
+from zoo.engine.ops.base import Ctx, Op, register
+
+__all__ = ["AvgPool3D", "Conv3D", "MaxPool3D", "as_tuple", "parse_padding", "resolve_padding"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+#: target size of one chunk's column matrix (elements * itemsize)
+COL_CHUNK_BYTES = 4 << 20
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def as_tuple(v, n: int, what: str, low: int = 1) -> tuple:
+    """An int or an n-sequence of ints >= low as an n-tuple."""
+    t = (v,) * n if _is_int(v) else v
+    try:
+        t = tuple(t)
+    except TypeError:
+        t = ()
+    if len(t) != n or not all(_is_int(i) and i >= low for i in t):
+        kind = "non-negative" if low == 0 else "positive"
+        raise ValueError(f"{what} must be a {kind} int or {n} of them, got {v!r}")
+    return tuple(int(i) for i in t)
+
+
+def parse_padding(padding, n: int, what: str, allow=("valid", "same")):
+    """A padding spec as a string in `allow` or n explicit (before, after) pairs.
+
+    Accepted: a string, a non-negative int (every side), n ints (both sides of each axis), or
+    n (before, after) pairs.
+    """
+    if isinstance(padding, str):
+        p = padding.lower()
+        if p in allow:
+            return p
+    elif _is_int(padding) and padding >= 0:
+        return ((int(padding), int(padding)),) * n
+    elif isinstance(padding, (tuple, list)) and len(padding) == n:
+        if all(_is_int(v) and v >= 0 for v in padding):
+            return tuple((int(v), int(v)) for v in padding)
+        if all(isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_int(u) and u >= 0 for u in v)
+               for v in padding):
+            return tuple((int(v[0]), int(v[1])) for v in padding)
+    names = ", ".join(repr(a) for a in allow)
+    raise ValueError(f"{what}: padding must be {names}, a non-negative int, {n} of them or {n} (before, after) "
+                     f"pairs, got {padding!r}")
+
+
+def padding_config(padding):
+    return padding if isinstance(padding, str) else [list(p) for p in padding]
+
+
+def same_pads(size: int, k: int, s: int, d: int = 1) -> tuple[int, int]:
+    """TF 'SAME' padding (before, after) of one axis: output ceil(size / s), odd voxel after."""
+    out = -(-size // s)
+    total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def resolve_padding(padding, sizes, kernel, strides, dilation) -> tuple:
+    """Explicit (before, after) pairs of a parsed padding for the spatial `sizes`."""
+    if padding == "valid":
+        return ((0, 0),) * len(sizes)
+    if padding == "same":
+        return tuple(same_pads(sizes[a], kernel[a], strides[a], dilation[a]) for a in range(len(sizes)))
+    return tuple(padding)
+
+
+def out_sizes(padding, sizes, kernel, strides, dilation) -> tuple:
+    """Output spatial sizes (None where unknown); ValueError if a kernel does not fit."""
+    out = []
+    for a, size in enumerate(sizes):
+        if size is None or kernel[a] is None:
+            out.append(None)
+        elif padding == "same":
+            out.append(-(-size // strides[a]))
+        else:
+            lo, hi = (0, 0) if padding == "valid" else padding[a]
+            eff = (kernel[a] - 1) * dilation[a] + 1
+            if size + lo + hi < eff:
+                raise ValueError(f"kernel {tuple(kernel)} (dilation {tuple(dilation)}) is larger than the padded "
+                                 f"input: spatial size {tuple(sizes)}, padding {padding!r}")
+            out.append((size + lo + hi - eff) // strides[a] + 1)
+    return tuple(out)
+
+
+def check_arrays(name: str, *arrays) -> np.dtype:
+    """Float arrays of one dtype (None entries skipped); returns the dtype."""
+    dt = None
+    for a in arrays:
+        if a is None:
+            continue
+        if not isinstance(a, np.ndarray):
+            raise TypeError(f"{name}: expected numpy arrays, got {type(a).__name__}")
+        if a.dtype not in _FLOATS:
+            raise TypeError(f"{name}: expected float32 or float64 arrays, got dtype {a.dtype}")
+        if dt is None:
+            dt = a.dtype
+        elif a.dtype != dt:
+            raise TypeError(f"{name}: inputs must share one dtype, got {dt} and {a.dtype}")
+    return dt
+
+
+def contiguous(a):
+    return a if a is None or a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+class _ConvPlan:
+    __slots__ = ("chunks", "col", "g", "key", "mode", "t", "tmp", "y")
+
+
+@register
+class Conv3D(Op):
+    """3-D convolution of NCDHW input: inputs [x (N, C, D, H, W), w (O, C/groups, KD, KH, KW)] or [x, w, b (O,)].
+
+    Output (N, O, OD, OH, OW), each size floor((size + before + after - ((k-1)*d + 1)) / s) + 1
+    (ceil(size / s) for 'same'); see the module docstring.
+
+    Args:
+        strides, dilation: positive int or triple.
+        padding: 'valid', 'same', int, triple or ((front, back), (top, bottom), (left, right)).
+        groups: positive int dividing C and O.
+
+    Example:
+        >>> Conv3D(strides=2, padding="same").infer_shape((None, 3, 5, 7, 6), (8, 3, 3, 3, 3))
+        (None, 8, 3, 4, 3)
+    """
+
+    type_name = "conv3d"
+
+    def __init__(self, strides=1, padding="valid", dilation=1, groups: int = 1):
+        self.strides = as_tuple(strides, 3, "Conv3D: strides")
+        self.dilation = as_tuple(dilation, 3, "Conv3D: dilation")
+        self.padding = parse_padding(padding, 3, "Conv3D")
+        if not _is_int(groups) or groups < 1:
+            raise ValueError(f"Conv3D: groups must be a positive int, got {groups!r}")
+        self.groups = int(groups)
+
+    def get_config(self) -> dict:
+        return {"strides": list(self.strides), "padding": padding_config(self.padding),
+                "dilation": list(self.dilation), "groups": self.groups}
+
+    def infer_shape(self, x, w, b=None):
+        x, w = tuple(x), tuple(w)
+        if len(x) != 5:
+            raise ValueError(f"expected a 5-D input (N, C, D, H, W), got shape {x}")
+        if len(w) != 5:
+            raise ValueError(f"expected a 5-D weight (O, C/groups, KD, KH, KW), got shape {w}")
+        g, o = self.groups, w[0]
+        if o is not None and o % g:
+            raise ValueError(f"groups={g} must divide the output channels, got weight shape {w}")
+        if x[1] is not None and w[1] is not None and x[1] != w[1] * g:
+            raise ValueError(f"expected {w[1] * g} input channels (weight {w}, groups={g}), got input shape {x}")
+        if b is not None and (len(b) != 1 or (o is not None and b[0] is not None and b[0] != o)):
+            raise ValueError(f"expected bias shape ({o},), got {tuple(b)}")
+        return (x[0], o, *out_sizes(self.padding, x[2:], w[2:], self.strides, self.dilation))
+
+    def _plan(self, ctx: Ctx, x, w, b) -> _ConvPlan:
+        key = (x.shape, w.shape, x.dtype, b is None)
+        plan = ctx.__dict__.get("conv3d_plan")
+        if plan is not None and plan.key == key:
+            return plan
+        try:
+            self.infer_shape(x.shape, w.shape, None if b is None else b.shape)
+        except ValueError as e:
+            raise ValueError(f"Conv3D: {e}") from None
+        if x.shape[0] < 1:
+            raise ValueError(f"Conv3D: expected a non-empty batch, got input shape {x.shape}")
+        pads = resolve_padding(self.padding, x.shape[2:], w.shape[2:], self.strides, self.dilation)
+        g = K.Geometry3D(x.shape, w.shape[2:], self.strides, self.dilation, pads, w.shape[0], self.groups, "Conv3D")
+        dt = x.dtype
+        plan = _ConvPlan()
+        plan.key, plan.g = key, g
+        plan.y = ctx.buf("y", g.out_shape, dt)
+        if g.taps == 1 and g.strides == (1, 1, 1) and pads == ((0, 0),) * 3 and g.groups == 1:
+            plan.mode, plan.chunks, plan.col, plan.t = "1x1", [(0, g.N)], None, None
+        else:
+            plan.mode = "gemm"
+            nb = max(1, min(g.N, COL_CHUNK_BYTES // max(g.R * g.P * dt.itemsize, 1)))
+            nb = -(-g.N // -(-g.N // nb))  # even chunks
+            plan.chunks = [(n0, min(n0 + nb, g.N)) for n0 in range(0, g.N, nb)]
+            plan.col = ctx.buf("col", (g.R * nb * g.P,), dt)
+            plan.t = ctx.buf("t", (g.O * nb * g.P,), dt)
+        plan.tmp = None
+        ctx.conv3d_plan = plan
+        return plan
+
+    def _views(self, plan: _ConvPlan, nb: int):
+        """(col (R, nb*P) or grouped, t (O, nb*P) or grouped, t as (O, nb, P)) for a chunk of nb images."""
+        g = plan.g
+        col = plan.col[: g.R * nb * g.P]
+        t = plan.t[: g.O * nb * g.P]
+        if g.groups == 1:
+            return col.reshape(g.R, nb * g.P), t.reshape(g.O, nb * g.P), t.reshape(g.O, nb, g.P)
+        gr = g.groups
+        return (col.reshape(gr, g.R // gr, nb * g.P), t.reshape(gr, g.O // gr, nb * g.P),
+                t.reshape(g.O, nb, g.P))
+
+    def _w2(self, w, g):
+        return w.reshape(g.O, g.R // g.groups) if g.groups == 1 else w.reshape(g.groups, g.O // g.groups, -1)
+
+    def forward(self, ctx: Ctx, x, w, b=None):
+        check_arrays("Conv3D", x, w, b)
+        if x.ndim != 5 or w.ndim != 5:
+            try:
+                self.infer_shape(x.shape, w.shape, None if b is None else b.shape)
+            except ValueError as e:
+                raise ValueError(f"Conv3D: {e}") from None
+        x, w, b = contiguous(x), contiguous(w), contiguous(b)
+        plan = self._plan(ctx, x, w, b)
+        g, y = plan.g, plan.y
+        ctx.x, ctx.w = x, w
+        if plan.mode == "1x1":
+            np.matmul(w.reshape(g.O, g.C), x.reshape(g.N, g.C, g.P), out=y.reshape(g.N, g.O, g.P))
+            if b is not None:
+                K2.bias_add(y, b)
+            return y
+        w2 = self._w2(w, g)
+        for n0, n1 in plan.chunks:
+            col, t, t3 = self._views(plan, n1 - n0)
+            K.im2col3d(x, col, g, n0, n1)
+            np.matmul(w2, col, out=t)
+            K2.swap01(t3, y[n0:n1].reshape(n1 - n0, g.O, g.P), b)
+        return y
+
+    def backward(self, ctx: Ctx, gy):
+        plan: _ConvPlan = ctx.conv3d_plan
+        g, x, w = plan.g, ctx.x, ctx.w
+        if not (isinstance(gy, np.ndarray) and gy.flags.c_contiguous and gy.dtype == x.dtype):
+            gy = np.ascontiguousarray(gy, dtype=x.dtype)
+        if gy.shape != g.out_shape:
+            raise ValueError(f"Conv3D: expected an output gradient of shape {g.out_shape}, got {gy.shape}")
+        flags = ctx.needs_grad
+        need_x, need_w = flags[0], len(flags) > 1 and flags[1]
+        need_b = len(flags) > 2 and flags[2]
+        dt = x.dtype
+        gy3 = gy.reshape(g.N, g.O, g.P)
+        dx = ctx.buf("dx", x.shape, dt) if need_x else None
+        dw = ctx.buf("dw", w.shape, dt) if need_w else None
+        db = np.sum(gy3, axis=(0, 2), out=ctx.buf("db", (g.O,), dt)) if need_b else None
+        if plan.mode == "1x1":
+            w2 = w.reshape(g.O, g.C)
+            x3 = x.reshape(g.N, g.C, g.P)
+            if need_x:
+                np.matmul(w2.T, gy3, out=dx.reshape(g.N, g.C, g.P))
+            if need_w:
+                tmp = ctx.buf("dw_images", (g.N, g.O, g.C), dt)
+                np.matmul(gy3, x3.transpose(0, 2, 1), out=tmp)
+                np.sum(tmp, axis=0, out=dw.reshape(g.O, g.C))
+        elif need_x or need_w:
+            w2 = self._w2(w, g)
+            w2t = w2.T if g.groups == 1 else w2.transpose(0, 2, 1)
+            dw2 = dw.reshape(w2.shape) if need_w else None
+            part = ctx.buf("dw_part", w2.shape, dt) if need_w and len(plan.chunks) > 1 else None
+            for i, (n0, n1) in enumerate(plan.chunks):
+                col, t, t3 = self._views(plan, n1 - n0)
+                K2.swap01(gy3[n0:n1], t3)
+                if need_w:
+                    K.im2col3d(x, col, g, n0, n1)
+                    colt = col.T if g.groups == 1 else col.transpose(0, 2, 1)
+                    if i == 0:
+                        np.matmul(t, colt, out=dw2)
+                    else:
+                        np.matmul(t, colt, out=part)
+                        dw2 += part
+                if need_x:
+                    np.matmul(w2t, t, out=col)
+                    K.col2im3d(col, dx, g, n0, n1, overwrite=True)
+        return (dx, dw, db)[: len(flags)]
+
+
+# ---- pooling ------------------------------------------------------------------------------------
+
+
+class _PoolPlan:
+    __slots__ = ("argmax", "g", "key", "y")
+
+
+class _Pool3D(Op):
+    def __init__(self, pool_size=2, strides=None, padding="valid"):
+        name = type(self).__name__
+        self.pool_size = as_tuple(pool_size, 3, f"{name}: pool_size")
+        self.strides = self.pool_size if strides is None else as_tuple(strides, 3, f"{name}: strides")
+        self.padding = parse_padding(padding, 3, name)
+        if isinstance(self.padding, tuple) and any(max(p) >= k for p, k in zip(self.padding, self.pool_size)):
+            raise ValueError(f"{name}: padding must be smaller than the pool size {self.pool_size} on each side, "
+                             f"got {padding!r}")
+
+    def get_config(self) -> dict:
+        return {"pool_size": list(self.pool_size), "strides": list(self.strides),
+                "padding": padding_config(self.padding)}
+
+    def infer_shape(self, x):
+        x = tuple(x)
+        if len(x) != 5:
+            raise ValueError(f"expected a 5-D input (N, C, D, H, W), got shape {x}")
+        return (x[0], x[1], *out_sizes(self.padding, x[2:], self.pool_size, self.strides, (1, 1, 1)))
+
+    def _plan(self, ctx: Ctx, x) -> _PoolPlan:
+        key = (x.shape, x.dtype)
+        plan = ctx.__dict__.get("pool3d_plan")
+        if plan is not None and plan.key == key:
+            return plan
+        name = type(self).__name__
+        check_arrays(name, x)
+        try:
+            self.infer_shape(x.shape)
+        except ValueError as e:
+            raise ValueError(f"{name}: {e}") from None
+        pads = resolve_padding(self.padding, x.shape[2:], self.pool_size, self.strides, (1, 1, 1))
+        plan = _PoolPlan()
+        plan.key = key
+        plan.g = K.Geometry3D(x.shape, self.pool_size, self.strides, (1, 1, 1), pads, x.shape[1], 1, name)
+        plan.y = ctx.buf("y", plan.g.out_shape, x.dtype)
+        plan.argmax = None
+        ctx.pool3d_plan = plan
+        return plan
+
+    def _gy(self, plan: _PoolPlan, gy):
+        if not (isinstance(gy, np.ndarray) and gy.flags.c_contiguous and gy.dtype == plan.y.dtype):
+            gy = np.ascontiguousarray(gy, dtype=plan.y.dtype)
+        if gy.shape != plan.g.out_shape:
+            raise ValueError(f"{type(self).__name__}: expected an output gradient of shape {plan.g.out_shape}, "
+                             f"got {gy.shape}")
+        return gy
+
+
+@register
+class MaxPool3D(_Pool3D):
+    """Max pooling of NCDHW input (N, C, D, H, W) -> (N, C, OD, OH, OW); see the module docstring.
+
+    Args:
+        pool_size: int or triple. strides: int, triple or None (= pool_size).
+        padding: 'valid', 'same', int, triple or explicit pairs (each smaller than the pool size).
+
+    Example:
+        >>> MaxPool3D(2).infer_shape((None, 3, 5, 7, 6))
+        (None, 3, 2, 3, 3)
+    """
+
+    type_name = "maxpool3d"
+
+    def forward(self, ctx: Ctx, x):
+        check_arrays("MaxPool3D", x)
+        x = contiguous(x)
+        plan = self._plan(ctx, x)
+        if plan.argmax is None:
+            plan.argmax = ctx.buf("argmax", plan.g.out_shape, np.int32)
+        return K.maxpool3d_forward(x, plan.y, plan.argmax, plan.g)
+
+    def backward(self, ctx: Ctx, gy):
+        if not ctx.needs_grad[0]:
+            return (None,)
+        plan = ctx.pool3d_plan
+        gy = self._gy(plan, gy)
+        dx = ctx.buf("dx", plan.g.x_shape, plan.y.dtype)
+        return (K.maxpool3d_backward(gy, plan.argmax, dx, plan.g, overwrite=True),)
+
+
+@register
+class AvgPool3D(_Pool3D):
+    """Average pooling of NCDHW input (N, C, D, H, W) -> (N, C, OD, OH, OW); see the module docstring.
+
+    Args:
+        pool_size, strides, padding: as MaxPool3D.
+        count_include_pad: divide by the window clipped to the padded volume instead of the
+            voxel count (False, the TF / Keras rule).
+
+    Example:
+        >>> AvgPool3D(3, strides=2, padding="same").infer_shape((None, 3, 5, 7, 6))
+        (None, 3, 3, 4, 3)
+    """
+
+    type_name = "avgpool3d"
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", count_include_pad: bool = False):
+        super().__init__(pool_size, strides, padding)
+        if not isinstance(count_include_pad, (bool, np.bool_)):
+            raise TypeError(f"AvgPool3D: count_include_pad must be a bool, got {count_include_pad!r}")
+        self.count_include_pad = bool(count_include_pad)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "count_include_pad": self.count_include_pad}
+
+    def forward(self, ctx: Ctx, x):
+        check_arrays("AvgPool3D", x)
+        x = contiguous(x)
+        plan = self._plan(ctx, x)
+        return K.avgpool3d_forward(x, plan.y, plan.g, self.count_include_pad)
+
+    def backward(self, ctx: Ctx, gy):
+        if not ctx.needs_grad[0]:
+            return (None,)
+        plan = ctx.pool3d_plan
+        gy = self._gy(plan, gy)
+        dx = ctx.buf("dx", plan.g.x_shape, plan.y.dtype)
+        return (K.avgpool3d_backward(gy, dx, plan.g, self.count_include_pad, overwrite=True),)
