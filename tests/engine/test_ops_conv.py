@@ -370,6 +370,163 @@ def test_conv2d_graph_shape_errors_name_the_node():
         G.apply(Conv2D(), [x, w], name="conv_bad")
 
 
+# ---- Winograd F(2x2, 3x3) -------------------------------------------------------------------
+
+WINO_GRID = list(itertools.product([(7, 6), (8, 8), (9, 5)], ["valid", "same", ((2, 0), (1, 2))]))
+
+
+@pytest.mark.parametrize("hw,padding", WINO_GRID)
+def test_conv2d_winograd_matches_reference_and_gradients(hw, padding, rng):
+    x = rng.normal(size=(2, 16, *hw))
+    w = rng.normal(size=(16, 16, 3, 3))
+    b = rng.normal(size=16)
+    op = Conv2D(padding=padding)
+    y, ctx = run_op(op, x, w, b)
+    expect = "winograd" if ctx.conv_plan.g.P >= 64 else "gemm"
+    assert ctx.conv_plan.mode == expect
+    pads = _pads_of(padding, hw, (3, 3), (1, 1), (1, 1))
+    assert_close(y, _naive_conv2d(x, w, b, (1, 1), pads, (1, 1), 1), rtol=1e-10, atol=1e-10)
+    check_grad(op, [x, w, b], max_checks=40)
+    _, ctx1 = run_op(op, x, w, b, needs_grad=(False, True, False))
+    dx, dw, db = op.backward(ctx1, rng.normal(size=y.shape))
+    assert dx is None and db is None and dw.shape == w.shape
+
+
+@pytest.mark.parametrize("padding", ["valid", "same", ((2, 0), (1, 2))])
+def test_conv2d_winograd_matches_tensorflow_and_im2col(padding, rng, tf, monkeypatch):
+    x = rng.normal(size=(3, 16, 12, 11)).astype(np.float32)
+    w = (rng.normal(size=(24, 16, 3, 3)) / 12).astype(np.float32)
+    b = rng.normal(size=24).astype(np.float32)
+    gy = rng.normal(size=(3, 24) + Conv2D(padding=padding).infer_shape(x.shape, w.shape)[2:]).astype(
+        np.float32
+    )
+    op = Conv2D(padding=padding)
+    y, ctx = run_op(op, x, w, b)
+    assert ctx.conv_plan.mode == "winograd"
+    pads = _pads_of(padding, (12, 11), (3, 3), (1, 1), (1, 1))
+    assert_close(y, _tf_conv2d(tf, x, w, b, (1, 1), padding, pads, (1, 1), 1), rtol=1e-4, atol=1e-4)
+    grads = [g.copy() for g in op.backward(ctx, gy)]
+    monkeypatch.setattr(conv_mod, "WINOGRAD", False)
+    y2, ctx2 = run_op(op, x, w, b)
+    assert ctx2.conv_plan.mode == "gemm"
+    assert_close(y, y2, rtol=1e-4, atol=1e-4)
+    for a, e in zip(grads, op.backward(ctx2, gy)):
+        assert_close(a, e, rtol=1e-4, atol=1e-3)
+
+
+def test_conv2d_winograd_chunks_and_threads(rng, monkeypatch):
+    monkeypatch.setattr(conv_mod, "WINOGRAD_CHUNK_BYTES", 1)
+    x = rng.normal(size=(5, 16, 9, 10)).astype(np.float32)
+    w = rng.normal(size=(16, 16, 3, 3)).astype(np.float32)
+    b = rng.normal(size=16).astype(np.float32)
+    gy = rng.normal(size=(5, 16, 9, 10)).astype(np.float32)
+    op = Conv2D(padding="same")
+
+    def run():
+        y, ctx = run_op(op, x, w, b)
+        assert ctx.conv_plan.mode == "winograd" and ctx.conv_plan.n_chunks == 5
+        return [y.copy()] + [g.copy() for g in op.backward(ctx, gy)]
+
+    check_threads(run, exact=True)
+    # backward after a forward on another input recomputes the transforms
+    ctx = Ctx(n_inputs=3)
+    op.forward(ctx, x[::-1].copy(), w, b)
+    op.forward(ctx, x, w, b)
+    got = op.backward(ctx, gy)
+    for a, e in zip(got, run()[1:]):
+        np.testing.assert_array_equal(a, e)
+
+
+def _wino_buffers(g, nb, channels, dtype, ks=None):
+    th, tw = K.wino_tiles(g)
+    ks = channels * nb * th * tw if ks is None else ks
+    buf = np.zeros(16 * ks, dtype)
+    return buf, buf.reshape(16, ks)[:, : channels * nb * th * tw].reshape(16, channels, nb * th * tw), ks
+
+
+@pytest.mark.parametrize(
+    "xs,pads",
+    [((2, 3, 7, 6), ((1, 1), (1, 1))), ((1, 2, 5, 9), ((2, 0), (1, 2))), ((3, 2, 4, 4), ((0, 0), (0, 0)))],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_winograd_kernels(xs, pads, dtype, rng):
+    x = rng.normal(size=xs).astype(dtype)
+    w = rng.normal(size=(4, xs[1], 3, 3)).astype(dtype)
+    g = K.ConvGeometry(xs, (3, 3), (1, 1), (1, 1), pads, 4)
+    assert K.wino_supported(g)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    # padded block strides (as the op uses) and packed ones give the same numbers
+    for ks in (None, K.wino_stride(g.C, g.N, g)):
+        vb, v3, ksv = _wino_buffers(g, g.N, g.C, dtype, ks)
+        K.wino_input(x, vb, g, ks=ksv)
+        mb, m3, ksm = _wino_buffers(g, g.N, g.O, dtype, None if ks is None else K.wino_stride(g.O, g.N, g))
+        u = K.wino_weights(w)
+        np.matmul(u, v3, out=m3)
+        y = K.wino_output(mb, np.empty(g.out_shape, dtype), g, ks=ksm)
+        assert_close(
+            y,
+            _naive_conv2d(x.astype(np.float64), w.astype(np.float64), None, (1, 1), pads, (1, 1), 1),
+            rtol=tol,
+            atol=tol,
+        )
+    # adjoints: <T a, b> = <a, T* b>
+    gy = rng.normal(size=g.out_shape).astype(dtype)
+    dm = K.wino_output_adjoint(gy, np.empty_like(mb), g, ks=ksm)
+    m_full = mb.copy()
+    assert np.isclose(np.dot(m_full, dm), np.sum(y * gy, dtype=np.float64), rtol=1e-4)
+    dvb, dv3, _ = _wino_buffers(g, g.N, g.C, dtype, ksv)
+    dv3[...] = rng.normal(size=dv3.shape)
+    dx = K.wino_input_adjoint(dvb, np.full(xs, 2, dtype), g, ks=ksv, overwrite=True)
+    assert np.isclose(np.sum(v3 * dv3, dtype=np.float64), np.sum(x * dx, dtype=np.float64), rtol=1e-4)
+    dx2 = K.wino_input_adjoint(dvb, np.ones(xs, dtype), g, ks=ksv)
+    assert_close(dx2, dx + 1, rtol=tol, atol=tol)
+    du = rng.normal(size=u.shape).astype(dtype)
+    dw = K.wino_weights_adjoint(du)
+    assert np.isclose(np.sum(u * du, dtype=np.float64), np.sum(w * dw, dtype=np.float64), rtol=1e-4)
+    # a chunk of images n0..n1 touches only those images
+    part, p3, _ = _wino_buffers(g, 1, g.C, dtype)
+    K.wino_input(x, part, g, g.N - 1, g.N)
+    np.testing.assert_array_equal(p3, v3.reshape(16, g.C, g.N, -1)[:, :, -1])
+
+
+def test_winograd_kernels_threads_bitwise(rng):
+    xs = (4, 8, 13, 12)
+    x = rng.normal(size=xs).astype(np.float32)
+    g = K.ConvGeometry(xs, (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), 8)
+    gy = rng.normal(size=g.out_shape).astype(np.float32)
+
+    def run():
+        vb, v3, ks = _wino_buffers(g, g.N, g.C, np.float32)
+        K.wino_input(x, vb, g, ks=ks)
+        mb, m3, ksm = _wino_buffers(g, g.N, g.O, np.float32)
+        K.wino_output_adjoint(gy, mb, g, ks=ksm)
+        y = K.wino_output(mb, np.empty(g.out_shape, np.float32), g, ks=ksm)
+        dx = K.wino_input_adjoint(vb, np.zeros(xs, np.float32), g, ks=ks)
+        return vb, mb, y, dx
+
+    check_threads(run, exact=True)
+
+
+def test_winograd_kernel_wrappers_reject_bad_arguments(rng):
+    x = rng.normal(size=(2, 3, 7, 6)).astype(np.float32)
+    g = K.ConvGeometry(x.shape, (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), 4)
+    vb, _, ks = _wino_buffers(g, 2, 3, np.float32)
+    with pytest.raises(ValueError, match=r"wino_input: expected a flat buffer of >= 1152 elements"):
+        K.wino_input(x, vb[:-1], g)
+    with pytest.raises(ValueError, match=r"wino_input: expected a block stride ks >= 72, got 70"):
+        K.wino_input(x, vb, g, ks=70)
+    with pytest.raises(ValueError, match=r"expected a 3x3 stride-1 undilated ungrouped geometry"):
+        K.wino_input(x, vb, K.ConvGeometry(x.shape, (3, 3), (2, 2), (1, 1), ((1, 1), (1, 1)), 4))
+    with pytest.raises(ValueError, match=r"wino_output: expected y of shape \(2, 4, 7, 6\)"):
+        K.wino_output(np.zeros(16 * 4 * 2 * 12, np.float32), np.zeros((2, 4, 7, 7), np.float32), g)
+    with pytest.raises(TypeError, match=r"wino_output_adjoint: all arrays must share one dtype"):
+        K.wino_output_adjoint(np.zeros((2, 4, 7, 6)), np.zeros(16 * 4 * 2 * 12, np.float32), g)
+    with pytest.raises(ValueError, match=r"wino_input_adjoint: expected dx of shape"):
+        K.wino_input_adjoint(vb, np.zeros((2, 3, 7, 5), np.float32), g)
+    with pytest.raises(ValueError, match=r"wino_weights: expected w of shape \(O, C, 3, 3\)"):
+        K.wino_weights(np.zeros((4, 3, 5, 5)))
+
+
 # ---- Conv1D -------------------------------------------------------------------------------
 
 GRID1 = list(
