@@ -496,9 +496,9 @@ def test_winograd_kernels_threads_bitwise(rng):
     gy = rng.normal(size=g.out_shape).astype(np.float32)
 
     def run():
-        vb, v3, ks = _wino_buffers(g, g.N, g.C, np.float32)
+        vb, _, ks = _wino_buffers(g, g.N, g.C, np.float32)
         K.wino_input(x, vb, g, ks=ks)
-        mb, m3, ksm = _wino_buffers(g, g.N, g.O, np.float32)
+        mb, _, ksm = _wino_buffers(g, g.N, g.O, np.float32)
         K.wino_output_adjoint(gy, mb, g, ks=ksm)
         y = K.wino_output(mb, np.empty(g.out_shape, np.float32), g, ks=ksm)
         dx = K.wino_input_adjoint(vb, np.zeros(xs, np.float32), g, ks=ks)
@@ -510,7 +510,7 @@ def test_winograd_kernels_threads_bitwise(rng):
 def test_winograd_kernel_wrappers_reject_bad_arguments(rng):
     x = rng.normal(size=(2, 3, 7, 6)).astype(np.float32)
     g = K.ConvGeometry(x.shape, (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), 4)
-    vb, _, ks = _wino_buffers(g, 2, 3, np.float32)
+    vb, _, _ = _wino_buffers(g, 2, 3, np.float32)
     with pytest.raises(ValueError, match=r"wino_input: expected a flat buffer of >= 1152 elements"):
         K.wino_input(x, vb[:-1], g)
     with pytest.raises(ValueError, match=r"wino_input: expected a block stride ks >= 72, got 70"):
