@@ -1,6 +1,6 @@
 """Conv2D forward + backward timings and GFLOP/s for the ResNet-20 and LeNet-5 layer shapes.
 
-    python benchmarks/conv_kernels.py [--tf] [--repeat 20] [--threads 2]
+    python benchmarks/conv_kernels.py [--tf] [--repeat 20] [--threads 2] [--cpu]
 
 FLOPs per pass: 2*N*O*(C/groups)*KH*KW*OH*OW; forward + backward is 3 passes (2 when the
 input needs no gradient, as in a first layer). With --tf, TensorFlow's conv2d + bias_add
@@ -101,9 +101,26 @@ def _tf_case(xs, o, k, pad, s, need_x, rng):
     return run
 
 
-def bench(repeat: int, with_tf: bool):
-    """Per shape: zoo forward, backward and step; with_tf: TF's step, timed in alternating rounds."""
+def bench(repeat: int, with_tf: bool, cpu: bool = False):
+    """Per shape: zoo forward, backward and step; with_tf: TF's step, timed in alternating rounds.
+
+    cpu: measure CPU time instead of wall time (zoo: this thread's, TF: the process's), which
+    a loaded machine does not inflate; meant for one thread.
+    """
     rng = np.random.default_rng(0)
+    clocks = {
+        "fwd": time.perf_counter,
+        "bwd": time.perf_counter,
+        "step": time.perf_counter,
+        "tf": time.perf_counter,
+    }
+    if cpu:
+        clocks = {
+            "fwd": time.thread_time,
+            "bwd": time.thread_time,
+            "step": time.thread_time,
+            "tf": time.process_time,
+        }
     rows = []
     for name, xs, o, k, pad, s, need_x in SHAPES:
         fwd, bwd, step, yshape, ctx = _zoo_case(xs, o, k, pad, s, need_x, rng)
@@ -117,9 +134,10 @@ def bench(repeat: int, with_tf: bool):
                 if fn is None:
                     continue
                 time.sleep(0.005)  # let the other library's spinning threads go idle
-                t0 = time.perf_counter()
+                clock = clocks[key]
+                t0 = clock()
                 fn()
-                best[key] = min(best[key], time.perf_counter() - t0)
+                best[key] = min(best[key], clock() - t0)
         f = _flops(xs, o, k, yshape[2], yshape[3])
         rows.append(
             (
@@ -148,19 +166,29 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tf", action="store_true", help="also time TensorFlow's conv2d")
     ap.add_argument("--repeat", type=int, default=20)
-    ap.add_argument("--threads", type=int, default=0, help="threads for zoo, BLAS and TF (default: all cores)")
+    ap.add_argument(
+        "--threads", type=int, default=0, help="threads for zoo, BLAS and TF (default: all cores)"
+    )
+    ap.add_argument(
+        "--cpu",
+        action="store_true",
+        help="one thread, CPU time instead of wall time (robust on a shared, loaded machine)",
+    )
     args = ap.parse_args()
     from zoo.engine import _native, threads
 
+    if args.cpu:
+        args.threads = 1
     if args.threads:
         threads.set_num_threads(args.threads)
         THREADS[0] = args.threads
     print(
         f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, isa={_native.cpu_isa()}, "
         f"threads={threads.get_num_threads()}, numpy {np.__version__}, "
-        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '<unset>')}"
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '<unset>')}, "
+        f"{'CPU' if args.cpu else 'wall'} time, load average {os.getloadavg()[0]:.1f}"
     )
-    rows = bench(args.repeat, args.tf)
+    rows = bench(args.repeat, args.tf, args.cpu)
     print(
         f"{'layer':26s} {'input':18s} {'O':>3s} {'k':>2s} {'mode':>9s} {'fwd ms':>7s} {'bwd ms':>7s} "
         f"{'f+b ms':>7s} {'fwd GF/s':>8s} {'f+b GF/s':>8s}" + ("  tf f+b ms  tf/zoo" if args.tf else "")
