@@ -1,0 +1,126 @@
+"""Data-parallel scaling: local replicas, and Spark workers.
+
+Local part: samples/s of one replica using every thread inside its ops (BLAS, batch-chunked
+convolutions, OpenMP kernels) against K replicas with one thread each, for an MLP
+784-512-256-10, LeNet-5 and ResNet-20 at several batch sizes, measured in alternating
+rounds (the machine is shared; the median of the rounds is reported). This is the data
+behind `zoo.engine.parallel.choose_replicas`.
+
+Spark part (`--spark`): samples/s of LeNet-5 and ResNet-20 trained by the distributed
+trainer with 1 and 2 workers on `local-cluster[2,1,1024]` (one core per worker), and the
+per-iteration time split into compute (forward/backward), communication (ring
+reduce-scatter + all-gather + small all-reduce) and update, plus the Spark overhead (job
+time minus the training loop).
+
+Run:  python benchmarks/scaling.py [--local] [--spark] [--models mlp,lenet,resnet20] [--no-write]
+OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are removed from the environment for this command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+
+if any(k in os.environ for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")) and "ZOO_BENCH_CHILD" not in os.environ:
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    env["ZOO_BENCH_CHILD"] = "1"
+    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.distributed.models import BUILDERS, data
+
+
+def build(name: str):
+    return BUILDERS[name]()
+
+
+# ---- local replicas ------------------------------------------------------------------------------
+
+def local_rounds(name: str, batch: int, threads: int, rounds: int, seconds: float) -> dict:
+    """Median samples/s of K=1 (threads inside ops) and K=threads replicas, alternating."""
+    from zoo.engine import threads as T
+    from zoo.engine.optim import SGD
+    from zoo.engine.parallel import LocalParallelTrainer
+
+    T.set_num_threads(threads)
+    graph = build(name)
+    trainers = {k: LocalParallelTrainer(graph, "sparse_categorical_crossentropy", SGD(0.01, momentum=0.9),
+                                        replicas=k) for k in (1, threads)}
+    x, y = data(name, batch * 4)
+    xs, ys, sws, _ = trainers[1]._prepare(x, y)
+    per = {}
+    for k, tr in trainers.items():  # warm-up and step time
+        for i in range(3):
+            sl = slice((i % 4) * batch, (i % 4 + 1) * batch)
+            tr.train_step([xs[0][sl]], [ys[0][sl]], [sws[0][sl]])
+        t = time.perf_counter()
+        tr.train_step([xs[0][:batch]], [ys[0][:batch]], [sws[0][:batch]])
+        per[k] = time.perf_counter() - t
+    steps = max(3, int(seconds / max(per.values())))
+    out: dict = {k: [] for k in trainers}
+    for _ in range(rounds):
+        for k, tr in trainers.items():
+            t = time.perf_counter()
+            for i in range(steps):
+                sl = slice((i % 4) * batch, (i % 4 + 1) * batch)
+                tr.train_step([xs[0][sl]], [ys[0][sl]], [sws[0][sl]])
+            out[k].append(batch * steps / (time.perf_counter() - t))
+    for tr in trainers.values():
+        if tr._group is not None:
+            tr._group.close()
+    return {k: statistics.median(v) for k, v in out.items()}
+
+
+def run_local(models, batches, rounds, seconds) -> list[str]:
+    lines = ["| model | batch | 1 replica x 2 threads (samples/s) | 2 replicas x 1 thread | ratio |",
+             "|---|---|---|---|---|"]
+    for name in models:
+        for b in batches.get(name, (32, 128)):
+            r = local_rounds(name, b, 2, rounds, seconds)
+            line = f"| {name} | {b} | {r[1]:,.0f} | {r[2]:,.0f} | {r[2] / r[1]:.2f} |"
+            print(line, flush=True)
+            lines.append(line)
+    return lines
+
+
+def write(section: str, lines: list[str]) -> None:
+    head = (f"\n## {section} ({time.strftime('%Y-%m-%d %H:%M')}, {platform.processor() or platform.machine()}, "
+            f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; OPENBLAS_CORETYPE/L2_SIZE unset)\n\n")
+    with open(RESULTS, "a") as f:
+        f.write(head + "\n".join(lines) + "\n")
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--local", action="store_true")
+    ap.add_argument("--spark", action="store_true")
+    ap.add_argument("--models", default="mlp,lenet,resnet20")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=1.5)
+    ap.add_argument("--iterations", type=int, default=30)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+    models = [m for m in args.models.split(",") if m]
+    if not args.local and not args.spark:
+        args.local = True
+    if args.local:
+        batches = {"mlp": (32, 128, 512), "lenet": (32, 128, 512), "resnet20": (16, 64)}
+        lines = run_local(models, batches, args.rounds, args.seconds)
+        if not args.no_write:
+            write("Local replicas vs threads inside ops (benchmarks/scaling.py --local)", lines)
+    if args.spark:
+        from scaling_spark import run_spark
+
+        lines = run_spark([m for m in models if m != "mlp"], args.iterations)
+        if not args.no_write:
+            write("Spark workers (benchmarks/scaling.py --spark)", lines)
+
+
+if __name__ == "__main__":
+    main()
