@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from zoo.engine.ops.base import Ctx, Op, broadcast_shapes, register, unbroadcast
+from zoo.engine.ops.base import Ctx, Op, register, unbroadcast
 
 __all__ = [
     "AlphaDropout",
@@ -32,6 +32,7 @@ __all__ = [
     "HardShrink",
     "LayerNorm",
     "PRelu",
+    "PickInput",
     "RRelu",
     "ReluGeneral",
     "SRelu",
@@ -55,16 +56,31 @@ def _float(who: str, x, name: str = "input") -> np.ndarray:
     return x
 
 
-def _number(who: str, name: str, v, low: float | None = None, low_open: bool = False,
-            high: float | None = None, high_open: bool = False) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
+def _number(
+    who: str,
+    name: str,
+    v,
+    low: float | None = None,
+    low_open: bool = False,
+    high: float | None = None,
+    high_open: bool = False,
+) -> float:
+    if (
+        isinstance(v, bool)
+        or not isinstance(v, (int, float, np.integer, np.floating))
+        or not math.isfinite(v)
+    ):
         raise ValueError(f"{who}: {name} must be a finite number, got {v!r}")
     v = float(v)
     if (low is not None and (v < low or (low_open and v == low))) or (
-            high is not None and (v > high or (high_open and v == high))):
+        high is not None and (v > high or (high_open and v == high))
+    ):
         lo = "(" if low_open else "["
         hi = ")" if high_open else "]"
-        raise ValueError(f"{who}: {name} must be in {lo}{low}, {'inf' if high is None else high}{hi}, got {v!r}")
+        hi = ")" if high is None else hi
+        raise ValueError(
+            f"{who}: {name} must be in {lo}{low}, {'inf' if high is None else high}{hi}, got {v!r}"
+        )
     return v
 
 
@@ -88,10 +104,10 @@ def _resolve_axes(who: str, what: str, axes: tuple[int, ...], ndim: int) -> tupl
     out = []
     for a in axes:
         if not -ndim <= a < ndim:
-            raise ValueError(f"{who}: {what} {a} is out of range for an input of rank {ndim}")
+            raise ValueError(f"{what} {a} is out of range for an input of rank {ndim}")
         out.append(a % ndim)
     if len(set(out)) != len(out):
-        raise ValueError(f"{who}: {what} {axes} names an axis twice (rank {ndim})")
+        raise ValueError(f"{what} {axes} names an axis twice (rank {ndim})")
     return tuple(sorted(out))
 
 
@@ -102,16 +118,15 @@ def _like(g: np.ndarray, ref: np.ndarray) -> np.ndarray:
 
 
 def _check_param(who: str, name: str, x: tuple, p: tuple) -> None:
-    """p must broadcast to x without changing x's shape (a per-position parameter)."""
-    if len(p) > len(x):
-        raise ValueError(f"expected {name} of rank <= {len(x)} broadcastable to the input shape {tuple(x)}, "
-                         f"got shape {tuple(p)}")
-    try:
-        out = broadcast_shapes(x, p)
-    except ValueError:
-        out = None
-    if out is None or any(a is not None and b != a for a, b in zip(x, out)):
-        raise ValueError(f"expected {name} broadcastable to the input shape {tuple(x)}, got shape {tuple(p)}")
+    """p must broadcast to x without growing it: right-aligned, each size 1 or x's (1 on unknown sizes)."""
+    ok = len(p) <= len(x) and all(
+        b == 1 or (a is not None and b == a) for a, b in zip(reversed(x), reversed(p))
+    )
+    if not ok:
+        raise ValueError(
+            f"expected {name} broadcastable to the input shape {tuple(x)} without growing it, "
+            f"got shape {tuple(p)}"
+        )
 
 
 # ---- parametric and piecewise activations -----------------------------------------------------
@@ -186,7 +201,9 @@ class SRelu(Op):
     def forward(self, ctx: Ctx, x, tl, al, tr, ar):
         who = "SRelu"
         x = _float(who, x)
-        ps = [_float(who, p, n) for p, n in ((tl, "t_left"), (al, "a_left"), (tr, "t_right"), (ar, "a_right"))]
+        ps = [
+            _float(who, p, n) for p, n in ((tl, "t_left"), (al, "a_left"), (tr, "t_right"), (ar, "a_right"))
+        ]
         tl, al, tr, ar = ps
         trr = tl + np.abs(tr)
         right = np.greater(x, trr, out=ctx.buf("right", x.shape, np.bool_))
@@ -309,7 +326,11 @@ class ReluGeneral(Op):
         self.threshold = _number(who, "threshold", threshold, 0.0)
 
     def get_config(self) -> dict:
-        return {"max_value": self.max_value, "negative_slope": self.negative_slope, "threshold": self.threshold}
+        return {
+            "max_value": self.max_value,
+            "negative_slope": self.negative_slope,
+            "threshold": self.threshold,
+        }
 
     def infer_shape(self, x):
         return tuple(x)
@@ -566,21 +587,29 @@ class AlphaDropout(Op):
         if noise_shape is not None:
             ns = tuple(noise_shape)
             if not all(s is None or (_is_int(s) and s >= 1) for s in ns):
-                raise ValueError(f"AlphaDropout: noise_shape must hold positive ints or None, got {noise_shape!r}")
+                raise ValueError(
+                    f"AlphaDropout: noise_shape must hold positive ints or None, got {noise_shape!r}"
+                )
             noise_shape = tuple(None if s is None else int(s) for s in ns)
         self.noise_shape = noise_shape
 
     def get_config(self) -> dict:
-        return {"rate": self.rate, "noise_shape": None if self.noise_shape is None else list(self.noise_shape)}
+        return {
+            "rate": self.rate,
+            "noise_shape": None if self.noise_shape is None else list(self.noise_shape),
+        }
 
     def _noise(self, shape: tuple) -> tuple:
         if self.noise_shape is None:
             return tuple(shape)
         ns = self.noise_shape
-        if len(ns) != len(shape) or any(s is not None and s != 1 and d is not None and s != d
-                                        for s, d in zip(ns, shape)):
-            raise ValueError(f"AlphaDropout: noise_shape {ns} does not broadcast to input shape {tuple(shape)}; "
-                             f"each entry must be None, 1 or the input's size")
+        if len(ns) != len(shape) or any(
+            s is not None and s != 1 and d is not None and s != d for s, d in zip(ns, shape)
+        ):
+            raise ValueError(
+                f"AlphaDropout: noise_shape {ns} does not broadcast to input shape {tuple(shape)}; "
+                f"each entry must be None, 1 or the input's size"
+            )
         return tuple(d if s is None else s for s, d in zip(ns, shape))
 
     def infer_shape(self, x):
@@ -634,17 +663,22 @@ class GaussianSample(Op):
     type_name = "gaussian_sample"
 
     def infer_shape(self, mean, log_var):
-        if len(mean) != len(log_var) or any(a is not None and b is not None and a != b
-                                            for a, b in zip(mean, log_var)):
-            raise ValueError(f"expected mean and log_var of the same shape, got {tuple(mean)} and {tuple(log_var)}")
+        if len(mean) != len(log_var) or any(
+            a is not None and b is not None and a != b for a, b in zip(mean, log_var)
+        ):
+            raise ValueError(
+                f"expected mean and log_var of the same shape, got {tuple(mean)} and {tuple(log_var)}"
+            )
         return tuple(mean)
 
     def forward(self, ctx: Ctx, mean, log_var):
         mean = _float("GaussianSample", mean, "mean")
         log_var = _float("GaussianSample", log_var, "log_var")
         if mean.shape != log_var.shape:
-            raise ValueError(f"GaussianSample: expected mean and log_var of the same shape, got {mean.shape} and "
-                             f"{log_var.shape}")
+            raise ValueError(
+                f"GaussianSample: expected mean and log_var of the same shape, got {mean.shape} and "
+                f"{log_var.shape}"
+            )
         dt = np.result_type(mean, log_var)
         se = _normal(ctx, "se", mean.shape, dt)  # becomes exp(log_var / 2) * e
         s = ctx.buf("s", mean.shape, dt)
@@ -688,7 +722,9 @@ class LayerNorm(Op):
 
     type_name = "layer_norm"
 
-    def __init__(self, axis=-1, epsilon: float = 1e-3, center: bool = True, scale: bool = True, param_axis=None):
+    def __init__(
+        self, axis=-1, epsilon: float = 1e-3, center: bool = True, scale: bool = True, param_axis=None
+    ):
         who = "LayerNorm"
         self.axis = _axes_arg(who, "axis", axis)
         self.param_axis = self.axis if param_axis is None else _axes_arg(who, "param_axis", param_axis)
@@ -697,8 +733,13 @@ class LayerNorm(Op):
         self._plans: dict = {}
 
     def get_config(self) -> dict:
-        return {"axis": list(self.axis), "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
-                "param_axis": list(self.param_axis)}
+        return {
+            "axis": list(self.axis),
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "param_axis": list(self.param_axis),
+        }
 
     def _plan(self, shape: tuple):
         """Per input shape: (reduced axes, parameter axes, 2-D view or None, reduce axes in the
@@ -710,7 +751,7 @@ class LayerNorm(Op):
             p = _resolve_axes("LayerNorm", "param_axis", self.param_axis, nd)
             if r == p and r == tuple(range(nd - len(r), nd)) and None not in shape:
                 d = math.prod(shape[a] for a in r)  # trailing axes: one (rows, d) view
-                plan = (r, p, (math.prod(shape[:nd - len(r)]), d), (1,), (d,), (0,))
+                plan = (r, p, (math.prod(shape[: nd - len(r)]), d), (1,), (d,), (0,))
             else:
                 pview = tuple(shape[a] if a in p else 1 for a in range(nd))
                 plan = (r, p, None, r, pview, tuple(a for a in range(nd) if a not in p))
@@ -721,15 +762,21 @@ class LayerNorm(Op):
     def infer_shape(self, x, *params):
         n = int(self.scale) + int(self.center)
         if len(params) != n:
-            raise ValueError(f"expected {n} parameter input(s) (scale={self.scale}, center={self.center}), "
-                             f"got {len(params)}")
+            raise ValueError(
+                f"expected {n} parameter input(s) (scale={self.scale}, center={self.center}), "
+                f"got {len(params)}"
+            )
         p = self._plan(tuple(x))[1]
         want = tuple(x[a] for a in p)
         names = (["gamma"] if self.scale else []) + (["beta"] if self.center else [])
         for name, s in zip(names, params):
-            if len(s) != len(want) or any(a is not None and b is not None and a != b for a, b in zip(want, s)):
-                raise ValueError(f"expected {name} of shape {want} for input shape {tuple(x)} and axis "
-                                 f"{list(self.param_axis)}, got {tuple(s)}")
+            if len(s) != len(want) or any(
+                a is not None and b is not None and a != b for a, b in zip(want, s)
+            ):
+                raise ValueError(
+                    f"expected {name} of shape {want} for input shape {tuple(x)} and axis "
+                    f"{list(self.param_axis)}, got {tuple(s)}"
+                )
         return tuple(x)
 
     def forward(self, ctx: Ctx, x, *params):
@@ -741,8 +788,10 @@ class LayerNorm(Op):
         ps = [_float(who, v, name) for v, name in zip(params, (["gamma"] if self.scale else []) + ["beta"])]
         for v in ps:
             if v.size != math.prod(pview):
-                raise ValueError(f"{who}: expected parameters of shape {tuple(x.shape[a] for a in p)} for input "
-                                 f"shape {x.shape}, got {v.shape}")
+                raise ValueError(
+                    f"{who}: expected parameters of shape {tuple(x.shape[a] for a in p)} for input "
+                    f"shape {x.shape}, got {v.shape}"
+                )
         gamma = ps[0].reshape(pview) if self.scale else None
         beta = ps[-1].reshape(pview) if self.center else None
         dt = x.dtype
@@ -835,7 +884,13 @@ class WithinChannelLRN(Op):
             raise ValueError(f"{who}: axes must name the 2 spatial axes, got {axes!r}")
 
     def get_config(self) -> dict:
-        return {"size": self.size, "alpha": self.alpha, "beta": self.beta, "k": self.k, "axes": list(self.axes)}
+        return {
+            "size": self.size,
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "k": self.k,
+            "axes": list(self.axes),
+        }
 
     def infer_shape(self, x):
         _resolve_axes("WithinChannelLRN", "axes", self.axes, len(x))
@@ -845,7 +900,7 @@ class WithinChannelLRN(Op):
         """out[.., i, ..] = sum_{j < size} a[.., i - before + j, ..] along `axis` (zeros outside)."""
         n = a.shape[axis]
         sz = self.size
-        pshape = a.shape[:axis] + (n + sz - 1,) + a.shape[axis + 1:]
+        pshape = a.shape[:axis] + (n + sz - 1,) + a.shape[axis + 1 :]
         pad = ctx.zeros(key + "_pad", pshape, a.dtype)
         idx = [slice(None)] * a.ndim
 
@@ -932,7 +987,7 @@ class BackwardSlice(Op):
             return (None,)
         gx = ctx.zeros("gx", ctx.shape, ctx.dtype)
         stop = None if self.length is None else self.start + self.length
-        gx[..., self.start:stop] = gy[..., self.start:stop]
+        gx[..., self.start : stop] = gy[..., self.start : stop]
         return (gx,)
 
 
@@ -953,3 +1008,33 @@ class ShapeOf(Op):
 
     def backward(self, ctx: Ctx, gy):
         return (None,)
+
+
+@register
+class PickInput(Op):
+    """y = the input at `index` of any number of inputs (negatives count from the end); the
+    gradient goes to that input only (Analytics Zoo SelectTable)."""
+
+    type_name = "pick_input"
+
+    def __init__(self, index: int = 0):
+        if not _is_int(index):
+            raise TypeError(f"PickInput: index must be an int, got {index!r}")
+        self.index = int(index)
+
+    def get_config(self) -> dict:
+        return {"index": self.index}
+
+    def infer_shape(self, *xs):
+        if not -len(xs) <= self.index < len(xs):
+            raise ValueError(f"index {self.index} is out of range for {len(xs)} inputs")
+        return tuple(xs[self.index])
+
+    def forward(self, ctx: Ctx, *xs):
+        ctx.n = len(xs)
+        return xs[self.index]
+
+    def backward(self, ctx: Ctx, gy):
+        out = [None] * ctx.n
+        out[self.index % ctx.n] = gy
+        return tuple(out)
