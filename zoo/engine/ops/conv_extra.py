@@ -18,6 +18,8 @@
 - Upsample: nearest-neighbour repetition of chosen axes by integer factors.
 - ResizeBilinear: bilinear resize of two spatial axes, channels first or last, following
   TensorFlow's resize_bilinear (align_corners, half_pixel_centers).
+- BlockGradient: identity forward, no gradient to its input (Analytics Zoo's
+  propagate_back=False).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from zoo.engine.ops.conv3d import (
     resolve_padding,
 )
 
-__all__ = ["ConvTranspose1D", "ConvTranspose2D", "ConvTranspose3D", "LocallyConnected1D", "LocallyConnected2D",
+__all__ = ["BlockGradient", "ConvTranspose1D", "ConvTranspose2D", "ConvTranspose3D", "LocallyConnected1D", "LocallyConnected2D",
            "ResizeBilinear", "Upsample", "transpose_output_size"]
 
 
@@ -586,3 +588,24 @@ class ResizeBilinear(Op):
         return (K.resize_bilinear_backward(gy, dx, ctx.lay, self.size, self.align_corners, self.half_pixel_centers,
                                            overwrite=True),)
 
+
+
+@register
+class BlockGradient(Op):
+    """y = x; backward passes no gradient to x (nothing before it is trained through it).
+
+    Example:
+        >>> BlockGradient().infer_shape((None, 3))
+        (None, 3)
+    """
+
+    type_name = "block_gradient"
+
+    def infer_shape(self, x):
+        return tuple(x)
+
+    def forward(self, ctx: Ctx, x):
+        return x
+
+    def backward(self, ctx: Ctx, gy):
+        return (None,)
