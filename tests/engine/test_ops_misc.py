@@ -42,7 +42,7 @@ def _naive_layer_norm(x, axes, gamma, beta, eps, param_axes=None):
 
 def _naive_within_lrn(x, size, alpha, beta, k):
     """NCHW, loops over the window."""
-    n, c, h, w = x.shape
+    h, w = x.shape[2:]
     pre = (size - 1) // 2
     s = np.zeros_like(x)
     for i in range(h):
