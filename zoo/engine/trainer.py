@@ -63,12 +63,19 @@ class Trainer:
         clip_value: (min, max) to clip each gradient element, or None.
         clip_norm: maximum global L2 norm of the gradient, or None.
         regularizers: {Parameter: Regularizer} penalties added to the loss and its gradient.
+        output_names: names of the outputs for log keys of a multi-output model
+            (`<name>_loss`, `<name>_<metric>`); default `output_<i>`.
     """
 
     def __init__(self, model: Graph, loss, optimizer="sgd", loss_weights=None, metrics=None, seed: int = 0,
-                 clip_value=None, clip_norm: float | None = None, regularizers: dict | None = None):
+                 clip_value=None, clip_norm: float | None = None, regularizers: dict | None = None,
+                 output_names: list[str] | None = None):
         self.model = model
         outputs = model.outputs
+        self.output_names = (list(output_names) if output_names is not None
+                             else [f"output_{i}" for i in range(len(outputs))])
+        if len(self.output_names) != len(outputs):
+            raise ValueError(f"Trainer: expected {len(outputs)} output_names, got {len(self.output_names)}")
         losses = _as_list(loss)
         if len(losses) == 1 and len(outputs) > 1:
             losses = losses * len(outputs)
@@ -303,7 +310,7 @@ class Trainer:
         return history
 
     def _metric_key(self, metric: M.Metric, output: int) -> str:
-        return metric.name if len(self.metrics) == 1 or output == 0 else f"output_{output}_{metric.name}"
+        return metric.name if len(self.model.outputs) == 1 else f"{self.output_names[output]}_{metric.name}"
 
     def _evaluate_prepared(self, xs, ys, sws, n, batch_size: int) -> dict:
         k = len(self.losses)
@@ -324,7 +331,7 @@ class Trainer:
         result = {"loss": float(np.dot(totals / max(n, 1), self.loss_weights))}
         if k > 1:
             for i in range(k):
-                result[f"output_{i}_loss"] = float(totals[i] / max(n, 1))
+                result[f"{self.output_names[i]}_loss"] = float(totals[i] / max(n, 1))
         for i, ms in enumerate(metrics):
             for metric in ms:
                 result[self._metric_key(metric, i)] = metric.result()

@@ -1,8 +1,18 @@
-"""Sequential and functional models with compile / fit / evaluate / predict.
+"""Sequential and functional models with compile / fit / evaluate / predict, save and load.
 
 A model is a Graph of engine nodes made by its layers; `compile` picks the loss,
 optimizer and metrics, and the first `fit`/`evaluate` compiles one engine `Trainer`
-that is reused by every later call (no per-call graph work).
+that is reused by every later call (no per-call graph work). A model is itself a layer:
+calling it on new tensors re-applies its layers (sharing their weights).
+
+    >>> import numpy as np
+    >>> from zoo.keras.layers import Dense, Input
+    >>> inp = Input((3,), name="features")
+    >>> model = Model(inp, Dense(2, name="scores")(inp))
+    >>> model.predict(np.ones((4, 3), np.float32)).shape
+    (4, 2)
+    >>> model.output_names
+    ['scores']
 """
 
 from __future__ import annotations
@@ -10,23 +20,26 @@ from __future__ import annotations
 import numpy as np
 
 from zoo.engine import graph as G
-from zoo.engine import losses as engine_losses
-from zoo.engine import metrics as engine_metrics
 from zoo.engine.graph import Graph, Tensor
 from zoo.engine.trainer import Callback as EngineCallback
 from zoo.engine.trainer import Trainer
 from zoo.engine.triggers import MaxEpoch
 from zoo.keras import callbacks as cbks
+from zoo.keras import metrics as keras_metrics
 from zoo.keras.layers.base import InputLayer, Layer
 
-__all__ = ["Model", "Sequential"]
+__all__ = ["Model", "Sequential", "load_model", "model_from_json", "model_from_config"]
+
+_COMPILE_IGNORED = {"weighted_metrics", "run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss",
+                    "sample_weight_mode", "target_tensors"}
 
 
 class _KerasHooks(EngineCallback):
-    """Forwards the engine trainer's hooks to Keras-style callbacks."""
+    """Forwards the engine trainer's hooks to Keras-style callbacks (epochs renumbered from initial_epoch)."""
 
-    def __init__(self, model, callbacks):
+    def __init__(self, model, callbacks, start_epoch: int, initial_epoch: int):
         self.model, self.callbacks = model, callbacks
+        self.offset = initial_epoch - start_epoch
 
     def on_train_begin(self, logs):
         for c in self.callbacks:
@@ -34,7 +47,9 @@ class _KerasHooks(EngineCallback):
 
     def on_epoch_begin(self, epoch, logs):
         for c in self.callbacks:
-            c.on_epoch_begin(epoch, logs)
+            c.on_epoch_begin(epoch + self.offset, logs)
+        if self.model.stop_training:
+            self.trainer.stop_training = True
 
     def on_batch_begin(self, batch, logs):
         for c in self.callbacks:
@@ -48,7 +63,7 @@ class _KerasHooks(EngineCallback):
 
     def on_epoch_end(self, epoch, logs):
         for c in self.callbacks:
-            c.on_epoch_end(epoch, logs)
+            c.on_epoch_end(epoch + self.offset, logs)
         if self.model.stop_training:
             self.trainer.stop_training = True
 
@@ -57,44 +72,70 @@ class _KerasHooks(EngineCallback):
             c.on_train_end(logs)
 
 
-def _pick_metric(name, loss) -> engine_metrics.Metric:
-    if isinstance(name, str) and name.lower() in ("accuracy", "acc"):
-        lname = getattr(loss, "name", "")
-        if "binary" in lname:
-            return engine_metrics.BinaryAccuracy()
-        if lname.startswith("categorical") or lname in ("kl_divergence",):
-            return engine_metrics.Accuracy()
-        return engine_metrics.SparseAccuracy()
-    return engine_metrics.get(name)
+def _pick_metric(name, loss):
+    """The metric for a compile() entry given the output's loss (kept for callers of the old name)."""
+    return keras_metrics.pick(name, loss)
+
+
+def _key(t: Tensor) -> tuple[int, int]:
+    return id(t.node), t.index
+
+
+def _fmt_shape(shape) -> str:
+    if isinstance(shape, list):
+        return ", ".join(_fmt_shape(s) for s in shape)
+    return "(" + ", ".join("None" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 class Model(Layer):
-    """A graph of layers from `inputs` to `outputs` (lists for several)."""
+    """A graph of layers from `inputs` to `outputs` (lists for several; Analytics Zoo: `input`/`output`).
 
-    def __init__(self, inputs=None, outputs=None, name: str | None = None, input=None, output=None):  # noqa: A002
-        super().__init__(name=name)
+    Training: `compile`, `fit`, `evaluate`, `predict`, `predict_classes`, `train_on_batch`,
+    `test_on_batch`, `predict_on_batch`. Weights: `get_weights`/`set_weights` (Keras order and
+    shapes), `freeze`/`unfreeze`, `save_weights`/`load_weights`. Files: `save` (one zip, see
+    `zoo.keras.saving`). TensorBoard: `set_tensorboard`, `get_train_summary`,
+    `get_validation_summary`.
+    """
+
+    def __init__(self, inputs=None, outputs=None, name: str | None = None, input=None, output=None,  # noqa: A002
+                 **kwargs):
+        super().__init__(name=name, **kwargs)
         inputs = inputs if inputs is not None else input
         outputs = outputs if outputs is not None else output
         self._trainer: Trainer | None = None
+        self._predictor = None
         self.stop_training = False
         self.compiled = None
+        self._calls: list = []
+        self._layers: list[Layer] = []
+        self._summaries = None
+        self.history = None
         if inputs is not None:
+            if outputs is None:
+                raise ValueError(f"Model '{self.name}': give outputs together with inputs")
             self._init_graph(inputs, outputs)
+
+    # ---- the graph ----------------------------------------------------------------------
 
     def _init_graph(self, inputs, outputs) -> None:
         self._multi_in = isinstance(inputs, (list, tuple))
         self._multi_out = isinstance(outputs, (list, tuple))
         self.inputs = list(inputs) if self._multi_in else [inputs]
         self.outputs = list(outputs) if self._multi_out else [outputs]
-        for t in self.inputs + self.outputs:
-            if not isinstance(t, Tensor):
-                raise TypeError(f"Model '{self.name}': inputs and outputs must be symbolic tensors, "
-                                f"got {type(t).__name__}")
+        for what, ts in (("inputs", self.inputs), ("outputs", self.outputs)):
+            for t in ts:
+                if not isinstance(t, Tensor):
+                    raise TypeError(f"Model '{self.name}': {what} must be symbolic tensors (from Input or a layer), "
+                                    f"got {type(t).__name__}")
+        for t in self.inputs:
+            if t.node.kind != "input":
+                raise ValueError(f"Model '{self.name}': inputs must come from Input(), got {t!r}")
         self.graph = Graph(self.inputs, self.outputs)
+        self._node_set = set(self.graph.nodes)
+        self._calls = self._collect_calls()
         layers, seen = [], set()
-        for node in self.graph.nodes:
-            layer = node.tag
-            if isinstance(layer, Layer) and id(layer) not in seen:
+        for layer, _, _, _ in self._calls:
+            if id(layer) not in seen:
                 seen.add(id(layer))
                 layers.append(layer)
         self._layers = layers
@@ -106,9 +147,45 @@ class Model(Layer):
                     ids.add(id(p))
                     self._weights.append(p)
         self._weight_names = [p.name for p in self._weights]
-        self._node_set = set(self.graph.nodes)
+        self.batch_input_shape = None if self._multi_in else tuple(self.inputs[0].shape)
         self.built = True
         self._trainer = None
+        self._predictor = None
+
+    def _producer(self, t: Tensor):
+        """(layer, call index) whose call made tensor t, or None for untagged engine nodes."""
+        layer = t.node.tag
+        if isinstance(layer, Layer):
+            for k in range(len(layer.inbound) - 1, -1, -1):
+                if any(o.node is t.node and o.index == t.index for o in layer.inbound[k][1]):
+                    return layer, k
+        return None
+
+    def _collect_calls(self) -> list:
+        """The layer calls between inputs and outputs in topological order: (layer, k, inputs, outputs)."""
+        pos = {id(n): i for i, n in enumerate(self.graph.nodes)}
+        found: dict[tuple[int, int], tuple] = {}
+        seen: set[int] = set()
+        stack = list(self.outputs)
+        input_nodes = {id(t.node) for t in self.inputs}
+        while stack:
+            t = stack.pop()
+            if id(t.node) in seen:
+                continue
+            seen.add(id(t.node))
+            call = self._producer(t)
+            if call is not None:
+                layer, k = call
+                ins, outs = layer.inbound[k]
+                found.setdefault((id(layer), k), (layer, k, list(ins), list(outs)))
+                for o in outs:
+                    seen.add(id(o.node))
+                stack.extend(ins)
+            elif id(t.node) not in input_nodes:
+                stack.extend(t.node.inputs)
+        order = sorted(found.values(), key=lambda c: min((pos[id(o.node)] for o in c[3] if id(o.node) in pos),
+                                                          default=-1))
+        return order
 
     # ---- introspection --------------------------------------------------------------------
 
@@ -116,26 +193,72 @@ class Model(Layer):
     def layers(self) -> list[Layer]:
         return list(self._layers)
 
-    def get_layer(self, name: str) -> Layer:
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called `name` (or at position `index` of `layers`)."""
+        if index is not None:
+            if not -len(self._layers) <= index < len(self._layers):
+                raise ValueError(f"Model '{self.name}': layer index {index} is out of range for "
+                                 f"{len(self._layers)} layers")
+            return self._layers[index]
         for layer in self._layers:
             if layer.name == name:
                 return layer
         raise ValueError(f"Model '{self.name}': no layer named {name!r}; layers: {[lay.name for lay in self._layers]}")
 
+    def flattened_layers(self, include_container: bool = False) -> list[Layer]:
+        """Every leaf layer, nested models expanded (with the models themselves if include_container)."""
+        out = []
+        for layer in self._layers:
+            if isinstance(layer, Model):
+                if include_container:
+                    out.append(layer)
+                out.extend(layer.flattened_layers(include_container))
+            else:
+                out.append(layer)
+        return out
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t.node.name for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        names = []
+        for t in self.outputs:
+            call = self._producer(t)
+            names.append(call[0].name if call is not None else t.node.name)
+        return names
+
+    @property
+    def regularizers(self) -> dict:
+        out = {}
+        for layer in self._layers:
+            out.update(layer.regularizers)
+        return out
+
+    @regularizers.setter
+    def regularizers(self, value) -> None:  # Layer.__init__ sets an empty dict
+        pass
+
     def get_weights(self) -> list[np.ndarray]:
+        """All weights in Keras's order (layer by layer) and shapes."""
         out = []
         for layer in self._layers:
             out.extend(layer.get_weights())
         return out
 
     def set_weights(self, weights) -> None:
+        """Set all weights from arrays in `get_weights` order; nothing changes if any array does not fit."""
         weights = list(weights)
-        expected = sum(len(layer.weights) for layer in self._layers)
-        if len(weights) != expected:
-            raise ValueError(f"Model '{self.name}': expected {expected} weight arrays, got {len(weights)}")
+        counts = [len(layer.get_weights()) for layer in self._layers]
+        if len(weights) != sum(counts):
+            raise ValueError(f"Model '{self.name}': expected {sum(counts)} weight arrays, got {len(weights)}")
+        current = self.get_weights()
+        for i, (a, b) in enumerate(zip(current, weights)):
+            if np.shape(b) != a.shape:
+                raise ValueError(f"Model '{self.name}': weight array {i} expected shape {a.shape}, got {np.shape(b)}")
         i = 0
-        for layer in self._layers:
-            n = len(layer.weights)
+        for layer, n in zip(self._layers, counts):
             if n:
                 layer.set_weights(weights[i:i + n])
             i += n
@@ -150,6 +273,40 @@ class Model(Layer):
         for layer in getattr(self, "_layers", []):
             layer.trainable = flag
 
+    def freeze(self, names=None) -> None:
+        """Freeze every layer, or the layers named in `names` (a name or a list)."""
+        for layer in self._named_layers(names):
+            layer.trainable = False
+        if names is None:
+            self._trainable = False
+
+    def unfreeze(self, names=None) -> None:
+        """Unfreeze every layer, or the layers named in `names` (a name or a list)."""
+        for layer in self._named_layers(names):
+            layer.trainable = True
+        if names is None:
+            self._trainable = True
+
+    def freeze_up_to(self, names) -> None:
+        """Freeze the named layers and every layer they depend on (Analytics Zoo's freeze_up_to)."""
+        targets = self._named_layers(names)
+        keep = {id(layer) for layer in targets}
+        for layer, _, ins, _ in reversed(self._calls):
+            if id(layer) in keep:
+                for t in ins:
+                    call = self._producer(t)
+                    if call is not None:
+                        keep.add(id(call[0]))
+        for layer in self._layers:
+            if id(layer) in keep:
+                layer.trainable = False
+
+    def _named_layers(self, names) -> list[Layer]:
+        if names is None:
+            return list(self._layers)
+        names = [names] if isinstance(names, str) else list(names)
+        return [self.get_layer(n) for n in names]
+
     @property
     def output_shape(self):
         shapes = [t.shape for t in self.outputs]
@@ -160,180 +317,459 @@ class Model(Layer):
         shapes = [t.shape for t in self.inputs]
         return shapes if self._multi_in else shapes[0]
 
-    def summary(self, line_length: int = 100, print_fn=None) -> str | None:
-        """Print (or pass to `print_fn`) a table of layers, output shapes, parameter counts and inputs.
+    @property
+    def optimizer(self):
+        """The compiled optimizer (None before compile)."""
+        return None if self.compiled is None else self.compiled["optimizer"]
 
-        In Jupyter the table is shown as HTML. The text is also returned.
+    def summary(self, line_length: int | None = None, positions=None, print_fn=None, expand_nested: bool = False,
+                show_trainable: bool = False) -> str | None:
+        """Print (or pass to `print_fn`) a table: Layer (type), Output Shape, Param #, and Connected to for
+        functional models; then total, trainable and non-trainable parameter counts.
+
+        In Jupyter (without print_fn) the table is shown as HTML and None is returned; otherwise the
+        text is also returned.
         """
-        rows = []
-        for layer in self._layers:
-            outs = [t for _, ts in layer.inbound for t in ts if t.node in self._node_set]
-            shape = outs[0].shape if outs else "?"
-            srcs = []
-            for ins, ts in layer.inbound:
-                if any(t.node in self._node_set for t in ts):
-                    srcs += [t.node.tag.name if isinstance(t.node.tag, Layer) else t.node.name for t in ins]
-            rows.append((f"{layer.name} ({type(layer).__name__})", str(shape), f"{layer.count_params():,}",
-                         ", ".join(dict.fromkeys(srcs))))
+        functional = not isinstance(self, Sequential)
+        header = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if functional else []) + \
+            (["Trainable"] if show_trainable else [])
+        rows = self._summary_rows(functional, expand_nested, show_trainable, "")
         trainable = sum(p.size for p in self._weights if p.kind == "param" and p.trainable)
         total = sum(p.size for p in self._weights)
-        header = ("Layer (type)", "Output Shape", "Param #", "Connected to")
-        widths = [max(len(r[i]) for r in rows + [header]) + 2 for i in range(4)]
+        totals = [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+                  f"Non-trainable params: {total - trainable:,}"]
+        if self._trainer is not None:
+            slots = self._trainer.optimizer.slots
+            if slots:
+                totals.append(f"Optimizer params: {len(slots) * trainable:,}")
+        widths = [max(len(r[i]) for r in rows + [header]) + 2 for i in range(len(header))]
+        if positions is not None and line_length:
+            bounds = [int(line_length * p) if p <= 1 else int(p) for p in positions][:len(header)]
+            widths = [b - a for a, b in zip([0] + bounds[:-1], bounds)] + widths[len(bounds):]
         sep = "=" * sum(widths)
-        fmt = lambda r: "".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+        thin = "-" * sum(widths)
+
+        def fmt(r):
+            return "".join(str(c)[:w - 1].ljust(w) if positions is not None else str(c).ljust(w)
+                           for c, w in zip(r, widths)).rstrip()
+
         lines = [f'Model: "{self.name}"', sep, fmt(header), sep]
-        for r in rows:
+        for i, r in enumerate(rows):
+            if i and not r[0].startswith(" "):
+                lines.append(thin)
             lines.append(fmt(r))
-        lines += [sep, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
-                  f"Non-trainable params: {total - trainable:,}", sep]
+        lines += [sep] + totals + [sep]
         text = "\n".join(lines)
         if print_fn is not None:
             print_fn(text)
-        elif cbks._in_notebook():
+            return text
+        if cbks._in_notebook():
+            from html import escape
+
             from IPython.display import HTML, display
 
-            cells = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-            display(HTML(f"<b>Model: {self.name}</b><table><tr>" + "".join(f"<th>{h}</th>" for h in header)
-                         + f"</tr>{cells}</table><p>Total params: {total:,}<br>Trainable params: {trainable:,}"
-                         f"<br>Non-trainable params: {total - trainable:,}</p>"))
-        else:
-            print(text)
+            cells = "".join("<tr>" + "".join(f"<td><pre>{escape(str(c))}</pre></td>" for c in r) + "</tr>"
+                            for r in rows)
+            display(HTML(f"<b>Model: {escape(self.name)}</b><table><tr>" +
+                         "".join(f"<th>{h}</th>" for h in header) + f"</tr>{cells}</table><p>" +
+                         "<br>".join(totals) + "</p>"))
+            return None
+        print(text)
         return text
+
+    def _call_refs(self) -> dict:
+        """(id(layer), k) -> local call index of that layer within this model."""
+        refs, counts = {}, {}
+        for layer, k, _, _ in self._calls:
+            refs[(id(layer), k)] = counts.get(id(layer), 0)
+            counts[id(layer)] = refs[(id(layer), k)] + 1
+        return refs
+
+    def _summary_rows(self, functional, expand_nested, show_trainable, indent) -> list[list[str]]:
+        refs = self._call_refs()
+        rows = []
+        done = set()
+        for layer, k, ins, outs in self._calls:
+            if isinstance(self, Sequential) and isinstance(layer, InputLayer):
+                continue
+            if id(layer) in done:
+                continue
+            done.add(id(layer))
+            shape = [o.shape for o in outs]
+            row = [f"{indent}{layer.name} ({type(layer).__name__})", _fmt_shape(shape if len(shape) > 1 else shape[0]),
+                   f"{layer.count_params():,}"]
+            if functional:
+                srcs = []
+                for lay2, k2, ins2, _ in self._calls:
+                    if lay2 is layer:
+                        for t in ins2:
+                            call = self._producer(t)
+                            if call is None:
+                                srcs.append(t.node.name)
+                            else:
+                                idx = next(i for i, o in enumerate(call[0].inbound[call[1]][1])
+                                           if o.node is t.node and o.index == t.index)
+                                srcs.append(f"{call[0].name}[{refs.get((id(call[0]), call[1]), 0)}][{idx}]")
+                row.append(", ".join(srcs))
+            if show_trainable:
+                row.append("Y" if layer.trainable else "N")
+            rows.append(row)
+            if expand_nested and isinstance(layer, Model):
+                inner = layer._summary_rows(functional, True, show_trainable, indent + "  ")
+                for r in inner:
+                    rows.append(r + [""] * (len(row) - len(r)))
+        return rows
 
     # ---- training API -------------------------------------------------------------------
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs) -> None:
-        """Choose optimizer, loss (one, or one per output) and metrics (names or objects)."""
+        """Choose the optimizer (name or object), the loss (one for all outputs, a list, or a dict by
+        output name) and the metrics (a list applied to every output, a list of lists, or a dict by
+        output name); names and objects are both accepted."""
         from zoo.engine import optim
 
+        bad = set(kwargs) - _COMPILE_IGNORED
+        if bad:
+            raise TypeError(f"Model '{self.name}'.compile: unexpected argument(s) {sorted(bad)}")
+        self._ensure_built()
         if loss is None:
-            raise ValueError(f"Model '{self.name}': compile needs a loss")
-        self.compiled = {"optimizer": optim.get(optimizer), "loss": loss, "metrics": list(metrics or []),
+            raise ValueError(f"Model '{self.name}'.compile: give a loss (a name such as 'mse' or a loss object)")
+        opt = optim.get(optimizer)
+        names = self.output_names
+        losses = [_get_loss(v) for v in self._per_output(loss, "loss", names, broadcast=True)]
+        if loss_weights is not None:
+            loss_weights = [float(w) for w in self._per_output(loss_weights, "loss_weights", names, broadcast=False)]
+        if metrics is None:
+            specs = [[] for _ in names]
+        elif isinstance(metrics, dict):
+            unknown = set(metrics) - set(names)
+            if unknown:
+                raise ValueError(f"Model '{self.name}'.compile: metrics for unknown outputs {sorted(unknown)}; "
+                                 f"outputs are {names}")
+            specs = [_as_list(metrics.get(n)) for n in names]
+        elif isinstance(metrics, (list, tuple)) and metrics and all(isinstance(m, (list, tuple)) for m in metrics):
+            if len(metrics) != len(names):
+                raise ValueError(f"Model '{self.name}'.compile: expected {len(names)} metric lists (one per output "
+                                 f"{names}), got {len(metrics)}")
+            specs = [list(m) for m in metrics]
+        else:
+            specs = [_as_list(metrics) for _ in names]
+        resolved = [[m for m in (keras_metrics.pick(s, lf) for s in ms) if m is not None]
+                    for ms, lf in zip(specs, losses)]
+        self.compiled = {"optimizer": opt, "loss": losses, "metrics": resolved, "metric_specs": specs,
                          "loss_weights": loss_weights}
         self._trainer = None
+
+    def _per_output(self, value, what: str, names: list[str], broadcast: bool) -> list:
+        if isinstance(value, dict):
+            missing = [n for n in names if n not in value]
+            unknown = set(value) - set(names)
+            if missing or unknown:
+                raise ValueError(f"Model '{self.name}'.compile: {what} keys must be the output names {names}, got "
+                                 f"{sorted(value)}")
+            return [value[n] for n in names]
+        if isinstance(value, (list, tuple)):
+            if len(value) != len(names):
+                raise ValueError(f"Model '{self.name}'.compile: expected {len(names)} entries in {what} (one per "
+                                 f"output {names}), got {len(value)}")
+            return list(value)
+        if not broadcast and len(names) > 1:
+            raise ValueError(f"Model '{self.name}'.compile: {what} needs one entry per output {names}")
+        return [value] * len(names)
 
     def _ensure_built(self, x=None) -> None:
         if not self.built:
             raise ValueError(f"Model '{self.name}' is not built: give the first layer an input_shape")
 
+    def _trainer_current(self) -> bool:
+        t = self._trainer
+        return t is not None and all(p.store is t.store for p in t.train_graph.parameters)
+
     def _get_trainer(self) -> Trainer:
         if self.compiled is None:
             raise ValueError(f"Model '{self.name}': call compile(optimizer, loss) before fit/evaluate")
-        if self._trainer is None:
+        if not self._trainer_current():
             c = self.compiled
-            losses = c["loss"] if isinstance(c["loss"], (list, tuple)) else [c["loss"]] * len(self.outputs)
-            losses = [engine_losses.get(v) for v in losses]
-            metrics = [_pick_metric(m, losses[0]) for m in c["metrics"]]
-            regs = {}
-            for layer in self._layers:
-                regs.update(layer.regularizers)
-            self._trainer = Trainer(self.graph, losses, c["optimizer"], loss_weights=c["loss_weights"],
-                                    metrics=metrics, seed=getattr(self, "_seed", 0), regularizers=regs)
+            old = self._trainer
+            if old is not None:  # the weights were rebound to another model's store: rebuild
+                c["optimizer"].reset_state()
+            self._trainer = Trainer(self.graph, c["loss"], c["optimizer"], loss_weights=c["loss_weights"],
+                                    metrics=c["metrics"], seed=getattr(self, "_seed", 0),
+                                    regularizers=self.regularizers, output_names=self.output_names)
+            if old is not None:
+                self._trainer.state = old.state
+                self._trainer.shuffle_rng = old.shuffle_rng
             self._trainer.clip_value = getattr(self, "_clip_value", None)
             self._trainer.clip_norm = getattr(self, "_clip_norm", None)
         return self._trainer
 
-    def _arrays(self, x, names):
-        if isinstance(x, dict):
-            missing = [n for n in names if n not in x]
-            if missing:
-                raise ValueError(f"Model '{self.name}': missing arrays for {missing}; got keys {sorted(x)}")
-            return [x[n] for n in names]
-        return list(x) if isinstance(x, (list, tuple)) else [x]
+    # ---- data checks --------------------------------------------------------------------
 
-    def fit(self, x=None, y=None, batch_size: int | None = None, epochs: int = 1, verbose=1, callbacks=None,
+    def _arrays(self, data, what: str, names: list[str], who: str) -> list:
+        """Arrays for `names` from an array, a list/tuple or a dict keyed by name."""
+        if isinstance(data, dict):
+            missing = [n for n in names if n not in data]
+            unknown = sorted(set(data) - set(names))
+            if missing or unknown:
+                raise ValueError(f"{who}: {what} must have one array per name {names}, got keys {sorted(data)}")
+            arrays = [data[n] for n in names]
+        elif isinstance(data, (list, tuple)) and len(names) > 1:
+            if len(data) != len(names):
+                raise ValueError(f"{who}: expected {len(names)} arrays in {what} (one per {names}), got {len(data)}")
+            arrays = list(data)
+        elif isinstance(data, (list, tuple)) and len(data) == 1 and hasattr(data[0], "shape"):
+            arrays = [data[0]]
+        else:
+            if len(names) > 1:
+                raise ValueError(f"{who}: expected {len(names)} arrays in {what} (one per {names}), got one array")
+            arrays = [data]
+        out = []
+        for n, a in zip(names, arrays):
+            if a is None:
+                raise ValueError(f"{who}: {what} for {n!r} is None")
+            out.append(a if isinstance(a, np.ndarray) else np.asarray(a))
+        return out
+
+    def _check_x(self, x, who: str, what: str = "x") -> tuple[list, int]:
+        xs = self._arrays(x, what, self.input_names, who)
+        n = None
+        for t, a, name in zip(self.inputs, xs, self.input_names):
+            shape = tuple(t.shape)
+            if a.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape[1:], a.shape[1:])):
+                raise ValueError(f"{who}: {what} for input '{name}' expected shape {_fmt_shape(shape)} "
+                                 f"(None = any), got {a.shape}")
+            if n is None:
+                n = a.shape[0]
+            elif a.shape[0] != n:
+                raise ValueError(f"{who}: the arrays in {what} hold different numbers of samples: {n} and "
+                                 f"{a.shape[0]} (input '{name}')")
+        return xs, n
+
+    def _check_y(self, y, n: int, who: str, what: str = "y") -> list:
+        names = self.output_names
+        ys = self._arrays(y, what, names, who)
+        losses = self.compiled["loss"] if self.compiled else [None] * len(ys)
+        for t, a, name, lf in zip(self.outputs, ys, names, losses):
+            if a.ndim == 0 or a.shape[0] != n:
+                raise ValueError(f"{who}: x and {what} must hold the same number of samples: x has {n}, {what} for "
+                                 f"output '{name}' has {a.shape[0] if a.ndim else 'a scalar'}")
+            if lf is not None:
+                try:
+                    lf.infer_shape(tuple(t.shape), (None,) + a.shape[1:])
+                except ValueError as e:
+                    raise ValueError(f"{who}: {what} for output '{name}' (loss {lf.name}): {e}") from None
+        return ys
+
+    def _check_sw(self, sample_weight, n: int, who: str):
+        if sample_weight is None:
+            return None
+        sws = sample_weight if isinstance(sample_weight, (list, tuple)) and len(self.outputs) > 1 else [sample_weight]
+        if isinstance(sample_weight, dict):
+            sws = [sample_weight.get(name) for name in self.output_names]
+        out = []
+        for s in sws:
+            if s is None:
+                out.append(None)
+                continue
+            s = np.asarray(s, dtype=np.float32).reshape(-1)
+            if s.shape[0] != n:
+                raise ValueError(f"{who}: sample_weight must hold one weight per sample ({n}), got {s.shape[0]}")
+            out.append(s)
+        return out if len(self.outputs) > 1 else out[0]
+
+    # ---- fit / evaluate / predict ---------------------------------------------------------
+
+    def fit(self, x=None, y=None, batch_size: int | None = None, epochs: int = 1, verbose="auto", callbacks=None,
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True, class_weight=None,
             sample_weight=None, initial_epoch: int = 0, nb_epoch: int | None = None, **kwargs) -> cbks.History:
-        """Train on numpy arrays (lists or dicts for several inputs/outputs); returns a History."""
+        """Train on numpy arrays (lists, or dicts keyed by input/output names, for several
+        inputs/outputs) for epochs `initial_epoch` .. `epochs - 1`; returns a History.
+
+        Keras 1 / Analytics Zoo spelling: `nb_epoch`. `validation_split` takes the last fraction
+        of the samples (before shuffling). Training state (optimizer, epoch and iteration
+        counters, shuffling RNG) carries over between calls, so fit(epochs=1) twice equals
+        fit(epochs=2).
+        """
+        kwargs.pop("distributed", None)  # Analytics Zoo: local training is what this call does
+        for k in ("steps_per_epoch", "validation_steps", "validation_batch_size", "validation_freq"):
+            if kwargs.get(k) is not None and k != "validation_batch_size":
+                raise ValueError(f"Model.fit: {k} is not supported for array input; give arrays and batch_size")
+            kwargs.pop(k, None)
         if kwargs:
             raise TypeError(f"Model.fit: unexpected argument(s) {sorted(kwargs)}")
+        who = "Model.fit"
         self._ensure_built(x)
         epochs = nb_epoch if nb_epoch is not None else epochs
         batch_size = 32 if batch_size is None else batch_size
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"{who}: batch_size must be a positive int, got {batch_size!r}")
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"{who}: epochs must be a non-negative int, got {epochs!r}")
+        if x is None or y is None:
+            raise ValueError(f"{who}: give x and y (numpy arrays, lists or dicts of them)")
         trainer = self._get_trainer()
-        xs = self._arrays(x, [t.name for t in self.inputs])
-        ys = self._arrays(y, [t.name for t in self.outputs])
-        n = len(xs[0])
-        sw = sample_weight
+        xs, n = self._check_x(x, who)
+        ys = self._check_y(y, n, who)
+        sw = self._check_sw(sample_weight, n, who)
         if class_weight is not None:
-            sw = self._class_weights(ys[0], class_weight, sw)
+            first = sw[0] if isinstance(sw, list) else sw
+            cw = self._class_weights(ys[0], class_weight, first)
+            sw = [cw] + sw[1:] if isinstance(sw, list) else cw
+        vdata = None
         if validation_split and validation_data is None:
             if not 0 < validation_split < 1:
-                raise ValueError(f"Model.fit: validation_split must be in (0, 1), got {validation_split}")
+                raise ValueError(f"{who}: validation_split must be in (0, 1), got {validation_split}")
             cut = int(n * (1 - validation_split))
-            validation_data = ([a[cut:] for a in xs], [a[cut:] for a in ys])
+            if cut == 0 or cut == n:
+                raise ValueError(f"{who}: validation_split={validation_split} of {n} samples leaves no training or "
+                                 f"no validation samples")
+            vdata = ([a[cut:] for a in xs], [a[cut:] for a in ys])
             xs, ys = [a[:cut] for a in xs], [a[:cut] for a in ys]
-            sw = None if sw is None else np.asarray(sw)[:cut]
-        if validation_data is not None:
-            vx, vy = validation_data[0], validation_data[1]
-            vdata = (self._arrays(vx, [t.name for t in self.inputs]), self._arrays(vy, [t.name for t in self.outputs]))
-            if len(validation_data) > 2:
-                vdata = vdata + (validation_data[2],)
-        else:
-            vdata = None
-        history = cbks.History()
+            if sw is not None:
+                sw = [None if s is None else s[:cut] for s in sw] if isinstance(sw, list) else sw[:cut]
+            n = cut
+        elif validation_data is not None:
+            if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
+                raise ValueError(f"{who}: validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight), "
+                                 f"got {type(validation_data).__name__}")
+            vx, nv = self._check_x(validation_data[0], who, "validation_data x")
+            vy = self._check_y(validation_data[1], nv, who, "validation_data y")
+            vdata = (vx, vy)
+            if len(validation_data) == 3 and validation_data[2] is not None:
+                vdata = vdata + (self._check_sw(validation_data[2], nv, who),)
+        if isinstance(sw, list):
+            sw = [np.ones(n, np.float32) if s is None else s for s in sw]
         cb_list = list(callbacks or [])
+        for c in cb_list:
+            if not isinstance(c, cbks.Callback):
+                raise TypeError(f"{who}: callbacks must be zoo.keras.callbacks.Callback instances, got "
+                                f"{type(c).__name__}")
+        for c in cb_list:
+            restored = c._restore_before_fit(self) if hasattr(c, "_restore_before_fit") else None
+            if restored is not None:
+                initial_epoch = max(initial_epoch, restored)
+        trainer = self._get_trainer()
+        history = cbks.History()
         verbose = 1 if verbose == "auto" else int(verbose)
         if verbose:
             cb_list.append(cbks.ProgbarLogger(verbose))
         cb_list.append(history)
-        params = {"epochs": epochs, "samples": len(xs[0]), "batch_size": batch_size, "verbose": verbose}
+        steps = -(-n // batch_size)
+        params = {"epochs": epochs, "samples": n, "batch_size": batch_size, "verbose": verbose, "steps": steps}
         for c in cb_list:
             c.set_model(self)
             c.set_params(params)
+        self.history = history
         self.stop_training = False
+        remaining = epochs - initial_epoch
+        if remaining <= 0:
+            return history
         if trainer.state.epoch < initial_epoch:
             trainer.state.epoch = initial_epoch
-        trainer.fit(xs, ys, batch_size=batch_size, end_trigger=MaxEpoch(epochs), shuffle=shuffle,
-                    sample_weight=sw, validation_data=vdata, callbacks=[_KerasHooks(self, cb_list)])
-        self.history = history
+        start = trainer.state.epoch
+        engine_cbs = [_KerasHooks(self, cb_list, start, initial_epoch)]
+        if self._summaries is not None:
+            engine_cbs.append(self._summaries.callback())
+        trainer.fit(xs, ys, batch_size=batch_size, end_trigger=MaxEpoch(start + remaining), shuffle=shuffle,
+                    sample_weight=sw, validation_data=vdata, callbacks=engine_cbs)
+        if self._summaries is not None:
+            self._summaries.flush()
         return history
 
     def _class_weights(self, y, class_weight, sample_weight):
         y = np.asarray(y)
+        if not isinstance(class_weight, dict):
+            raise TypeError(f"Model.fit: class_weight must be a dict {{class: weight}}, got "
+                            f"{type(class_weight).__name__}")
         labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y), -1)[:, 0]
         w = np.array([class_weight.get(int(v), 1.0) for v in labels], dtype=np.float32)
         return w if sample_weight is None else w * np.asarray(sample_weight, dtype=np.float32)
 
-    def evaluate(self, x=None, y=None, batch_size: int = 32, verbose=0, sample_weight=None, return_dict=False):
-        """Loss (and metrics) in inference mode: a scalar, a list [loss, *metrics], or a dict."""
+    def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose=0, sample_weight=None,
+                 return_dict: bool = False, **kwargs):
+        """Loss and metrics in inference mode: a scalar (loss only), a list [loss, *metrics], or a dict."""
+        kwargs.pop("callbacks", None)
+        kwargs.pop("steps", None)
+        if kwargs:
+            raise TypeError(f"Model.evaluate: unexpected argument(s) {sorted(kwargs)}")
+        who = "Model.evaluate"
         trainer = self._get_trainer()
-        res = trainer.evaluate(self._arrays(x, [t.name for t in self.inputs]),
-                               self._arrays(y, [t.name for t in self.outputs]), batch_size=batch_size,
-                               sample_weight=sample_weight)
+        xs, n = self._check_x(x, who)
+        ys = self._check_y(y, n, who)
+        sw = self._check_sw(sample_weight, n, who)
+        res = trainer.evaluate(xs, ys, batch_size=batch_size or 32, sample_weight=sw)
         if return_dict:
             return res
         vals = list(res.values())
         return vals[0] if len(vals) == 1 else vals
 
-    def predict(self, x, batch_size: int = 32, verbose=0, **kwargs):
+    def predict(self, x, batch_size: int | None = None, verbose=0, **kwargs):
         """Outputs for x in inference mode (a list for several outputs)."""
-        if self._trainer is None:
-            self._predictor = getattr(self, "_predictor", None) or _Predictor(self)
-            outs = self._predictor.predict(self._arrays(x, [t.name for t in self.inputs]), batch_size)
+        kwargs.pop("steps", None)
+        kwargs.pop("callbacks", None)
+        kwargs.pop("batch_per_thread", None)
+        kwargs.pop("distributed", None)
+        if kwargs:
+            raise TypeError(f"Model.predict: unexpected argument(s) {sorted(kwargs)}")
+        self._ensure_built()
+        xs, _ = self._check_x(x, "Model.predict")
+        batch_size = batch_size or 32
+        if self._trainer is not None and self._trainer_current():
+            outs = self._trainer.predict(xs, batch_size=batch_size)
         else:
-            outs = self._trainer.predict(self._arrays(x, [t.name for t in self.inputs]), batch_size=batch_size)
+            if self._predictor is None:
+                self._predictor = _Predictor(self)
+            outs = self._predictor.predict(xs, batch_size)
         return outs if self._multi_out else outs[0]
 
-    def predict_classes(self, x, batch_size: int = 32, zero_based_label: bool = True):
+    def predict_classes(self, x, batch_size: int = 32, zero_based_label: bool = True, **kwargs):
         """Argmax class ids (0-based; `zero_based_label=False` adds 1 for Analytics Zoo code)."""
-        p = self.predict(x, batch_size=batch_size)
+        p = self.predict(x, batch_size=batch_size, **kwargs)
+        if isinstance(p, list):
+            p = p[0]
         classes = (p > 0.5).astype(np.int64).reshape(len(p)) if p.shape[-1] == 1 else np.argmax(p, axis=-1)
         return classes if zero_based_label else classes + 1
 
-    def train_on_batch(self, x, y, sample_weight=None) -> float:
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict: bool = False):
+        """One optimizer step on one batch; returns the loss (and the batch's metrics: a list or a dict)."""
+        who = "Model.train_on_batch"
         trainer = self._get_trainer()
-        xs, ys, sws, _ = trainer._prepare(self._arrays(x, [t.name for t in self.inputs]),
-                                          self._arrays(y, [t.name for t in self.outputs]), sample_weight)
-        loss, _ = trainer.train_step(xs, ys, sws)
+        xs, n = self._check_x(x, who)
+        ys = self._check_y(y, n, who)
+        sw = self._check_sw(sample_weight, n, who)
+        if class_weight is not None:
+            first = sw[0] if isinstance(sw, list) else sw
+            cw = self._class_weights(ys[0], class_weight, first)
+            sw = [cw] + sw[1:] if isinstance(sw, list) else cw
+        if isinstance(sw, list):
+            sw = [np.ones(n, np.float32) if s is None else s for s in sw]
+        xs, ys, sws, _ = trainer._prepare(xs, ys, sw)
+        loss, preds = trainer.train_step(xs, ys, sws)
         trainer.state.iteration += 1
-        return loss
+        trainer.state.loss = loss
+        res = {"loss": loss}
+        for i, (ms, p, t, w) in enumerate(zip(trainer.metrics, preds, ys, sws)):
+            for m in ms:
+                m.reset()
+                m.update(p, t, w)
+                res[trainer._metric_key(m, i)] = m.result()
+        if return_dict:
+            return res
+        vals = list(res.values())
+        return vals[0] if len(vals) == 1 else vals
 
-    def test_on_batch(self, x, y, sample_weight=None):
-        return self.evaluate(x, y, batch_size=len(self._arrays(x, [""])[0]), sample_weight=sample_weight)
+    def test_on_batch(self, x, y, sample_weight=None, return_dict: bool = False):
+        """Loss (and metrics) of one batch in inference mode."""
+        xs, n = self._check_x(x, "Model.test_on_batch")
+        return self.evaluate(x, y, batch_size=max(n, 1), sample_weight=sample_weight, return_dict=return_dict)
 
     def predict_on_batch(self, x):
-        return self.predict(x, batch_size=len(self._arrays(x, [t.name for t in self.inputs])[0]))
+        """Outputs of one batch in inference mode."""
+        xs, n = self._check_x(x, "Model.predict_on_batch")
+        return self.predict(x, batch_size=max(n, 1))
+
+    def reset_states(self) -> None:
+        """Recurrent state is not carried between batches; kept for Keras code."""
 
     def set_gradient_clipping_by_l2_norm(self, clip_norm: float) -> None:
         self._clip_norm = float(clip_norm)
@@ -355,17 +791,129 @@ class Model(Layer):
         self._seed = int(seed)
         self._trainer = None
 
+    # ---- TensorBoard ----------------------------------------------------------------------
+
+    def set_tensorboard(self, log_dir: str, app_name: str) -> None:
+        """Write TensorBoard summaries of later fits to log_dir/app_name/train (Loss, LearningRate,
+        Throughput per iteration) and log_dir/app_name/validation (one tag per metric)."""
+        from zoo.engine.summary import SummaryPair
+
+        self._summaries = SummaryPair(log_dir, app_name)
+
+    def get_train_summary(self, tag: str) -> list[tuple[int, float, float]]:
+        """[(iteration, value, wall_time)] of a train tag: 'Loss', 'LearningRate' or 'Throughput'."""
+        if self._summaries is None:
+            raise ValueError(f"Model '{self.name}': call set_tensorboard(log_dir, app_name) before fit")
+        return self._summaries.train.read_scalar(tag)
+
+    def get_validation_summary(self, tag: str) -> list[tuple[int, float, float]]:
+        """[(iteration, value, wall_time)] of a validation tag ('Loss', 'Top1Accuracy', 'AucScore', ...)."""
+        if self._summaries is None:
+            raise ValueError(f"Model '{self.name}': call set_tensorboard(log_dir, app_name) before fit")
+        return self._summaries.validation.read_scalar(tag)
+
+    # ---- saving ---------------------------------------------------------------------------
+
+    def save(self, filepath: str, overwrite: bool = True, include_optimizer: bool = True) -> None:
+        """Write one zip: architecture and compile config (JSON), weights (.npz), optimizer and training state."""
+        from zoo.keras import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath: str, overwrite: bool = True) -> None:
+        """Weights only: a `.npz` (one array per weight, keyed `layer/weight`) or, for any other
+        extension, a zoo zip without architecture."""
+        from zoo.keras import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: str, skip_mismatch: bool = False, by_name: bool = False) -> None:
+        """Load weights saved by `save_weights` or `save` (matched by layer/weight name, else by order)."""
+        from zoo.keras import saving
+
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
+
+    def get_config(self) -> dict:
+        from zoo.keras import saving
+
+        return saving.model_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None, safe_mode: bool = True):
+        from zoo.keras import saving
+
+        return saving.model_from_config({"class_name": cls.__name__, "config": config}, custom_objects,
+                                        safe_mode=safe_mode)
+
+    def to_json(self, **kwargs) -> str:
+        """The architecture as JSON (`model_from_json` rebuilds it with fresh weights)."""
+        import json
+
+        from zoo.keras import saving
+
+        return json.dumps(saving.serialize_layer(self), **kwargs)
+
     # ---- as a layer ---------------------------------------------------------------------
 
     def call(self, x):
-        raise NotImplementedError(f"Model '{self.name}': calling a model on new inputs is not supported yet")
+        """Re-apply this model's layers to new inputs (weights shared with this model)."""
+        xs = list(x) if isinstance(x, (list, tuple)) else [x]
+        if len(xs) != len(self.inputs):
+            raise self.error(f"expected {len(self.inputs)} input tensors {self.input_names}, got {len(xs)}")
+        mapping = {}
+        for t, new in zip(self.inputs, xs):
+            want, got = tuple(t.shape), tuple(new.shape)
+            if len(want) != len(got) or any(a is not None and b is not None and a != b
+                                            for a, b in zip(want[1:], got[1:])):
+                raise self.error(f"expected input shape {_fmt_shape(want)}, got {_fmt_shape(got)}")
+            mapping[_key(t)] = new
+        for layer, _, ins, outs in self._calls:
+            if isinstance(layer, InputLayer):
+                continue
+            args = [mapping[_key(t)] for t in ins]
+            res = layer(args if len(args) != 1 else args[0])
+            res = list(res) if isinstance(res, (list, tuple)) else [res]
+            for o, r in zip(outs, res):
+                mapping[_key(o)] = r
+        outs = [mapping[_key(t)] for t in self.outputs]
+        for o in outs:
+            if o.node.kind == "op":
+                o.node.tag = self
+        return outs if self._multi_out else outs[0]
+
+    def compute_output_shape(self, input_shape):
+        return self.output_shape
+
+    def __call__(self, inputs):
+        self._ensure_built()
+        return super().__call__(inputs)
+
+
+def _as_list(v) -> list:
+    if v is None:
+        return []
+    return list(v) if isinstance(v, (list, tuple)) else [v]
+
+
+def _get_loss(identifier):
+    from zoo.keras import losses, objectives
+
+    try:
+        return losses.get(identifier)
+    except ValueError:
+        if isinstance(identifier, str) and identifier.lower() in objectives._ALIASES:
+            return objectives.get(identifier)
+        raise
 
 
 class _Predictor:
     def __init__(self, model: Model):
         from zoo.engine.graph import Executor
 
-        self.exe = Executor(model.graph)
+        params = model.graph.parameters
+        stores = {id(p.store) for p in params}
+        store = params[0].store if params and len(stores) == 1 else None
+        self.exe = Executor(model.graph, store=store)
         self.inputs = model.inputs
 
     def predict(self, xs, batch_size):
@@ -379,16 +927,19 @@ class _Predictor:
                 chunks = [[] for _ in outs]
             for c, o in zip(chunks, outs):
                 c.append(np.array(o, copy=True))
+        if chunks is None:
+            return [np.zeros((0,) + tuple(t.shape[1:]), np.float32) for t in self.exe.graph.outputs]
         return [np.concatenate(c) for c in chunks]
 
 
 class Sequential(Model):
-    """A linear stack of layers; the first needs `input_shape` (or start with an InputLayer)."""
+    """A linear stack of layers; the first needs `input_shape` (or start with an InputLayer or a built model)."""
 
     def __init__(self, layers=None, name: str | None = None):
         super().__init__(name=name)
         self.built = False
         self._stack: list[Layer] = []
+        self._stack_outputs: list[Tensor | None] = []
         self._layers = []
         self._weights = []
         self._multi_in = self._multi_out = False
@@ -405,18 +956,29 @@ class Sequential(Model):
             if isinstance(layer, InputLayer):
                 self._input = self._output = layer.output
                 self._stack.append(layer)
+                self._stack_outputs.append(layer.output)
                 return self
-            if layer.batch_input_shape is not None:
-                inp = InputLayer(batch_input_shape=layer.batch_input_shape, name=G.unique_name(f"{self.name}_input"))
+            bis = layer.batch_input_shape
+            if isinstance(layer, Model) and layer.built:
+                if len(layer.inputs) != 1:
+                    raise ValueError(f"Sequential '{self.name}': model '{layer.name}' has {len(layer.inputs)} "
+                                     f"inputs; a Sequential layer needs one")
+                bis = tuple(layer.inputs[0].shape)
+            if bis is not None:
+                inp = InputLayer(batch_input_shape=bis, name=G.unique_name(f"{self.name}_input"))
                 self._input = self._output = inp.output
                 self._stack.append(inp)
+                self._stack_outputs.append(inp.output)
         self._stack.append(layer)
         if self._output is not None:
             out = layer(self._output)
             if isinstance(out, (list, tuple)):
                 raise ValueError(f"Sequential '{self.name}': layer '{layer.name}' has several outputs; use Model")
             self._output = out
+            self._stack_outputs.append(out)
             self._init_graph(self._input, self._output)
+        else:
+            self._stack_outputs.append(None)
         return self
 
     def build(self, input_shape=None) -> None:
@@ -427,9 +989,50 @@ class Sequential(Model):
             raise ValueError(f"Sequential '{self.name}': give input_shape to build")
         pending = self._stack
         self._stack = []
+        self._stack_outputs = []
         self.add(InputLayer(batch_input_shape=tuple(input_shape)))
         for layer in pending:
             self.add(layer)
 
-    def pop(self) -> None:
-        raise NotImplementedError("Sequential.pop is not supported")
+    def pop(self) -> Layer:
+        """Remove and return the last layer (the model then ends at the layer before it)."""
+        real = [i for i, lay in enumerate(self._stack) if not isinstance(lay, InputLayer)]
+        if not real:
+            raise ValueError(f"Sequential '{self.name}': pop() on a model without layers")
+        i = real[-1]
+        layer = self._stack.pop(i)
+        self._stack_outputs.pop(i)
+        if len(real) == 1:
+            self._output = self._input
+            self._layers, self._weights, self._calls = [], [], []
+            self.built = False
+            self._trainer = self._predictor = None
+        else:
+            self._output = self._stack_outputs[-1]
+            self._init_graph(self._input, self._output)
+        self.compiled = None
+        return layer
+
+
+def load_model(filepath: str, custom_objects: dict | None = None, compile: bool = True,  # noqa: A002
+               safe_mode: bool = True) -> Model:
+    """Load a model written by `Model.save` (see `zoo.keras.saving.load_model`)."""
+    from zoo.keras import saving
+
+    return saving.load_model(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
+
+
+def model_from_json(json_string: str, custom_objects: dict | None = None, safe_mode: bool = True) -> Model:
+    """A model (fresh weights) from `Model.to_json()`."""
+    import json
+
+    from zoo.keras import saving
+
+    return saving.model_from_config(json.loads(json_string), custom_objects, safe_mode=safe_mode)
+
+
+def model_from_config(config: dict, custom_objects: dict | None = None, safe_mode: bool = True) -> Model:
+    """A model (fresh weights) from `{"class_name", "config"}` as `zoo.keras.saving.serialize_layer` makes."""
+    from zoo.keras import saving
+
+    return saving.model_from_config(config, custom_objects, safe_mode=safe_mode)
