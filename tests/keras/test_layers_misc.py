@@ -42,8 +42,17 @@ def test_leaky_relu_elu(tf):
     check_keras_parity(L.ELU(0.7), tf.keras.layers.ELU(0.7), x)
 
 
-@pytest.mark.parametrize("kw", [{}, {"max_value": 6.0}, {"negative_slope": 0.1}, {"max_value": 2.0,
-                                "negative_slope": 0.1, "threshold": 0.5}, {"threshold": 1.0}, {"max_value": 1.5}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"max_value": 6.0},
+        {"negative_slope": 0.1},
+        {"max_value": 2.0, "negative_slope": 0.1, "threshold": 0.5},
+        {"threshold": 1.0},
+        {"max_value": 1.5},
+    ],
+)
 def test_relu(kw, tf):
     check_layer(L.ReLU, kw, (2, 5), (2, 5), 0)
     check_keras_parity(L.ReLU(**kw), tf.keras.layers.ReLU(**kw), _x((5, 9), 2, 3))
@@ -60,8 +69,9 @@ def test_prelu(tf):
     x = _x((4, 3, 5, 6), 4)
     check_layer(L.PReLU, {}, (2, 3, 4), (2, 3, 4), 1)
     for shared in (None, [2, 3], [1, 2, 3]):
-        zoo = L.PReLU(alpha_initializer=_init(lambda s: np.random.default_rng(1).uniform(0, 1, s)),
-                      shared_axes=shared)
+        zoo = L.PReLU(
+            alpha_initializer=_init(lambda s: np.random.default_rng(1).uniform(0, 1, s)), shared_axes=shared
+        )
         check_keras_parity(zoo, tf.keras.layers.PReLU(shared_axes=shared), x)
     layer, _ = check_layer(L.PReLU, {"shared_axes": [1]}, (2, 3, 4), (2, 3, 4), 1)
     assert layer.get_weights()[0].shape == (1, 4)
@@ -80,15 +90,17 @@ def test_prelu_analytics_zoo_n_output_plane():
 
 def test_thresholded_relu_and_torch_style():
     x = _x((3, 6), 6, 2)
-    cases = [(L.ThresholdedReLU, {"theta": 0.5}, np.where(x > 0.5, x, 0)),
-             (L.ThresholdedReLU, {}, np.where(x > 1.0, x, 0)),
-             (L.HardTanh, {"min_value": -0.5, "max_value": 2.0}, np.clip(x, -0.5, 2.0)),
-             (L.HardShrink, {"value": 0.7}, np.where(np.abs(x) > 0.7, x, 0)),
-             (L.SoftShrink, {}, np.sign(x) * np.maximum(np.abs(x) - 0.5, 0)),
-             (L.Threshold, {"th": 0.2, "v": -3.0}, np.where(x > 0.2, x, -3.0)),
-             (L.BinaryThreshold, {"value": 0.1}, (x > 0.1).astype(np.float32)),
-             (L.Negative, {}, -x),
-             (L.RReLU, {"lower": 0.1, "upper": 0.3}, np.where(x >= 0, x, 0.2 * x))]
+    cases = [
+        (L.ThresholdedReLU, {"theta": 0.5}, np.where(x > 0.5, x, 0)),
+        (L.ThresholdedReLU, {}, np.where(x > 1.0, x, 0)),
+        (L.HardTanh, {"min_value": -0.5, "max_value": 2.0}, np.clip(x, -0.5, 2.0)),
+        (L.HardShrink, {"value": 0.7}, np.where(np.abs(x) > 0.7, x, 0)),
+        (L.SoftShrink, {}, np.sign(x) * np.maximum(np.abs(x) - 0.5, 0)),
+        (L.Threshold, {"th": 0.2, "v": -3.0}, np.where(x > 0.2, x, -3.0)),
+        (L.BinaryThreshold, {"value": 0.1}, (x > 0.1).astype(np.float32)),
+        (L.Negative, {}, -x),
+        (L.RReLU, {"lower": 0.1, "upper": 0.3}, np.where(x >= 0, x, 0.2 * x)),
+    ]
     for cls, kw, want in cases:
         _, y = check_layer(cls, kw, x.shape, x.shape, 0, input_data=x)
         assert_close(y, want, rtol=1e-6, atol=1e-6, err_msg=cls.__name__)
@@ -123,21 +135,28 @@ def test_srelu():
 
 def test_noise_layers_are_identity_in_inference(tf):
     x = _x((4, 6, 5, 3), 9)
-    pairs = [(L.GaussianNoise(0.5), tf.keras.layers.GaussianNoise(0.5)),
-             (L.GaussianDropout(0.3), tf.keras.layers.GaussianDropout(0.3)),
-             (L.AlphaDropout(0.3), tf.keras.layers.AlphaDropout(0.3)),
-             (L.SpatialDropout2D(0.4, data_format="channels_last"), tf.keras.layers.SpatialDropout2D(0.4)),
-             (L.SpatialDropout3D(0.4, data_format="channels_first"),
-              tf.keras.layers.SpatialDropout3D(0.4, data_format="channels_first"))]
+    pairs = [
+        (L.GaussianNoise(0.5), tf.keras.layers.GaussianNoise(0.5)),
+        (L.GaussianDropout(0.3), tf.keras.layers.GaussianDropout(0.3)),
+        (L.AlphaDropout(0.3), tf.keras.layers.AlphaDropout(0.3)),
+        (L.SpatialDropout2D(0.4, data_format="channels_last"), tf.keras.layers.SpatialDropout2D(0.4)),
+        (
+            L.SpatialDropout3D(0.4, data_format="channels_first"),
+            tf.keras.layers.SpatialDropout3D(0.4, data_format="channels_first"),
+        ),
+    ]
     for zoo, ref in pairs:
         xi = x if not isinstance(zoo, L.SpatialDropout3D) else x[..., None]
         check_keras_parity(zoo, ref, xi, training=False)
     check_keras_parity(L.SpatialDropout1D(0.4), tf.keras.layers.SpatialDropout1D(0.4), x[:, :, :, 0])
-    for cls, kw, shape in [(L.GaussianNoise, {"stddev": 0.2}, (2, 5)), (L.GaussianDropout, {"rate": 0.2}, (2, 5)),
-                           (L.AlphaDropout, {"rate": 0.2, "noise_shape": [None, 1, None]}, (2, 3, 5)),
-                           (L.SpatialDropout1D, {"rate": 0.2}, (2, 3, 5)),
-                           (L.SpatialDropout2D, {"rate": 0.2}, (2, 3, 4, 5)),
-                           (L.SpatialDropout3D, {"p": 0.2, "dim_ordering": "tf"}, (2, 3, 4, 5, 2))]:
+    for cls, kw, shape in [
+        (L.GaussianNoise, {"stddev": 0.2}, (2, 5)),
+        (L.GaussianDropout, {"rate": 0.2}, (2, 5)),
+        (L.AlphaDropout, {"rate": 0.2, "noise_shape": [None, 1, None]}, (2, 3, 5)),
+        (L.SpatialDropout1D, {"rate": 0.2}, (2, 3, 5)),
+        (L.SpatialDropout2D, {"rate": 0.2}, (2, 3, 4, 5)),
+        (L.SpatialDropout3D, {"p": 0.2, "dim_ordering": "tf"}, (2, 3, 4, 5, 2)),
+    ]:
         check_layer(cls, kw, shape, shape, 0)
 
 
@@ -154,12 +173,16 @@ def test_noise_layers_in_training():
     assert len(np.unique(np.round(y, 5))) == 2
 
 
-@pytest.mark.parametrize("cls,fmt,shape,axes", [
-    (L.SpatialDropout1D, None, (40, 6, 30), (1,)),
-    (L.SpatialDropout2D, "channels_first", (40, 30, 5, 6), (2, 3)),
-    (L.SpatialDropout2D, "tf", (40, 5, 6, 30), (1, 2)),
-    (L.SpatialDropout3D, "th", (20, 30, 3, 4, 2), (2, 3, 4)),
-    (L.SpatialDropout3D, "channels_last", (20, 3, 4, 2, 30), (1, 2, 3))])
+@pytest.mark.parametrize(
+    "cls,fmt,shape,axes",
+    [
+        (L.SpatialDropout1D, None, (40, 6, 30), (1,)),
+        (L.SpatialDropout2D, "channels_first", (40, 30, 5, 6), (2, 3)),
+        (L.SpatialDropout2D, "tf", (40, 5, 6, 30), (1, 2)),
+        (L.SpatialDropout3D, "th", (20, 30, 3, 4, 2), (2, 3, 4)),
+        (L.SpatialDropout3D, "channels_last", (20, 3, 4, 2, 30), (1, 2, 3)),
+    ],
+)
 def test_spatial_dropout_drops_whole_maps(cls, fmt, shape, axes):
     x = np.ones(shape, np.float32)
     layer = cls(0.4) if fmt is None else cls(0.4, data_format=fmt)
@@ -175,11 +198,17 @@ def test_spatial_dropout_drops_whole_maps(cls, fmt, shape, axes):
 def test_elementwise_math():
     x = _x((3, 4), 10)
     pos = np.abs(x) + 0.5
-    cases = [(L.Exp, {}, x, np.exp(x)), (L.Log, {}, pos, np.log(pos)), (L.Sqrt, {}, pos, np.sqrt(pos)),
-             (L.Square, {}, x, x * x), (L.Identity, {}, x, x),
-             (L.Power, {"power": 3, "scale": 2, "shift": 1}, x, (1 + 2 * x) ** 3),
-             (L.Power, {"power": 0.5, "scale": 1, "shift": 2}, pos, np.sqrt(pos + 2)),
-             (L.AddConstant, {"constant": 2.5}, x, x + 2.5), (L.MulConstant, {"constant": -1.5}, x, x * -1.5)]
+    cases = [
+        (L.Exp, {}, x, np.exp(x)),
+        (L.Log, {}, pos, np.log(pos)),
+        (L.Sqrt, {}, pos, np.sqrt(pos)),
+        (L.Square, {}, x, x * x),
+        (L.Identity, {}, x, x),
+        (L.Power, {"power": 3, "scale": 2, "shift": 1}, x, (1 + 2 * x) ** 3),
+        (L.Power, {"power": 0.5, "scale": 1, "shift": 2}, pos, np.sqrt(pos + 2)),
+        (L.AddConstant, {"constant": 2.5}, x, x + 2.5),
+        (L.MulConstant, {"constant": -1.5}, x, x * -1.5),
+    ]
     for cls, kw, inp, want in cases:
         _, y = check_layer(cls, kw, inp.shape, inp.shape, 0, input_data=inp)
         assert_close(y, want, rtol=1e-5, atol=1e-6, err_msg=cls.__name__)
@@ -187,22 +216,29 @@ def test_elementwise_math():
 
 def test_learned_elementwise():
     x = _x((2, 3, 4), 11)
-    for cls, kw, n in [(L.CAdd, {"size": (3, 1)}, 1), (L.CAdd, {"size": (1, 3, 4)}, 1), (L.CMul, {"size": (1, 4)}, 1),
-                       (L.Scale, {"size": (3, 4)}, 2), (L.Mul, {}, 1)]:
+    for cls, kw, n in [
+        (L.CAdd, {"size": (3, 1)}, 1),
+        (L.CAdd, {"size": (1, 3, 4)}, 1),
+        (L.CMul, {"size": (1, 4)}, 1),
+        (L.Scale, {"size": (3, 4)}, 2),
+        (L.Mul, {}, 1),
+    ]:
         check_layer(cls, kw, x.shape, x.shape, n)
         layer = cls(**kw)
         y = _run(layer, x)
         ws = layer.get_weights()
         lim = 1 / np.sqrt(ws[0].size)  # BigDL's U(-1/sqrt(n), 1/sqrt(n)) start
         assert all(np.all(np.abs(w) <= lim) and w.std() > 0 or w.size == 1 for w in ws)
-        want = {L.CAdd: lambda: x + ws[0], L.CMul: lambda: x * ws[0], L.Scale: lambda: x * ws[0] + ws[1],
-                L.Mul: lambda: x * ws[0]}[cls]()
+        w0 = ws[0]
+        want = x * w0 + ws[1] if cls is L.Scale else (x + w0 if cls is L.CAdd else x * w0)
         assert_close(y, want, rtol=1e-6, atol=1e-6, err_msg=cls.__name__)
 
 
 def test_gaussian_sampler():
     mean, lv = _x((300, 100), 12), _x((300, 100), 13, 0.5)
-    layer, y = check_layer(L.GaussianSampler, {}, [mean.shape, lv.shape], mean.shape, 0, input_data=[mean, lv])
+    _layer, y = check_layer(
+        L.GaussianSampler, {}, [mean.shape, lv.shape], mean.shape, 0, input_data=[mean, lv]
+    )
     e = (y - mean) / np.exp(lv / 2)
     assert abs(e.mean()) < 0.01 and abs(e.std() - 1) < 0.01
     y1 = _run(L.GaussianSampler(), [mean, lv], seed=4)
@@ -216,19 +252,26 @@ def test_gaussian_sampler():
 
 def test_shape_layers():
     x = _x((2, 3, 4, 1), 14)
-    cases = [(L.GetShape, {}, (4,), np.array([2, 3, 4, 1], np.float32)),
-             (L.Max, {"dim": 2}, (2, 3, 1, 1), x.max(axis=2, keepdims=True)),
-             (L.Max, {"dim": -2, "return_value": False}, (2, 3, 1, 1), x.argmax(axis=2)[:, :, None].astype(np.float32)),
-             (L.ExpandDim, {"dim": 1}, (2, 1, 3, 4, 1), x[:, None]),
-             (L.ExpandDim, {"dim": -1}, (2, 3, 4, 1, 1), x[..., None]),
-             (L.Select, {"dim": 1, "index": -1}, (2, 4, 1), x[:, -1]),
-             (L.Select, {"dim": -2, "index": 2}, (2, 3, 1), x[:, :, 2]),
-             (L.Narrow, {"dim": 2, "offset": 1, "length": 2}, (2, 3, 2, 1), x[:, :, 1:3]),
-             (L.Narrow, {"dim": 2, "offset": 1, "length": -1}, (2, 3, 3, 1), x[:, :, 1:]),
-             (L.Narrow, {"dim": 2, "offset": 0, "length": -2}, (2, 3, 3, 1), x[:, :, :-1]),
-             (L.Squeeze, {}, (2, 3, 4), x[..., 0]),
-             (L.Squeeze, {"dim": 3}, (2, 3, 4), x[..., 0]),
-             (L.Squeeze, {"dim": (-1,)}, (2, 3, 4), x[..., 0])]
+    cases = [
+        (L.GetShape, {}, (4,), np.array([2, 3, 4, 1], np.float32)),
+        (L.Max, {"dim": 2}, (2, 3, 1, 1), x.max(axis=2, keepdims=True)),
+        (
+            L.Max,
+            {"dim": -2, "return_value": False},
+            (2, 3, 1, 1),
+            x.argmax(axis=2)[:, :, None].astype(np.float32),
+        ),
+        (L.ExpandDim, {"dim": 1}, (2, 1, 3, 4, 1), x[:, None]),
+        (L.ExpandDim, {"dim": -1}, (2, 3, 4, 1, 1), x[..., None]),
+        (L.Select, {"dim": 1, "index": -1}, (2, 4, 1), x[:, -1]),
+        (L.Select, {"dim": -2, "index": 2}, (2, 3, 1), x[:, :, 2]),
+        (L.Narrow, {"dim": 2, "offset": 1, "length": 2}, (2, 3, 2, 1), x[:, :, 1:3]),
+        (L.Narrow, {"dim": 2, "offset": 1, "length": -1}, (2, 3, 3, 1), x[:, :, 1:]),
+        (L.Narrow, {"dim": 2, "offset": 0, "length": -2}, (2, 3, 3, 1), x[:, :, :-1]),
+        (L.Squeeze, {}, (2, 3, 4), x[..., 0]),
+        (L.Squeeze, {"dim": 3}, (2, 3, 4), x[..., 0]),
+        (L.Squeeze, {"dim": (-1,)}, (2, 3, 4), x[..., 0]),
+    ]
     for cls, kw, shape, want in cases:
         _, y = check_layer(cls, kw, x.shape, shape, 0, input_data=x)
         np.testing.assert_array_equal(y, want, err_msg=f"{cls.__name__} {kw}")
@@ -256,7 +299,9 @@ def test_permute_repeat_vector(tf):
 
 def test_maxout_dense():
     x = _x((5, 4), 18)
-    layer, y = check_layer(L.MaxoutDense, {"output_dim": 3, "nb_feature": 2}, x.shape, (5, 3), 2, input_data=x)
+    layer, _y = check_layer(
+        L.MaxoutDense, {"output_dim": 3, "nb_feature": 2}, x.shape, (5, 3), 2, input_data=x
+    )
     W, b = layer.get_weights()
     assert W.shape == (2, 4, 3) and b.shape == (2, 3)
     b = np.random.default_rng(1).standard_normal((2, 3)).astype(np.float32)
@@ -291,8 +336,14 @@ def test_highway():
 def test_sparse_dense_restricts_input_gradient():
     x = _x((3, 6), 20)
     w = _x((2, 6), 21)  # BigDL layout (output_dim, input_dim)
-    layer, y = check_layer(L.SparseDense, {"output_dim": 2, "init_weight": w, "init_bias": np.ones(2, np.float32)},
-                           x.shape, (3, 2), 2, input_data=x)
+    _layer, y = check_layer(
+        L.SparseDense,
+        {"output_dim": 2, "init_weight": w, "init_bias": np.ones(2, np.float32)},
+        x.shape,
+        (3, 2),
+        2,
+        input_data=x,
+    )
     assert_close(y, x @ w.T + 1, rtol=1e-5, atol=1e-6)
 
     def input_grad(**kw):
@@ -315,8 +366,19 @@ def test_sparse_dense_restricts_input_gradient():
 
 
 def test_layers_in_sequential_training():
-    model = Sequential([L.Dense(8, input_shape=(6,)), L.PReLU(), L.GaussianNoise(0.1), L.LayerNormalization(),
-                        L.RepeatVector(3), L.Permute((2, 1)), L.Max(1), L.Squeeze(1), L.Dense(2)])
+    model = Sequential(
+        [
+            L.Dense(8, input_shape=(6,)),
+            L.PReLU(),
+            L.GaussianNoise(0.1),
+            L.LayerNormalization(),
+            L.RepeatVector(3),
+            L.Permute((2, 1)),
+            L.Max(1),
+            L.Squeeze(1),
+            L.Dense(2),
+        ]
+    )
     model.compile("adam", "mse")
     x, y = _x((64, 6), 22), _x((64, 2), 23)
     h = model.fit(x, y, batch_size=16, epochs=3, verbose=0)
@@ -331,8 +393,11 @@ def test_bad_input_names_the_layer():
     inp3 = L.Input((3, 4))
     with pytest.raises(ValueError, match=r"Permute 'p': dims must be a permutation of 1..2, got \(1, 3\)"):
         L.Permute((1, 3), name="p")
-    with pytest.raises(ValueError, match=r"Permute 'p2': expected input of rank 4 for dims \(2, 1, 3\), got shape "
-                                         r"\(None, 3, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Permute 'p2': expected input of rank 4 for dims \(2, 1, 3\), got shape "
+        r"\(None, 3, 4\)",
+    ):
         L.Permute((2, 1, 3), name="p2")(inp3)
     with pytest.raises(ValueError, match="RepeatVector 'r': expected input of rank 2"):
         L.RepeatVector(2, name="r")(inp3)
@@ -342,7 +407,9 @@ def test_bad_input_names_the_layer():
         L.Select(1, 3, name="s2")(inp3)
     with pytest.raises(ValueError, match=r"Narrow 'n': offset 5 and length 1 do not fit axis 1 of size 3"):
         L.Narrow(1, 5, name="n")(inp3)
-    with pytest.raises(ValueError, match=r"Squeeze 'q': expected size 1 on axis 1, got input shape \(None, 3, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"Squeeze 'q': expected size 1 on axis 1, got input shape \(None, 3, 4\)"
+    ):
         L.Squeeze(1, name="q")(inp3)
     with pytest.raises(ValueError, match=r"ExpandDim 'e': dim 5 is out of range for an input of rank 4"):
         L.ExpandDim(5, name="e")(inp3)
@@ -352,13 +419,19 @@ def test_bad_input_names_the_layer():
         L.SelectTable(2, name="t")([inp3, inp3])
     with pytest.raises(ValueError, match=r"ReLU 'relu': max_value must be a finite number >= 0.0, got -1"):
         L.ReLU(max_value=-1, name="relu")
-    with pytest.raises(ValueError, match=r"HardTanh 'h': expected min_value < max_value, got min_value=1, "
-                                         r"max_value=1"):
+    with pytest.raises(
+        ValueError,
+        match=r"HardTanh 'h': expected min_value < max_value, got min_value=1, "
+        r"max_value=1",
+    ):
         L.HardTanh(1, 1, name="h")
     with pytest.raises(ValueError, match=r"RReLU 'rr': expected lower <= upper"):
         L.RReLU(0.5, 0.1, name="rr")
-    with pytest.raises(ValueError, match=r"PReLU 'pr': shared_axes \[3\] names axis 3, but the input shape "
-                                         r"\(None, 3, 4\) has rank 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"PReLU 'pr': shared_axes \[3\] names axis 3, but the input shape "
+        r"\(None, 3, 4\) has rank 3",
+    ):
         L.PReLU(shared_axes=[3], name="pr")(inp3)
     with pytest.raises(ValueError, match=r"PReLU 'pr2': expected 5 channels on axis 1"):
         L.PReLU(n_output_plane=5, name="pr2")(inp3)
@@ -368,12 +441,17 @@ def test_bad_input_names_the_layer():
         L.GaussianNoise(-1, name="g")
     with pytest.raises(ValueError, match=r"GaussianDropout 'gd': rate must be a number in \[0, 1\), got 1.5"):
         L.GaussianDropout(1.5, name="gd")
-    with pytest.raises(ValueError, match=r"SpatialDropout2D 'sd': expected input of rank 4, got shape \(None, 3, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"SpatialDropout2D 'sd': expected input of rank 4, got shape \(None, 3, 4\)"
+    ):
         L.SpatialDropout2D(0.5, name="sd")(inp3)
     with pytest.raises(ValueError, match="SpatialDropout2D 'sd2': expected 'channels_first'"):
         L.SpatialDropout2D(0.5, data_format="nchwx", name="sd2")
-    with pytest.raises(ValueError, match=r"CAdd 'c': size \(5,\) does not broadcast to the input shape "
-                                         r"\(None, 3, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"CAdd 'c': size \(5,\) does not broadcast to the input shape "
+        r"\(None, 3, 4\)",
+    ):
         L.CAdd(5, name="c")(inp3)
     with pytest.raises(ValueError, match=r"CMul 'cm': size \(2, 3, 4\) does not broadcast"):
         L.CMul((2, 3, 4), name="cm")(inp3)
@@ -383,12 +461,17 @@ def test_bad_input_names_the_layer():
         L.GaussianSampler(name="gs")(inp3)
     with pytest.raises(ValueError, match=r"Power 'pw': power must be a finite number, got 'a'"):
         L.Power("a", name="pw")
-    with pytest.raises(ValueError, match=r"MaxoutDense 'md': expected last input axis 4, got input shape "
-                                         r"\(None, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"MaxoutDense 'md': expected last input axis 4, got input shape "
+        r"\(None, 5\)",
+    ):
         md = L.MaxoutDense(2, name="md")
         md(L.Input((4,)))
         md(L.Input((5,)))
     with pytest.raises(ValueError, match=r"Highway 'hw': expected input of rank 2"):
         L.Highway(name="hw")(inp3)
-    with pytest.raises(ValueError, match="SparseDense 'sp': backward_start must be a positive int or -1, got 0"):
+    with pytest.raises(
+        ValueError, match="SparseDense 'sp': backward_start must be a positive int or -1, got 0"
+    ):
         L.SparseDense(2, backward_start=0, name="sp")
