@@ -11,8 +11,16 @@ from zoo.engine.kernels import conv3d as K
 from zoo.engine.ops import conv3d as C3
 from zoo.engine.ops.base import from_config
 from zoo.engine.ops.conv3d import AvgPool3D, Conv3D, MaxPool3D, same_pads
-from zoo.engine.ops.conv_extra import (BlockGradient, ConvTranspose1D, ConvTranspose2D, ConvTranspose3D,
-                                       LocallyConnected1D, LocallyConnected2D, ResizeBilinear, Upsample)
+from zoo.engine.ops.conv_extra import (
+    BlockGradient,
+    ConvTranspose1D,
+    ConvTranspose2D,
+    ConvTranspose3D,
+    LocallyConnected1D,
+    LocallyConnected2D,
+    ResizeBilinear,
+    Upsample,
+)
 
 # ---- numpy references ------------------------------------------------------------------------------
 
@@ -38,8 +46,9 @@ def _naive_conv(x, w, s, pads, d, groups=1, b=None):
         idx = tuple(slice(tap[a] * d[a], tap[a] * d[a] + (out[a] - 1) * s[a] + 1, s[a]) for a in range(r))
         for g in range(groups):
             xs = xp[(slice(None), slice(g * cg, (g + 1) * cg)) + idx]
-            y[:, g * og:(g + 1) * og] += np.einsum("oc,nc...->no...", w[(slice(g * og, (g + 1) * og), slice(None))
-                                                                          + tap], xs)
+            y[:, g * og : (g + 1) * og] += np.einsum(
+                "oc,nc...->no...", w[(slice(g * og, (g + 1) * og), slice(None)) + tap], xs
+            )
     if b is not None:
         y += b.reshape((1, -1) + (1,) * r)
     return y
@@ -51,8 +60,12 @@ def _naive_transpose(x, w, s, pads, d, out, b=None):
     full = [out[a] + pads[a][0] + pads[a][1] for a in range(r)]
     y = np.zeros((x.shape[0], w.shape[1], *full))
     for tap in itertools.product(*[range(k) for k in w.shape[2:]]):
-        idx = tuple(slice(tap[a] * d[a], tap[a] * d[a] + (x.shape[2 + a] - 1) * s[a] + 1, s[a]) for a in range(r))
-        y[(slice(None), slice(None)) + idx] += np.einsum("co,nc...->no...", w[(slice(None), slice(None)) + tap], x)
+        idx = tuple(
+            slice(tap[a] * d[a], tap[a] * d[a] + (x.shape[2 + a] - 1) * s[a] + 1, s[a]) for a in range(r)
+        )
+        y[(slice(None), slice(None)) + idx] += np.einsum(
+            "co,nc...->no...", w[(slice(None), slice(None)) + tap], x
+        )
     crop = tuple(slice(pads[a][0], pads[a][0] + out[a]) for a in range(r))
     y = y[(slice(None), slice(None)) + crop]
     return y if b is None else y + b.reshape((1, -1) + (1,) * r)
@@ -65,12 +78,17 @@ def _naive_pool3d(x, k, s, pads, mode, cip=False):
     for o in itertools.product(*[range(n) for n in out]):
         lo = [o[a] * s[a] - pads[a][0] for a in range(3)]
         hi = [lo[a] + k[a] for a in range(3)]
-        win = x[(slice(None), slice(None)) + tuple(slice(max(lo[a], 0), min(hi[a], size[a])) for a in range(3))]
+        win = x[
+            (slice(None), slice(None)) + tuple(slice(max(lo[a], 0), min(hi[a], size[a])) for a in range(3))
+        ]
         if mode == "max":
             y[(slice(None), slice(None)) + o] = win.max(axis=(2, 3, 4))
         else:
-            div = (np.prod([min(hi[a], size[a] + pads[a][1]) - lo[a] for a in range(3)]) if cip
-                   else np.prod(win.shape[2:]))
+            div = (
+                np.prod([min(hi[a], size[a] + pads[a][1]) - lo[a] for a in range(3)])
+                if cip
+                else np.prod(win.shape[2:])
+            )
             y[(slice(None), slice(None)) + o] = win.sum(axis=(2, 3, 4)) / div
     return y
 
@@ -81,7 +99,9 @@ def _naive_local(x, w, k, s, b=None):
     out = [(x.shape[2 + a] - k[a]) // s[a] + 1 for a in range(r)]
     y = np.zeros((x.shape[0], w.shape[2], *out))
     for p, o in enumerate(itertools.product(*[range(n) for n in out])):
-        patch = x[(slice(None), slice(None)) + tuple(slice(o[a] * s[a], o[a] * s[a] + k[a]) for a in range(r))]
+        patch = x[
+            (slice(None), slice(None)) + tuple(slice(o[a] * s[a], o[a] * s[a] + k[a]) for a in range(r))
+        ]
         y[(slice(None), slice(None)) + o] = patch.reshape(x.shape[0], -1) @ w[p]
     return y if b is None else y + b
 
@@ -94,11 +114,14 @@ def _t3(v):
 
 
 @pytest.mark.parametrize("layout", K.LAYOUTS)
-@pytest.mark.parametrize("shape,k,s,d,pads", [
-    ((2, 3, 5, 6, 7), (2, 3, 2), (1, 2, 1), (1, 1, 2), ((1, 0), (1, 2), (0, 1))),
-    ((3, 2, 1, 1, 9), (1, 1, 3), (1, 1, 2), (1, 1, 1), ((0, 0), (0, 0), (2, 2))),
-    ((1, 1, 4, 4, 4), (3, 3, 3), (2, 2, 2), (1, 1, 1), ((2, 2), (2, 2), (2, 2))),
-])
+@pytest.mark.parametrize(
+    "shape,k,s,d,pads",
+    [
+        ((2, 3, 5, 6, 7), (2, 3, 2), (1, 2, 1), (1, 1, 2), ((1, 0), (1, 2), (0, 1))),
+        ((3, 2, 1, 1, 9), (1, 1, 3), (1, 1, 2), (1, 1, 1), ((0, 0), (0, 0), (2, 2))),
+        ((1, 1, 4, 4, 4), (3, 3, 3), (2, 2, 2), (1, 1, 1), ((2, 2), (2, 2), (2, 2))),
+    ],
+)
 def test_im2col3d_layouts_and_col2im3d_adjoint(layout, shape, k, s, d, pads, rng):
     x = rng.normal(size=shape)
     g = K.Geometry3D(shape, k, s, d, pads, 4)
@@ -107,9 +130,11 @@ def test_im2col3d_layouts_and_col2im3d_adjoint(layout, shape, k, s, d, pads, rng
     # column r of tap (a, b, e): the convolution of x with a one-hot kernel
     onehots = np.eye(g.R).reshape(g.R, g.C, *k)
     ref = np.stack([_naive_conv(x, oh[None], s, pads, d)[:, 0].reshape(g.N, g.P) for oh in onehots])
-    view = {"rows": lambda c: c.reshape(g.R, g.N, g.P),
-            "images": lambda c: c.reshape(g.N, g.R, g.P).transpose(1, 0, 2),
-            "positions": lambda c: c.reshape(g.P, g.N, g.R).transpose(2, 1, 0)}[layout]
+    view = {
+        "rows": lambda c: c.reshape(g.R, g.N, g.P),
+        "images": lambda c: c.reshape(g.N, g.R, g.P).transpose(1, 0, 2),
+        "positions": lambda c: c.reshape(g.P, g.N, g.R).transpose(2, 1, 0),
+    }[layout]
     np.testing.assert_array_equal(view(col), ref)
     cr = rng.normal(size=col.shape)
     dx = rng.normal(size=shape)
@@ -152,7 +177,7 @@ def test_kernel_wrappers_reject_bad_arguments(rng):
         K.col2im3d(col, x, g, 1, 1)
     buf = np.zeros(x.size + g.R * g.P)
     with pytest.raises(ValueError, match="col must not overlap the volume"):
-        K.col2im3d(buf[x.size - 1: x.size - 1 + g.R * g.P], buf[: x.size].reshape(x.shape), g, 0, 1)
+        K.col2im3d(buf[x.size - 1 : x.size - 1 + g.R * g.P], buf[: x.size].reshape(x.shape), g, 0, 1)
     with pytest.raises(TypeError, match="expected a Geometry3D"):
         K.im2col3d(x, col, (2, 3, 4, 4, 4))
     with pytest.raises(ValueError, match="kernel .* is larger than the padded input"):
@@ -167,7 +192,9 @@ def test_kernel_wrappers_reject_bad_arguments(rng):
         K.maxpool3d_forward(x, y, np.empty(y.shape, np.int64), gp)
     with pytest.raises(ValueError, match="expected a pooling geometry"):
         K.avgpool3d_forward(x, y, g)
-    with pytest.raises(ValueError, match=r"resize_bilinear_forward: expected an input of 120 elements \(6, 4, 5, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"resize_bilinear_forward: expected an input of 120 elements \(6, 4, 5, 1\)"
+    ):
         K.resize_bilinear_forward(x, np.empty(2 * 3 * 5 * 5), (6, 4, 5, 1), (5, 5))
     with pytest.raises(ValueError, match="of positive ints"):
         K.resize_bilinear_forward(x, np.empty(1), (6, 4, 0, 1), (5, 5))
@@ -194,8 +221,15 @@ def test_native_kernels_check_buffers_themselves(rng):
 
 # ---- Conv3D ----------------------------------------------------------------------------------------
 
-CONV3D = [(1, "valid", 1, 1), (2, "same", 1, 1), ((1, 2, 3), "valid", 1, 1), (1, "same", (2, 1, 2), 1),
-          (2, ((1, 0), (0, 2), (1, 1)), 1, 1), (1, "valid", 1, 3), (1, 2, 1, 1)]
+CONV3D = [
+    (1, "valid", 1, 1),
+    (2, "same", 1, 1),
+    ((1, 2, 3), "valid", 1, 1),
+    (1, "same", (2, 1, 2), 1),
+    (2, ((1, 0), (0, 2), (1, 1)), 1, 1),
+    (1, "valid", 1, 3),
+    (1, 2, 1, 1),
+]
 
 
 @pytest.mark.parametrize("s,padding,d,groups", CONV3D)
@@ -220,17 +254,30 @@ def test_conv3d_1x1_and_chunked_backward(rng, monkeypatch):
     op = Conv3D(1, "same")
     y, ctx = run_op(op, x, w)
     assert len(ctx.conv3d_plan.chunks) == 3
-    assert_close(y, _naive_conv(x, w, (1,) * 3, _pads("same", x.shape[2:], (2,) * 3, (1,) * 3, (1,) * 3), (1,) * 3))
+    assert_close(
+        y, _naive_conv(x, w, (1,) * 3, _pads("same", x.shape[2:], (2,) * 3, (1,) * 3, (1,) * 3), (1,) * 3)
+    )
     check_grad(op, [x, w])
 
 
-@pytest.mark.parametrize("s,padding,d", [(1, "valid", 1), (2, "same", 1), ((1, 2, 2), "valid", 1), (1, "same", 2)])
+@pytest.mark.parametrize(
+    "s,padding,d", [(1, "valid", 1), (2, "same", 1), ((1, 2, 2), "valid", 1), (1, "same", 2)]
+)
 def test_conv3d_matches_tensorflow(s, padding, d, rng, tf):
     x = rng.normal(size=(2, 3, 5, 6, 7)).astype(np.float32)
     w = rng.normal(size=(4, 3, 2, 3, 3)).astype(np.float32)
     y, _ = run_op(Conv3D(s, padding, d), x, w)
-    t = tf.nn.convolution(x.transpose(0, 2, 3, 4, 1), w.transpose(2, 3, 4, 1, 0), strides=s, padding=padding.upper(),
-                          dilations=d).numpy().transpose(0, 4, 1, 2, 3)
+    t = (
+        tf.nn.convolution(
+            x.transpose(0, 2, 3, 4, 1),
+            w.transpose(2, 3, 4, 1, 0),
+            strides=s,
+            padding=padding.upper(),
+            dilations=d,
+        )
+        .numpy()
+        .transpose(0, 4, 1, 2, 3)
+    )
     assert_close(y, t, rtol=1e-5, atol=1e-5)
 
 
@@ -257,17 +304,23 @@ def test_conv3d_threads_float32_and_buffers(rng):
 
 def test_conv3d_bad_inputs(rng):
     x = rng.normal(size=(2, 3, 4, 4, 4))
-    with pytest.raises(ValueError, match=r"Conv3D: expected 4 input channels \(weight \(2, 4, 1, 1, 1\), groups=1\)"):
+    with pytest.raises(
+        ValueError, match=r"Conv3D: expected 4 input channels \(weight \(2, 4, 1, 1, 1\), groups=1\)"
+    ):
         run_op(Conv3D(), x, rng.normal(size=(2, 4, 1, 1, 1)))
     with pytest.raises(ValueError, match="Conv3D: kernel .* is larger than the padded input"):
         run_op(Conv3D(), x, rng.normal(size=(2, 3, 5, 1, 1)))
-    with pytest.raises(ValueError, match=r"Conv3D: expected a 5-D input \(N, C, D, H, W\), got shape \(2, 3, 4, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"Conv3D: expected a 5-D input \(N, C, D, H, W\), got shape \(2, 3, 4, 4\)"
+    ):
         run_op(Conv3D(), x[..., 0], rng.normal(size=(2, 3, 1, 1, 1)))
     with pytest.raises(ValueError, match=r"Conv3D: expected bias shape \(2,\), got \(3,\)"):
         run_op(Conv3D(), x, rng.normal(size=(2, 3, 1, 1, 1)), np.zeros(3))
     with pytest.raises(TypeError, match="Conv3D: inputs must share one dtype"):
         run_op(Conv3D(), x, rng.normal(size=(2, 3, 1, 1, 1)).astype(np.float32))
-    with pytest.raises(ValueError, match=r"Conv3D: strides must be a positive int or 3 of them, got \(1, 0, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"Conv3D: strides must be a positive int or 3 of them, got \(1, 0, 1\)"
+    ):
         Conv3D(strides=(1, 0, 1))
     with pytest.raises(ValueError, match="Conv3D: padding must be 'valid', 'same'"):
         Conv3D(padding="full")
@@ -281,7 +334,12 @@ def test_conv3d_bad_inputs(rng):
 
 # ---- 3-D pooling -----------------------------------------------------------------------------------
 
-POOL3D = [(2, None, "valid"), (3, 2, "same"), ((2, 3, 1), (1, 2, 1), "valid"), (3, 1, ((1, 1), (0, 2), (1, 0)))]
+POOL3D = [
+    (2, None, "valid"),
+    (3, 2, "same"),
+    ((2, 3, 1), (1, 2, 1), "valid"),
+    (3, 1, ((1, 1), (0, 2), (1, 0))),
+]
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
@@ -310,7 +368,10 @@ def test_avg_pool3d_count_include_pad(rng):
 def test_pool3d_matches_tensorflow(padding, rng, tf):
     x = rng.normal(size=(2, 3, 5, 6, 7)).astype(np.float32)
     xt = tf.constant(x.transpose(0, 2, 3, 4, 1))
-    for op, fn in ((MaxPool3D(3, 2, padding), tf.nn.max_pool3d), (AvgPool3D(3, 2, padding), tf.nn.avg_pool3d)):
+    for op, fn in (
+        (MaxPool3D(3, 2, padding), tf.nn.max_pool3d),
+        (AvgPool3D(3, 2, padding), tf.nn.avg_pool3d),
+    ):
         y, ctx = run_op(op, x)
         with tf.GradientTape() as tape:
             tape.watch(xt)
@@ -325,22 +386,28 @@ def test_pool3d_matches_tensorflow(padding, rng, tf):
 def test_pool3d_threads_bitwise_and_ties(rng):
     x = rng.normal(size=(4, 3, 8, 8, 8)).astype(np.float32)
     for op in (MaxPool3D(2), AvgPool3D(3, 1, "same")):
+
         def run(op=op):
             y, ctx = run_op(op, x)
             return y.copy(), op.backward(ctx, np.ones_like(y))[0].copy()
+
         check_threads(run)
     y, ctx = run_op(MaxPool3D(2), np.ones((1, 1, 2, 2, 2)))
     assert y.item() == 1 and ctx.pool3d_plan.argmax.item() == 0  # the first maximum wins
 
 
 def test_pool3d_bad_inputs(rng):
-    with pytest.raises(ValueError, match=r"MaxPool3D: expected a 5-D input \(N, C, D, H, W\), got shape \(2, 3, 4, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"MaxPool3D: expected a 5-D input \(N, C, D, H, W\), got shape \(2, 3, 4, 4\)"
+    ):
         run_op(MaxPool3D(), rng.normal(size=(2, 3, 4, 4)))
     with pytest.raises(ValueError, match="AvgPool3D: kernel .* is larger than the padded input"):
         run_op(AvgPool3D((3, 1, 1)), rng.normal(size=(1, 1, 2, 2, 2)))
     with pytest.raises(ValueError, match="MaxPool3D: padding must be smaller than the pool size"):
         MaxPool3D(2, padding=2)
-    with pytest.raises(ValueError, match=r"MaxPool3D: pool_size must be a positive int or 3 of them, got \(2, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"MaxPool3D: pool_size must be a positive int or 3 of them, got \(2, 2\)"
+    ):
         MaxPool3D((2, 2))
     with pytest.raises(TypeError, match="AvgPool3D: count_include_pad must be a bool"):
         AvgPool3D(count_include_pad=1)
@@ -350,8 +417,15 @@ def test_pool3d_bad_inputs(rng):
 
 # ---- transposed convolutions -----------------------------------------------------------------------
 
-TCONV = [(1, "valid", None, 1), (2, "valid", None, 1), (3, "same", None, 1), (2, "same", 1, 1), (3, "valid", 2, 1),
-         (1, "same", None, 2), (2, "valid", 1, 2)]
+TCONV = [
+    (1, "valid", None, 1),
+    (2, "valid", None, 1),
+    (3, "same", None, 1),
+    (2, "same", 1, 1),
+    (3, "valid", 2, 1),
+    (1, "same", None, 2),
+    (2, "valid", 1, 2),
+]
 
 
 @pytest.mark.parametrize("s,padding,op_pad,d", TCONV)
@@ -397,8 +471,9 @@ def test_conv_transpose1d_and_3d(rng, tf):
     op = ConvTranspose3D((2, 1, 2), "same")
     y, _ = run_op(op, x3, w3, b3)
     assert y.shape == (2, 2, 4, 3, 8)
-    t = tf.nn.conv3d_transpose(x3.transpose(0, 2, 3, 4, 1), w3.transpose(2, 3, 4, 1, 0), (2, 4, 3, 8, 2),
-                               (1, 2, 1, 2, 1), "SAME").numpy().transpose(0, 4, 1, 2, 3) + b3.reshape(1, -1, 1, 1, 1)
+    t = tf.nn.conv3d_transpose(
+        x3.transpose(0, 2, 3, 4, 1), w3.transpose(2, 3, 4, 1, 0), (2, 4, 3, 8, 2), (1, 2, 1, 2, 1), "SAME"
+    ).numpy().transpose(0, 4, 1, 2, 3) + b3.reshape(1, -1, 1, 1, 1)
     assert_close(y, t, rtol=1e-10, atol=1e-10)
     check_grad(op, [x3[:1], w3, b3])
 
@@ -427,9 +502,13 @@ def test_conv_transpose_chunks_threads_and_float32(rng, monkeypatch):
 
 def test_conv_transpose_bad_inputs(rng):
     x = rng.normal(size=(2, 4, 5, 6))
-    with pytest.raises(ValueError, match=r"ConvTranspose2D: expected 3 input channels \(weight \(3, 2, 3, 3\)\)"):
+    with pytest.raises(
+        ValueError, match=r"ConvTranspose2D: expected 3 input channels \(weight \(3, 2, 3, 3\)\)"
+    ):
         run_op(ConvTranspose2D(), x, rng.normal(size=(3, 2, 3, 3)))
-    with pytest.raises(ValueError, match="ConvTranspose2D: output_padding .* must be smaller than the strides"):
+    with pytest.raises(
+        ValueError, match="ConvTranspose2D: output_padding .* must be smaller than the strides"
+    ):
         ConvTranspose2D(2, output_padding=2)
     with pytest.raises(ValueError, match="ConvTranspose2D: padding must be 'valid' or 'same'"):
         ConvTranspose2D(padding=1)
@@ -463,7 +542,11 @@ def test_locally_connected_equals_convolution_with_shared_weights(rng, tf):
     oh, ow = op.output_spatial((6, 7))
     w = np.broadcast_to(wc.reshape(4, -1).T, (oh * ow, 18, 4)).copy()
     y, _ = run_op(op, x, w)
-    t = tf.nn.conv2d(x.transpose(0, 2, 3, 1), wc.transpose(2, 3, 1, 0), (1, 2), "VALID").numpy().transpose(0, 3, 1, 2)
+    t = (
+        tf.nn.conv2d(x.transpose(0, 2, 3, 1), wc.transpose(2, 3, 1, 0), (1, 2), "VALID")
+        .numpy()
+        .transpose(0, 3, 1, 2)
+    )
     assert_close(y, t, rtol=1e-5, atol=1e-5)
 
 
@@ -493,10 +576,15 @@ def test_locally_connected1d_chunks_and_threads(rng, monkeypatch):
 
 def test_locally_connected_bad_inputs(rng):
     x = rng.normal(size=(2, 3, 5, 5))
-    with pytest.raises(ValueError, match=r"LocallyConnected2D: expected a weight of shape \(9, 27, O\) for input "
-                                         r"shape \(2, 3, 5, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"LocallyConnected2D: expected a weight of shape \(9, 27, O\) for input "
+        r"shape \(2, 3, 5, 5\)",
+    ):
         run_op(LocallyConnected2D(3), x, rng.normal(size=(9, 26, 2)))
-    with pytest.raises(ValueError, match=r"LocallyConnected2D: expected bias shape \(2, 3, 3\), got \(2, 9\)"):
+    with pytest.raises(
+        ValueError, match=r"LocallyConnected2D: expected bias shape \(2, 3, 3\), got \(2, 9\)"
+    ):
         run_op(LocallyConnected2D(3), x, rng.normal(size=(9, 27, 2)), np.zeros((2, 9)))
     with pytest.raises(ValueError, match="LocallyConnected1D: kernel .* is larger than the padded input"):
         run_op(LocallyConnected1D(6), x[:, :, 0], rng.normal(size=(1, 18, 2)))
@@ -521,8 +609,15 @@ def test_upsample_reference_and_gradients(rng):
         Upsample((0,), (1,))
 
 
-RESIZE = [((9, 4), False, False), ((10, 14), False, False), ((10, 14), True, False), ((3, 3), True, False),
-          ((9, 4), False, True), ((1, 1), True, False), ((5, 7), False, True)]
+RESIZE = [
+    ((9, 4), False, False),
+    ((10, 14), False, False),
+    ((10, 14), True, False),
+    ((3, 3), True, False),
+    ((9, 4), False, True),
+    ((1, 1), True, False),
+    ((5, 7), False, True),
+]
 
 
 @pytest.mark.parametrize("size,align,half", RESIZE)
@@ -558,9 +653,13 @@ def test_resize_bilinear_gradients_threads_and_errors(rng):
             return y.copy(), op.backward(ctx, np.ones_like(y))[0].copy()
 
         check_threads(run)
-    with pytest.raises(ValueError, match="ResizeBilinear: align_corners and half_pixel_centers cannot both be True"):
+    with pytest.raises(
+        ValueError, match="ResizeBilinear: align_corners and half_pixel_centers cannot both be True"
+    ):
         ResizeBilinear((2, 2), True, True)
-    with pytest.raises(ValueError, match=r"ResizeBilinear: size must be a positive int or 2 of them, got \(2, 0\)"):
+    with pytest.raises(
+        ValueError, match=r"ResizeBilinear: size must be a positive int or 2 of them, got \(2, 0\)"
+    ):
         ResizeBilinear((2, 0))
     with pytest.raises(ValueError, match=r"ResizeBilinear: expected a 4-D input, got shape \(2, 3, 5\)"):
         run_op(ResizeBilinear((2, 2)), x[..., 0])
@@ -576,10 +675,19 @@ def test_block_gradient():
 
 
 def test_configs_round_trip(rng):
-    ops = [Conv3D(2, ((1, 0), (0, 1), (1, 1)), (1, 2, 1), 1), MaxPool3D(3, 2, "same"),
-           AvgPool3D(2, 1, 1, count_include_pad=True), ConvTranspose2D(2, "same", 1), ConvTranspose1D(3),
-           ConvTranspose3D(2, dilation=(1, 2, 1)), LocallyConnected2D((2, 3), 2), LocallyConnected1D(3),
-           Upsample((2,), (3,)), ResizeBilinear((4, 5), True, data_format="channels_last"), BlockGradient()]
+    ops = [
+        Conv3D(2, ((1, 0), (0, 1), (1, 1)), (1, 2, 1), 1),
+        MaxPool3D(3, 2, "same"),
+        AvgPool3D(2, 1, 1, count_include_pad=True),
+        ConvTranspose2D(2, "same", 1),
+        ConvTranspose1D(3),
+        ConvTranspose3D(2, dilation=(1, 2, 1)),
+        LocallyConnected2D((2, 3), 2),
+        LocallyConnected1D(3),
+        Upsample((2,), (3,)),
+        ResizeBilinear((4, 5), True, data_format="channels_last"),
+        BlockGradient(),
+    ]
     for op in ops:
         clone = from_config(op.type_name, op.get_config())
         assert type(clone) is type(op) and clone.get_config() == op.get_config()

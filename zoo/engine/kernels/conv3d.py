@@ -62,14 +62,42 @@ class Geometry3D:
         (2, 4, 5, 4, 3)
     """
 
-    __slots__ = ("C", "D", "H", "N", "O", "OD", "OH", "OW", "P", "R", "W", "dilation", "groups", "kernel", "pads",
-                 "strides", "taps")
+    __slots__ = (
+        "C",
+        "D",
+        "H",
+        "N",
+        "O",
+        "OD",
+        "OH",
+        "OW",
+        "P",
+        "R",
+        "W",
+        "dilation",
+        "groups",
+        "kernel",
+        "pads",
+        "strides",
+        "taps",
+    )
 
-    def __init__(self, x_shape, kernel, strides, dilation, pads, out_channels: int, groups: int = 1,
-                 what: str = "conv3d"):
+    def __init__(
+        self,
+        x_shape,
+        kernel,
+        strides,
+        dilation,
+        pads,
+        out_channels: int,
+        groups: int = 1,
+        what: str = "conv3d",
+    ):
         x_shape = tuple(x_shape)
         if len(x_shape) != 5 or not all(_pos_int(s) for s in x_shape):
-            raise ValueError(f"{what}: expected an input shape (N, C, D, H, W) of positive ints, got {x_shape}")
+            raise ValueError(
+                f"{what}: expected an input shape (N, C, D, H, W) of positive ints, got {x_shape}"
+            )
         triples = {}
         for name, t in (("kernel", kernel), ("strides", strides), ("dilation", dilation)):
             t = tuple(t)
@@ -77,36 +105,47 @@ class Geometry3D:
                 raise ValueError(f"{what}: {name} must be 3 positive ints, got {t!r}")
             triples[name] = tuple(int(v) for v in t)
         try:
-            pads = tuple((int(a), int(b)) for a, b in pads) if all(
-                _nonneg_int(a) and _nonneg_int(b) and max(a, b) <= _INT32_MAX for a, b in pads) else None
+            pads = (
+                tuple((int(a), int(b)) for a, b in pads)
+                if all(_nonneg_int(a) and _nonneg_int(b) and max(a, b) <= _INT32_MAX for a, b in pads)
+                else None
+            )
         except (TypeError, ValueError):
             pads = None
         if pads is None or len(pads) != 3:
             raise ValueError(f"{what}: pads must be 3 (before, after) pairs of non-negative ints")
         if not _pos_int(out_channels) or not _pos_int(groups):
-            raise ValueError(f"{what}: expected out_channels >= 1 and groups >= 1, got {out_channels}, {groups}")
+            raise ValueError(
+                f"{what}: expected out_channels >= 1 and groups >= 1, got {out_channels}, {groups}"
+            )
         self.N, self.C, self.D, self.H, self.W = (int(s) for s in x_shape)
         self.kernel, self.strides, self.dilation = triples["kernel"], triples["strides"], triples["dilation"]
         self.pads = pads
         self.O, self.groups = int(out_channels), int(groups)
         if self.C % self.groups or self.O % self.groups:
-            raise ValueError(f"{what}: groups={self.groups} must divide the input channels ({self.C}) and the "
-                             f"output channels ({self.O})")
+            raise ValueError(
+                f"{what}: groups={self.groups} must divide the input channels ({self.C}) and the "
+                f"output channels ({self.O})"
+            )
         out = []
         for ax, size in enumerate((self.D, self.H, self.W)):
             k, s, d = self.kernel[ax], self.strides[ax], self.dilation[ax]
             lo, hi = pads[ax]
             eff = (k - 1) * d + 1
             if eff > size + lo + hi:
-                raise ValueError(f"{what}: kernel {self.kernel} (dilation {self.dilation}) is larger than the padded "
-                                 f"input {(self.D, self.H, self.W)} with pads {pads}")
+                raise ValueError(
+                    f"{what}: kernel {self.kernel} (dilation {self.dilation}) is larger than the padded "
+                    f"input {(self.D, self.H, self.W)} with pads {pads}"
+                )
             out.append((size + lo + hi - eff) // s + 1)
         self.OD, self.OH, self.OW = out
         self.P = self.OD * self.OH * self.OW
         self.taps = self.kernel[0] * self.kernel[1] * self.kernel[2]
         self.R = self.C * self.taps
         if self.D * self.H * self.W > _INT32_MAX or self.P > _INT32_MAX:
-            raise ValueError(f"{what}: a plane of {self.D * self.H * self.W} voxels or {self.P} outputs exceeds 2^31")
+            raise ValueError(
+                f"{what}: a plane of {self.D * self.H * self.W} voxels or {self.P} outputs exceeds 2^31"
+            )
 
     @property
     def x_shape(self) -> tuple[int, int, int, int, int]:
@@ -118,8 +157,21 @@ class Geometry3D:
 
     def args(self) -> tuple:
         """The C geometry tuple (C, D, H, W, KD, KH, KW, sd, sh, sw, dd, dh, dw, pf, pt, pl, OD, OH, OW)."""
-        return (self.C, self.D, self.H, self.W, *self.kernel, *self.strides, *self.dilation,
-                self.pads[0][0], self.pads[1][0], self.pads[2][0], self.OD, self.OH, self.OW)
+        return (
+            self.C,
+            self.D,
+            self.H,
+            self.W,
+            *self.kernel,
+            *self.strides,
+            *self.dilation,
+            self.pads[0][0],
+            self.pads[1][0],
+            self.pads[2][0],
+            self.OD,
+            self.OH,
+            self.OW,
+        )
 
     def strides_of(self, layout: str, nb: int) -> tuple[int, int, int]:
         """(rs, ns, ps) of a column buffer in `layout` for nb images."""
@@ -132,8 +184,10 @@ class Geometry3D:
         raise ValueError(f"expected layout in {LAYOUTS}, got {layout!r}")
 
     def __repr__(self) -> str:
-        return (f"Geometry3D(x={self.x_shape}, O={self.O}, k={self.kernel}, s={self.strides}, d={self.dilation}, "
-                f"pads={self.pads}, groups={self.groups}, out={(self.OD, self.OH, self.OW)})")
+        return (
+            f"Geometry3D(x={self.x_shape}, O={self.O}, k={self.kernel}, s={self.strides}, d={self.dilation}, "
+            f"pads={self.pads}, groups={self.groups}, out={(self.OD, self.OH, self.OW)})"
+        )
 
 
 def _check_geometry(kernel: str, g) -> None:
@@ -142,13 +196,18 @@ def _check_geometry(kernel: str, g) -> None:
 
 
 def _chunk(kernel: str, g: Geometry3D, n0, n1) -> int:
-    require(kernel, _nonneg_int(n0) and _nonneg_int(n1) and n0 < n1 <= g.N,
-            f"expected image range 0 <= n0 < n1 <= {g.N}, got n0={n0!r}, n1={n1!r}")
+    require(
+        kernel,
+        _nonneg_int(n0) and _nonneg_int(n1) and n0 < n1 <= g.N,
+        f"expected image range 0 <= n0 < n1 <= {g.N}, got n0={n0!r}, n1={n1!r}",
+    )
     return int(n1) - int(n0)
 
 
 def _team(kernel: str, nthreads) -> int:
-    require(kernel, _nonneg_int(nthreads), f"nthreads must be a non-negative int (0: default), got {nthreads!r}")
+    require(
+        kernel, _nonneg_int(nthreads), f"nthreads must be a non-negative int (0: default), got {nthreads!r}"
+    )
     return int(nthreads)
 
 
@@ -157,16 +216,26 @@ def _col_checks(kernel: str, g: Geometry3D, vol: np.ndarray, col: np.ndarray, n0
     n1 = g.N if n1 is None else n1
     require(kernel, vol.shape == g.x_shape, f"expected a volume of shape {g.x_shape}, got {vol.shape}")
     nb = _chunk(kernel, g, n0, n1)
-    require(kernel, col.size == g.R * nb * g.P,
-            f"expected col of {g.R * nb * g.P} elements ({g.R} rows, {nb} images, {g.P} positions), "
-            f"got shape {col.shape}")
+    require(
+        kernel,
+        col.size == g.R * nb * g.P,
+        f"expected col of {g.R * nb * g.P} elements ({g.R} rows, {nb} images, {g.P} positions), "
+        f"got shape {col.shape}",
+    )
     require(kernel, layout in LAYOUTS, f"layout must be one of {LAYOUTS}, got {layout!r}")
     require(kernel, not np.may_share_memory(col, vol), "col must not overlap the volume")
     return int(n1), g.strides_of(layout, nb)
 
 
-def im2col3d(x: np.ndarray, col: np.ndarray, g: Geometry3D, n0: int = 0, n1: int | None = None,
-             layout: str = "rows", nthreads: int = 0) -> np.ndarray:
+def im2col3d(
+    x: np.ndarray,
+    col: np.ndarray,
+    g: Geometry3D,
+    n0: int = 0,
+    n1: int | None = None,
+    layout: str = "rows",
+    nthreads: int = 0,
+) -> np.ndarray:
     """Fill `col` with the column buffer of images n0..n1-1 of x (see the module docstring).
 
     x (N, C, D, H, W); col: R*(n1-n0)*P elements, C-contiguous. nthreads: OpenMP threads
@@ -179,22 +248,45 @@ def im2col3d(x: np.ndarray, col: np.ndarray, g: Geometry3D, n0: int = 0, n1: int
     return col
 
 
-def col2im3d(col: np.ndarray, dx: np.ndarray, g: Geometry3D, n0: int = 0, n1: int | None = None,
-             overwrite: bool = False, layout: str = "rows", nthreads: int = 0) -> np.ndarray:
+def col2im3d(
+    col: np.ndarray,
+    dx: np.ndarray,
+    g: Geometry3D,
+    n0: int = 0,
+    n1: int | None = None,
+    overwrite: bool = False,
+    layout: str = "rows",
+    nthreads: int = 0,
+) -> np.ndarray:
     """dx[n0:n1] += the adjoint of im2col3d applied to `col` (those images zeroed first if
     `overwrite`). Returns dx."""
     code = dtype_code("col2im3d", dx, col)
     writable("col2im3d", dx)
     n1, (rs, ns, ps) = _col_checks("col2im3d", g, dx, col, n0, n1, layout)
-    _native.col2im3d(dx, col, g.N, int(n0), n1, g.args(), rs, ns, ps, int(bool(overwrite)),
-                     _team("col2im3d", nthreads), code)
+    _native.col2im3d(
+        dx,
+        col,
+        g.N,
+        int(n0),
+        n1,
+        g.args(),
+        rs,
+        ns,
+        ps,
+        int(bool(overwrite)),
+        _team("col2im3d", nthreads),
+        code,
+    )
     return dx
 
 
 def _pool_checks(kernel: str, g: Geometry3D, x: np.ndarray, y: np.ndarray) -> None:
     _check_geometry(kernel, g)
-    require(kernel, g.O == g.C and g.groups == 1 and g.dilation == (1, 1, 1),
-            f"expected a pooling geometry (O == C, no groups or dilation), got {g!r}")
+    require(
+        kernel,
+        g.O == g.C and g.groups == 1 and g.dilation == (1, 1, 1),
+        f"expected a pooling geometry (O == C, no groups or dilation), got {g!r}",
+    )
     require(kernel, x.shape == g.x_shape, f"expected an input of shape {g.x_shape}, got {x.shape}")
     require(kernel, y.shape == g.out_shape, f"expected an output of shape {g.out_shape}, got {y.shape}")
     require(kernel, not np.may_share_memory(x, y), "the output must not overlap the input")
@@ -202,10 +294,13 @@ def _pool_checks(kernel: str, g: Geometry3D, x: np.ndarray, y: np.ndarray) -> No
 
 def _argmax_check(kernel: str, g: Geometry3D, argmax: np.ndarray, out: bool) -> None:
     if not isinstance(argmax, np.ndarray) or argmax.dtype != np.int32:
-        raise TypeError(f"{kernel}: argmax must be an int32 array, got "
-                        f"{getattr(argmax, 'dtype', type(argmax).__name__)}")
+        raise TypeError(
+            f"{kernel}: argmax must be an int32 array, got {getattr(argmax, 'dtype', type(argmax).__name__)}"
+        )
     require(kernel, argmax.flags.c_contiguous, "argmax must be C-contiguous")
-    require(kernel, argmax.shape == g.out_shape, f"expected argmax of shape {g.out_shape}, got {argmax.shape}")
+    require(
+        kernel, argmax.shape == g.out_shape, f"expected argmax of shape {g.out_shape}, got {argmax.shape}"
+    )
     if out:
         writable(kernel, argmax)
 
@@ -223,8 +318,9 @@ def maxpool3d_forward(x: np.ndarray, y: np.ndarray, argmax: np.ndarray, g: Geome
     return y
 
 
-def maxpool3d_backward(gy: np.ndarray, argmax: np.ndarray, dx: np.ndarray, g: Geometry3D,
-                       overwrite: bool = False) -> np.ndarray:
+def maxpool3d_backward(
+    gy: np.ndarray, argmax: np.ndarray, dx: np.ndarray, g: Geometry3D, overwrite: bool = False
+) -> np.ndarray:
     """dx[n, c, argmax[n, c, o]] += gy[n, c, o] (dx zeroed first if `overwrite`). Returns dx."""
     code = dtype_code("maxpool3d_backward", dx, gy)
     writable("maxpool3d_backward", dx)
@@ -238,7 +334,9 @@ def _after(g: Geometry3D) -> tuple[int, int, int]:
     return tuple(p[1] for p in g.pads)
 
 
-def avgpool3d_forward(x: np.ndarray, y: np.ndarray, g: Geometry3D, count_include_pad: bool = False) -> np.ndarray:
+def avgpool3d_forward(
+    x: np.ndarray, y: np.ndarray, g: Geometry3D, count_include_pad: bool = False
+) -> np.ndarray:
     """y[n, c, o] = mean over window o of x[n, c]: divided by the voxel count, or with
     count_include_pad by the window clipped to the padded volume. Overwrites and returns y."""
     code = dtype_code("avgpool3d_forward", x, y)
@@ -248,14 +346,16 @@ def avgpool3d_forward(x: np.ndarray, y: np.ndarray, g: Geometry3D, count_include
     return y
 
 
-def avgpool3d_backward(gy: np.ndarray, dx: np.ndarray, g: Geometry3D, count_include_pad: bool = False,
-                       overwrite: bool = False) -> np.ndarray:
+def avgpool3d_backward(
+    gy: np.ndarray, dx: np.ndarray, g: Geometry3D, count_include_pad: bool = False, overwrite: bool = False
+) -> np.ndarray:
     """dx += the adjoint of avgpool3d_forward applied to gy (zeroed first if `overwrite`). Returns dx."""
     code = dtype_code("avgpool3d_backward", dx, gy)
     writable("avgpool3d_backward", dx)
     _pool_checks("avgpool3d_backward", g, dx, gy)
-    _native.avgpool3d_backward(dx, gy, g.N, g.args(), _after(g), int(bool(count_include_pad)),
-                               int(bool(overwrite)), code)
+    _native.avgpool3d_backward(
+        dx, gy, g.N, g.args(), _after(g), int(bool(count_include_pad)), int(bool(overwrite)), code
+    )
     return dx
 
 
@@ -264,23 +364,41 @@ def _resize_checks(kernel: str, lay, out_hw, big: np.ndarray, small_name: str, s
         lay = tuple(int(v) for v in lay)
         out_hw = tuple(int(v) for v in out_hw)
     except (TypeError, ValueError):
-        raise ValueError(f"{kernel}: expected layout (outer, H, W, inner) and output size (OH, OW) of ints, "
-                         f"got {lay!r}, {out_hw!r}") from None
-    require(kernel, len(lay) == 4 and len(out_hw) == 2 and all(v >= 1 for v in lay + out_hw),
-            f"expected layout (outer, H, W, inner) and output size (OH, OW) of positive ints, got {lay}, {out_hw}")
+        raise ValueError(
+            f"{kernel}: expected layout (outer, H, W, inner) and output size (OH, OW) of ints, "
+            f"got {lay!r}, {out_hw!r}"
+        ) from None
+    require(
+        kernel,
+        len(lay) == 4 and len(out_hw) == 2 and all(v >= 1 for v in lay + out_hw),
+        f"expected layout (outer, H, W, inner) and output size (OH, OW) of positive ints, got {lay}, {out_hw}",
+    )
     outer, h, w, inner = lay
     sizes = lay + out_hw
-    require(kernel, big.size == outer * h * w * inner,
-            f"expected an input of {outer * h * w * inner} elements {lay}, got shape {big.shape}")
+    require(
+        kernel,
+        big.size == outer * h * w * inner,
+        f"expected an input of {outer * h * w * inner} elements {lay}, got shape {big.shape}",
+    )
     want = outer * out_hw[0] * out_hw[1] * inner
-    require(kernel, small.size == want,
-            f"expected {small_name} of {want} elements {(outer, *out_hw, inner)}, got shape {small.shape}")
+    require(
+        kernel,
+        small.size == want,
+        f"expected {small_name} of {want} elements {(outer, *out_hw, inner)}, got shape {small.shape}",
+    )
     require(kernel, not np.may_share_memory(big, small), "the output must not overlap the input")
     return sizes
 
 
-def resize_bilinear_forward(x: np.ndarray, y: np.ndarray, lay, out_hw, align_corners: bool = False,
-                            half_pixel_centers: bool = False, nthreads: int = 0) -> np.ndarray:
+def resize_bilinear_forward(
+    x: np.ndarray,
+    y: np.ndarray,
+    lay,
+    out_hw,
+    align_corners: bool = False,
+    half_pixel_centers: bool = False,
+    nthreads: int = 0,
+) -> np.ndarray:
     """Bilinear resize of x viewed as (outer, H, W, inner) into y (outer, OH, OW, inner).
 
     Source coordinate of output index i (TensorFlow's resize_bilinear, float arithmetic):
@@ -290,18 +408,40 @@ def resize_bilinear_forward(x: np.ndarray, y: np.ndarray, lay, out_hw, align_cor
     code = dtype_code("resize_bilinear_forward", x, y)
     writable("resize_bilinear_forward", y)
     sizes = _resize_checks("resize_bilinear_forward", lay, out_hw, x, "y", y)
-    _native.resize_bilinear_forward(y, x, sizes, int(bool(align_corners)), int(bool(half_pixel_centers)),
-                                    _team("resize_bilinear_forward", nthreads), code)
+    _native.resize_bilinear_forward(
+        y,
+        x,
+        sizes,
+        int(bool(align_corners)),
+        int(bool(half_pixel_centers)),
+        _team("resize_bilinear_forward", nthreads),
+        code,
+    )
     return y
 
 
-def resize_bilinear_backward(gy: np.ndarray, dx: np.ndarray, lay, out_hw, align_corners: bool = False,
-                             half_pixel_centers: bool = False, overwrite: bool = False,
-                             nthreads: int = 0) -> np.ndarray:
+def resize_bilinear_backward(
+    gy: np.ndarray,
+    dx: np.ndarray,
+    lay,
+    out_hw,
+    align_corners: bool = False,
+    half_pixel_centers: bool = False,
+    overwrite: bool = False,
+    nthreads: int = 0,
+) -> np.ndarray:
     """dx += the adjoint of resize_bilinear_forward applied to gy (zeroed first if `overwrite`). Returns dx."""
     code = dtype_code("resize_bilinear_backward", dx, gy)
     writable("resize_bilinear_backward", dx)
     sizes = _resize_checks("resize_bilinear_backward", lay, out_hw, dx, "gy", gy)
-    _native.resize_bilinear_backward(dx, gy, sizes, int(bool(align_corners)), int(bool(half_pixel_centers)),
-                                     int(bool(overwrite)), _team("resize_bilinear_backward", nthreads), code)
+    _native.resize_bilinear_backward(
+        dx,
+        gy,
+        sizes,
+        int(bool(align_corners)),
+        int(bool(half_pixel_centers)),
+        int(bool(overwrite)),
+        _team("resize_bilinear_backward", nthreads),
+        code,
+    )
     return dx

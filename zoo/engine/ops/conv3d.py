@@ -64,12 +64,16 @@ def parse_padding(padding, n: int, what: str, allow=("valid", "same")):
     elif isinstance(padding, (tuple, list)) and len(padding) == n:
         if all(_is_int(v) and v >= 0 for v in padding):
             return tuple((int(v), int(v)) for v in padding)
-        if all(isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_int(u) and u >= 0 for u in v)
-               for v in padding):
+        if all(
+            isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_int(u) and u >= 0 for u in v)
+            for v in padding
+        ):
             return tuple((int(v[0]), int(v[1])) for v in padding)
     names = ", ".join(repr(a) for a in allow)
-    raise ValueError(f"{what}: padding must be {names}, a non-negative int, {n} of them or {n} (before, after) "
-                     f"pairs, got {padding!r}")
+    raise ValueError(
+        f"{what}: padding must be {names}, a non-negative int, {n} of them or {n} (before, after) "
+        f"pairs, got {padding!r}"
+    )
 
 
 def padding_config(padding):
@@ -104,8 +108,10 @@ def out_sizes(padding, sizes, kernel, strides, dilation) -> tuple:
             lo, hi = (0, 0) if padding == "valid" else padding[a]
             eff = (kernel[a] - 1) * dilation[a] + 1
             if size + lo + hi < eff:
-                raise ValueError(f"kernel {tuple(kernel)} (dilation {tuple(dilation)}) is larger than the padded "
-                                 f"input: spatial size {tuple(sizes)}, padding {padding!r}")
+                raise ValueError(
+                    f"kernel {tuple(kernel)} (dilation {tuple(dilation)}) is larger than the padded "
+                    f"input: spatial size {tuple(sizes)}, padding {padding!r}"
+                )
             out.append((size + lo + hi - eff) // strides[a] + 1)
     return tuple(out)
 
@@ -163,8 +169,12 @@ class Conv3D(Op):
         self.groups = int(groups)
 
     def get_config(self) -> dict:
-        return {"strides": list(self.strides), "padding": padding_config(self.padding),
-                "dilation": list(self.dilation), "groups": self.groups}
+        return {
+            "strides": list(self.strides),
+            "padding": padding_config(self.padding),
+            "dilation": list(self.dilation),
+            "groups": self.groups,
+        }
 
     def infer_shape(self, x, w, b=None):
         x, w = tuple(x), tuple(w)
@@ -176,7 +186,9 @@ class Conv3D(Op):
         if o is not None and o % g:
             raise ValueError(f"groups={g} must divide the output channels, got weight shape {w}")
         if x[1] is not None and w[1] is not None and x[1] != w[1] * g:
-            raise ValueError(f"expected {w[1] * g} input channels (weight {w}, groups={g}), got input shape {x}")
+            raise ValueError(
+                f"expected {w[1] * g} input channels (weight {w}, groups={g}), got input shape {x}"
+            )
         if b is not None and (len(b) != 1 or (o is not None and b[0] is not None and b[0] != o)):
             raise ValueError(f"expected bias shape ({o},), got {tuple(b)}")
         return (x[0], o, *out_sizes(self.padding, x[2:], w[2:], self.strides, self.dilation))
@@ -193,7 +205,9 @@ class Conv3D(Op):
         if x.shape[0] < 1:
             raise ValueError(f"Conv3D: expected a non-empty batch, got input shape {x.shape}")
         pads = resolve_padding(self.padding, x.shape[2:], w.shape[2:], self.strides, self.dilation)
-        g = K.Geometry3D(x.shape, w.shape[2:], self.strides, self.dilation, pads, w.shape[0], self.groups, "Conv3D")
+        g = K.Geometry3D(
+            x.shape, w.shape[2:], self.strides, self.dilation, pads, w.shape[0], self.groups, "Conv3D"
+        )
         dt = x.dtype
         plan = _ConvPlan()
         plan.key, plan.g = key, g
@@ -219,8 +233,11 @@ class Conv3D(Op):
         if g.groups == 1:
             return col.reshape(g.R, nb * g.P), t.reshape(g.O, nb * g.P), t.reshape(g.O, nb, g.P)
         gr = g.groups
-        return (col.reshape(gr, g.R // gr, nb * g.P), t.reshape(gr, g.O // gr, nb * g.P),
-                t.reshape(g.O, nb, g.P))
+        return (
+            col.reshape(gr, g.R // gr, nb * g.P),
+            t.reshape(gr, g.O // gr, nb * g.P),
+            t.reshape(g.O, nb, g.P),
+        )
 
     def _w2(self, w, g):
         return w.reshape(g.O, g.R // g.groups) if g.groups == 1 else w.reshape(g.groups, g.O // g.groups, -1)
@@ -309,12 +326,17 @@ class _Pool3D(Op):
         self.strides = self.pool_size if strides is None else as_tuple(strides, 3, f"{name}: strides")
         self.padding = parse_padding(padding, 3, name)
         if isinstance(self.padding, tuple) and any(max(p) >= k for p, k in zip(self.padding, self.pool_size)):
-            raise ValueError(f"{name}: padding must be smaller than the pool size {self.pool_size} on each side, "
-                             f"got {padding!r}")
+            raise ValueError(
+                f"{name}: padding must be smaller than the pool size {self.pool_size} on each side, "
+                f"got {padding!r}"
+            )
 
     def get_config(self) -> dict:
-        return {"pool_size": list(self.pool_size), "strides": list(self.strides),
-                "padding": padding_config(self.padding)}
+        return {
+            "pool_size": list(self.pool_size),
+            "strides": list(self.strides),
+            "padding": padding_config(self.padding),
+        }
 
     def infer_shape(self, x):
         x = tuple(x)
@@ -346,8 +368,10 @@ class _Pool3D(Op):
         if not (isinstance(gy, np.ndarray) and gy.flags.c_contiguous and gy.dtype == plan.y.dtype):
             gy = np.ascontiguousarray(gy, dtype=plan.y.dtype)
         if gy.shape != plan.g.out_shape:
-            raise ValueError(f"{type(self).__name__}: expected an output gradient of shape {plan.g.out_shape}, "
-                             f"got {gy.shape}")
+            raise ValueError(
+                f"{type(self).__name__}: expected an output gradient of shape {plan.g.out_shape}, "
+                f"got {gy.shape}"
+            )
         return gy
 
 

@@ -41,8 +41,17 @@ from zoo.engine.ops.conv3d import (
     resolve_padding,
 )
 
-__all__ = ["BlockGradient", "ConvTranspose1D", "ConvTranspose2D", "ConvTranspose3D", "LocallyConnected1D", "LocallyConnected2D",
-           "ResizeBilinear", "Upsample", "transpose_output_size"]
+__all__ = [
+    "BlockGradient",
+    "ConvTranspose1D",
+    "ConvTranspose2D",
+    "ConvTranspose3D",
+    "LocallyConnected1D",
+    "LocallyConnected2D",
+    "ResizeBilinear",
+    "Upsample",
+    "transpose_output_size",
+]
 
 
 def transpose_output_size(size: int, k: int, s: int, d: int, padding: str, output_padding: int | None) -> int:
@@ -99,13 +108,18 @@ class _ConvTranspose(Op):
             self.output_padding = as_tuple(output_padding, n, f"{name}: output_padding", low=0)
             for a in range(n):
                 if self.output_padding[a] >= self.strides[a] and self.output_padding[a] >= self.dilation[a]:
-                    raise ValueError(f"{name}: output_padding {self.output_padding} must be smaller than the strides "
-                                     f"{self.strides} or the dilation {self.dilation}")
+                    raise ValueError(
+                        f"{name}: output_padding {self.output_padding} must be smaller than the strides "
+                        f"{self.strides} or the dilation {self.dilation}"
+                    )
 
     def get_config(self) -> dict:
-        return {"strides": list(self.strides), "padding": self.padding,
-                "output_padding": None if self.output_padding is None else list(self.output_padding),
-                "dilation": list(self.dilation)}
+        return {
+            "strides": list(self.strides),
+            "padding": self.padding,
+            "output_padding": None if self.output_padding is None else list(self.output_padding),
+            "dilation": list(self.dilation),
+        }
 
     def infer_shape(self, x, w, b=None):
         n = self.rank
@@ -128,8 +142,9 @@ class _ConvTranspose(Op):
             op = None if self.output_padding is None else self.output_padding[a]
             q = transpose_output_size(size, k, self.strides[a], self.dilation[a], self.padding, op)
             if q < 1:
-                raise ValueError(f"the output size along spatial axis {a} would be {q} (input shape {x}, "
-                                 f"kernel {w[2:]})")
+                raise ValueError(
+                    f"the output size along spatial axis {a} would be {q} (input shape {x}, kernel {w[2:]})"
+                )
             out.append(q)
         return (x[0], o, *out)
 
@@ -148,10 +163,20 @@ class _ConvTranspose(Op):
         pads = resolve_padding(self.padding, y_shape[2:], w.shape[2:], self.strides, self.dilation)
         fwd = out_sizes(pads, y_shape[2:], w.shape[2:], self.strides, self.dilation)
         if fwd != x.shape[2:]:
-            raise ValueError(f"{name}: output_padding {self.output_padding} gives an output {y_shape[2:]} whose "
-                             f"convolution has size {fwd}, not the input's {x.shape[2:]}")
-        g = K.Geometry3D(_to3(y_shape, n), _spatial3(w.shape[2:], n), _spatial3(self.strides, n),
-                         _spatial3(self.dilation, n), ((0, 0),) * (3 - n) + tuple(pads), w.shape[0], 1, name)
+            raise ValueError(
+                f"{name}: output_padding {self.output_padding} gives an output {y_shape[2:]} whose "
+                f"convolution has size {fwd}, not the input's {x.shape[2:]}"
+            )
+        g = K.Geometry3D(
+            _to3(y_shape, n),
+            _spatial3(w.shape[2:], n),
+            _spatial3(self.strides, n),
+            _spatial3(self.dilation, n),
+            ((0, 0),) * (3 - n) + tuple(pads),
+            w.shape[0],
+            1,
+            name,
+        )
         dt = x.dtype
         plan = _TransposePlan()
         plan.key, plan.g = key, g
@@ -292,8 +317,11 @@ class _LocallyConnected(Op):
         self.padding = parse_padding(padding, n, name)
 
     def get_config(self) -> dict:
-        return {"kernel_size": list(self.kernel_size), "strides": list(self.strides),
-                "padding": padding_config(self.padding)}
+        return {
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": padding_config(self.padding),
+        }
 
     def output_spatial(self, spatial) -> tuple:
         """Output spatial sizes for input spatial sizes (None where unknown)."""
@@ -305,14 +333,18 @@ class _LocallyConnected(Op):
         if len(x) != n + 2:
             raise ValueError(f"expected a {n + 2}-D input (N, C, *spatial), got shape {x}")
         if len(w) != 3:
-            raise ValueError(f"expected a 3-D weight (positions, C*{'*'.join(map(str, self.kernel_size))}, O), "
-                             f"got shape {w}")
+            raise ValueError(
+                f"expected a 3-D weight (positions, C*{'*'.join(map(str, self.kernel_size))}, O), "
+                f"got shape {w}"
+            )
         out = self.output_spatial(x[2:])
         if x[1] is not None and None not in out:
             p, r = int(np.prod(out)), x[1] * int(np.prod(self.kernel_size))
             if w[0] != p or w[1] != r:
-                raise ValueError(f"expected a weight of shape ({p}, {r}, O) for input shape {x} (kernel "
-                                 f"{self.kernel_size}, output {out}), got {w}")
+                raise ValueError(
+                    f"expected a weight of shape ({p}, {r}, O) for input shape {x} (kernel "
+                    f"{self.kernel_size}, output {out}), got {w}"
+                )
         if b is not None and tuple(b) != (w[2], *out):
             raise ValueError(f"expected bias shape {(w[2], *out)}, got {tuple(b)}")
         return (x[0], w[2], *out)
@@ -331,8 +363,16 @@ class _LocallyConnected(Op):
             raise ValueError(f"{name}: expected a non-empty batch, got input shape {x.shape}")
         pads = resolve_padding(self.padding, x.shape[2:], self.kernel_size, self.strides, (1,) * n)
         o = w.shape[2]
-        g = K.Geometry3D(_to3(x.shape, n), _spatial3(self.kernel_size, n), _spatial3(self.strides, n), (1, 1, 1),
-                         ((0, 0),) * (3 - n) + tuple(pads), o, 1, name)
+        g = K.Geometry3D(
+            _to3(x.shape, n),
+            _spatial3(self.kernel_size, n),
+            _spatial3(self.strides, n),
+            (1, 1, 1),
+            ((0, 0),) * (3 - n) + tuple(pads),
+            o,
+            1,
+            name,
+        )
         dt = x.dtype
         plan = _LocalPlan()
         plan.key, plan.g = key, g
@@ -466,7 +506,9 @@ class Upsample(Op):
         try:
             sizes, axes = tuple(sizes), tuple(axes)
         except TypeError:
-            raise TypeError(f"Upsample: sizes and axes must be sequences of ints, got {sizes!r}, {axes!r}") from None
+            raise TypeError(
+                f"Upsample: sizes and axes must be sequences of ints, got {sizes!r}, {axes!r}"
+            ) from None
         if len(sizes) != len(axes) or not sizes:
             raise ValueError(f"Upsample: expected one size per axis, got sizes {sizes} and axes {axes}")
         if not all(_is_int(s) and s >= 1 for s in sizes):
@@ -482,8 +524,10 @@ class Upsample(Op):
     def _axes(self, ndim: int) -> dict:
         axes = [normalize_axis(a, ndim, "Upsample: axis") for a in self.axes]
         if len(set(axes)) != len(axes) or 0 in axes:
-            raise ValueError(f"Upsample: axes must be distinct and exclude the batch axis 0, got {self.axes} for "
-                             f"rank {ndim}")
+            raise ValueError(
+                f"Upsample: axes must be distinct and exclude the batch axis 0, got {self.axes} for "
+                f"rank {ndim}"
+            )
         return dict(zip(axes, self.sizes))
 
     def infer_shape(self, x):
@@ -537,8 +581,13 @@ class ResizeBilinear(Op):
 
     type_name = "resize_bilinear"
 
-    def __init__(self, size, align_corners: bool = False, half_pixel_centers: bool = False,
-                 data_format: str = "channels_first"):
+    def __init__(
+        self,
+        size,
+        align_corners: bool = False,
+        half_pixel_centers: bool = False,
+        data_format: str = "channels_first",
+    ):
         self.size = as_tuple(size, 2, "ResizeBilinear: size")
         for label, v in (("align_corners", align_corners), ("half_pixel_centers", half_pixel_centers)):
             if not isinstance(v, (bool, np.bool_)):
@@ -546,14 +595,20 @@ class ResizeBilinear(Op):
         if align_corners and half_pixel_centers:
             raise ValueError("ResizeBilinear: align_corners and half_pixel_centers cannot both be True")
         if data_format not in ("channels_first", "channels_last"):
-            raise ValueError(f"ResizeBilinear: data_format must be 'channels_first' or 'channels_last', "
-                             f"got {data_format!r}")
+            raise ValueError(
+                f"ResizeBilinear: data_format must be 'channels_first' or 'channels_last', "
+                f"got {data_format!r}"
+            )
         self.align_corners, self.half_pixel_centers = bool(align_corners), bool(half_pixel_centers)
         self.data_format = data_format
 
     def get_config(self) -> dict:
-        return {"size": list(self.size), "align_corners": self.align_corners,
-                "half_pixel_centers": self.half_pixel_centers, "data_format": self.data_format}
+        return {
+            "size": list(self.size),
+            "align_corners": self.align_corners,
+            "half_pixel_centers": self.half_pixel_centers,
+            "data_format": self.data_format,
+        }
 
     def infer_shape(self, x):
         x = tuple(x)
@@ -585,9 +640,11 @@ class ResizeBilinear(Op):
             return (None,)
         gy = _check_gy("ResizeBilinear", gy, self.infer_shape(ctx.xshape), gy.dtype)
         dx = ctx.buf("dx", ctx.xshape, gy.dtype)
-        return (K.resize_bilinear_backward(gy, dx, ctx.lay, self.size, self.align_corners, self.half_pixel_centers,
-                                           overwrite=True),)
-
+        return (
+            K.resize_bilinear_backward(
+                gy, dx, ctx.lay, self.size, self.align_corners, self.half_pixel_centers, overwrite=True
+            ),
+        )
 
 
 @register
