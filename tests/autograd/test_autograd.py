@@ -212,3 +212,38 @@ def test_lambda_list_argument_and_output_shape_check():
     assert A.Lambda(lambda xs: xs[0] - xs[1])([x, y]).shape == (None, 3)
     with pytest.raises(ValueError, match="output_shape"):
         A.Lambda(lambda v: v * 2.0, output_shape=(4,), name="o")(x)
+
+
+def test_save_and_load_lambda_and_custom_loss(tmp_path):
+    from zoo.keras.models import load_model
+
+    inp = Input((3,))
+    out = Dense(2)(A.Lambda(lambda x: A.square(x) + 1.0)(inp))
+    model = Model(inp, out)
+    model.compile("sgd", A.CustomLoss(lambda t, p: A.mean(A.abs(t - p), axis=1), y_pred_shape=(2,)))
+    x = rng.standard_normal((6, 3)).astype(np.float32)
+    t = rng.standard_normal((6, 2)).astype(np.float32)
+    model.fit(x, t, epochs=1, verbose=0)
+    path = str(tmp_path / "lambda.zip")
+    model.save(path)
+    with pytest.raises(ValueError, match="safe_mode=False"):
+        load_model(path)
+    loaded = load_model(path, safe_mode=False)
+    assert_close(loaded.predict(x), model.predict(x), rtol=1e-6)
+    assert loaded.evaluate(x, t) == pytest.approx(model.evaluate(x, t), rel=1e-6)
+
+
+def test_plain_function_as_loss():
+    inp = Input((3,))
+    model = Model(inp, Dense(2)(inp))
+    model.compile("sgd", lambda t, p: A.mean(A.square(t - p), axis=1))
+    x = rng.standard_normal((16, 3)).astype(np.float32)
+    t = rng.standard_normal((16, 2)).astype(np.float32)
+    value = model.evaluate(x, t)
+    assert value == pytest.approx(float(((model.predict(x) - t) ** 2).mean()), rel=1e-5)
+
+
+def test_analytics_zoo_import_path():
+    from zoo.pipeline.api import autograd as legacy
+
+    assert legacy.mean is A.mean and legacy.Lambda is A.Lambda and legacy.CustomLoss is A.CustomLoss
