@@ -145,7 +145,9 @@ cosine_similarity = _per_sample("cosine_similarity")
 
 def get(identifier) -> _L.Loss:
     """A loss from a Loss instance or class, a name or alias (case-insensitive when unambiguous),
-    one of this module's functions, or a config dict `{"class_name", "config"}`."""
+    one of this module's functions, a config dict `{"class_name", "config"}`, or (as Analytics
+    Zoo did) any other Python function `f(y_true, y_pred)` of Variables, which becomes a
+    `zoo.autograd.CustomLoss`."""
     if isinstance(identifier, _L.Loss):
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, _L.Loss):
@@ -156,49 +158,60 @@ def get(identifier) -> _L.Loss:
         return _CLASSES[identifier]()
     if isinstance(identifier, dict):
         return deserialize(identifier)
-    if callable(identifier) and not isinstance(identifier, type):
-        name = getattr(identifier, "__name__", type(identifier).__name__)
-        raise TypeError(f"loss: the Python function {name!r} is not a zoo loss; use a loss name, a "
-                        f"zoo.keras.losses class, or build a custom loss from engine ops")
+    if not isinstance(identifier, type) and all(hasattr(identifier, a) for a in ("build", "target_shape",
+                                                                                  "target_dtype")):
+        return identifier  # a loss building its own subgraph (zoo.autograd.CustomLoss)
+    if callable(identifier) and not isinstance(identifier, type) and not isinstance(identifier, str):
+        from zoo.autograd import CustomLoss
+
+        return CustomLoss(identifier, name=getattr(identifier, "__name__", "custom_loss"))
     return _L.get(identifier)
 
 
-def serialize(loss: _L.Loss) -> dict:
-    """{"class_name", "config", "module"} that `deserialize` turns back into an equal loss."""
-    if not isinstance(loss, _L.Loss):
-        raise TypeError(f"losses.serialize: expected a Loss, got {type(loss).__name__}")
-    return {"class_name": type(loss).__name__, "module": type(loss).__module__, "config": loss.get_config()}
+def serialize(loss) -> dict:
+    """{"class_name", "config", "module"} (and "unsafe_to_load" for losses holding Python code) that
+    `deserialize` turns back into an equal loss."""
+    if not hasattr(loss, "get_config"):
+        raise TypeError(f"losses.serialize: expected a loss with get_config(), got {type(loss).__name__}")
+    out = {"class_name": type(loss).__name__, "module": type(loss).__module__, "config": loss.get_config()}
+    if getattr(loss, "unsafe_to_load", False):
+        out["unsafe_to_load"] = True
+    return out
 
 
 #: modules whose loss classes a saved config may name (nothing else is imported while loading)
-_SAFE_MODULES = ("zoo.keras.losses", "zoo.keras.objectives", "zoo.engine.losses", "zoo.engine.ops.az_losses")
+_SAFE_MODULES = ("zoo.keras.losses", "zoo.keras.objectives", "zoo.engine.losses", "zoo.engine.ops.az_losses",
+                 "zoo.autograd.loss")
 
 
-def deserialize(config: dict, custom_objects: dict | None = None) -> _L.Loss:
-    """The loss described by `serialize`'s dict (or the engine's {"class_name": name, "config"})."""
+def deserialize(config: dict, custom_objects: dict | None = None, safe_mode: bool = True):
+    """The loss described by `serialize`'s dict (or the engine's {"class_name": name, "config"}).
+
+    A loss marked unsafe_to_load (Python code) needs safe_mode=False.
+    """
     if not isinstance(config, dict):
         raise TypeError(f"losses.deserialize: expected a dict, got {type(config).__name__}")
     name = config.get("class_name")
     if not isinstance(name, str):
         raise ValueError(f"losses.deserialize: a loss config needs a string 'class_name', got {name!r}")
     kwargs = dict(config.get("config") or {})
-    cls = None
-    if custom_objects and name in custom_objects:
-        cls = custom_objects[name]
-    else:
-        from zoo.keras import saving
+    from zoo.keras import saving
 
-        cls = saving.get_registered_object(name)
+    cls = saving.get_registered_object(name, custom_objects)
     module = config.get("module", "")
     if cls is None and module in _SAFE_MODULES:
         import importlib
 
         cand = getattr(importlib.import_module(module), name, None)
-        if isinstance(cand, type) and issubclass(cand, _L.Loss):
+        if isinstance(cand, type) and hasattr(cand, "get_config"):
             cls = cand
     if cls is None:
         cls = _CLASSES.get(name) or _L._lookup(name)
+    if config.get("unsafe_to_load") or getattr(cls, "unsafe_to_load", False):
+        if safe_mode and not saving._settings["unsafe"]:
+            raise ValueError(f"loss {name!r} holds Python code, which loading would run; it loads only with "
+                             f"safe_mode=False (for files you trust)")
     try:
-        return cls(**kwargs)
+        return saving.call_from_config(cls, kwargs, custom_objects, safe_mode)
     except TypeError as e:
         raise ValueError(f"losses.deserialize: bad config {kwargs!r} for {name}: {e}") from None

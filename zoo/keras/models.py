@@ -553,7 +553,7 @@ class Model(Layer):
             if a.ndim == 0 or a.shape[0] != n:
                 raise ValueError(f"{who}: x and {what} must hold the same number of samples: x has {n}, {what} for "
                                  f"output '{name}' has {a.shape[0] if a.ndim else 'a scalar'}")
-            if lf is not None:
+            if lf is not None and hasattr(lf, "infer_shape"):
                 try:
                     lf.infer_shape(tuple(t.shape), (None,) + a.shape[1:])
                 except ValueError as e:

@@ -28,6 +28,7 @@ the `unsafe_to_load` key is removed from the config before the layer's `from_con
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import itertools
 import json
@@ -191,12 +192,18 @@ def model_config(model) -> dict:
 
 
 def _lookup_class(name: str, custom_objects: dict | None):
-    from zoo.keras.layers import layer_classes
+    from zoo.keras.layers import Layer, layer_classes
     from zoo.keras.models import Model, Sequential
 
     cls = get_registered_object(name, custom_objects)
     if cls is None:
         cls = {"Model": Model, "Sequential": Sequential, **layer_classes()}.get(name)
+    if cls is None:
+        import zoo.autograd as autograd
+
+        cand = getattr(autograd, name, None) if name in getattr(autograd, "__all__", ()) else None
+        if isinstance(cand, type) and issubclass(cand, Layer):
+            cls = cand
     return cls
 
 
@@ -219,11 +226,33 @@ def deserialize_layer(config: dict, custom_objects: dict | None = None, safe_mod
     if isinstance(cls, type) and _is_model_class(cls):
         return model_from_config({"class_name": name, "config": cfg}, custom_objects, safe_mode)
     try:
-        if isinstance(cls, type) and hasattr(cls, "from_config"):
-            return cls.from_config(cfg)
-        return cls(**cfg)
+        return call_from_config(cls, cfg, custom_objects, safe_mode and not _settings["unsafe"])
     except TypeError as e:
         raise ValueError(f"layer {lname!r} ({name}): its config does not fit the class: {e}") from None
+
+
+def call_from_config(cls, config: dict, custom_objects: dict | None = None, safe_mode: bool = True):
+    """`cls.from_config(config)` (passing custom_objects / safe_mode when it takes them), else `cls(**config)`."""
+    fn = getattr(cls, "from_config", None) if isinstance(cls, type) else None
+    if fn is None:
+        try:
+            from zoo.autograd.layers import load_function
+        except ImportError:  # pragma: no cover
+            load_function = None
+        if load_function is not None and getattr(cls, "unsafe_to_load", False) and not safe_mode:
+            config = {k: load_function(v, custom_objects) if k.endswith("func") and isinstance(v, str) else v
+                      for k, v in config.items()}
+        return cls(**config)
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        params = {}
+    kwargs = {}
+    if "custom_objects" in params:
+        kwargs["custom_objects"] = custom_objects
+    if "safe_mode" in params:
+        kwargs["safe_mode"] = safe_mode
+    return fn(config, **kwargs)
 
 
 def _is_model_class(cls) -> bool:
@@ -535,14 +564,14 @@ def _compile_config(model, include_optimizer: bool) -> dict | None:
                      f"the compile config of model '{model.name}'")
 
 
-def _compile_from_config(model, cfg: dict, custom_objects, source: str) -> None:
+def _compile_from_config(model, cfg: dict, custom_objects, source: str, safe_mode: bool = True) -> None:
     from zoo.engine import optim
     from zoo.keras import losses as keras_losses
     from zoo.keras import metrics as keras_metrics
 
     try:
         opt = optim.get(cfg["optimizer"])
-        loss = [keras_losses.deserialize(v, custom_objects) for v in cfg["loss"]]
+        loss = [keras_losses.deserialize(v, custom_objects, safe_mode) for v in cfg["loss"]]
         metrics = [[m if isinstance(m, str) else keras_metrics.get(m) for m in ms] for ms in cfg["metrics"]]
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{source}: bad compile config: {type(e).__name__}: {e}") from None
@@ -632,7 +661,7 @@ def load_model(filepath: str, custom_objects: dict | None = None, compile: bool 
     for layer, ws in plan:
         layer.set_weights(ws)
     if compile and meta.get("compile"):
-        _compile_from_config(model, meta["compile"], custom_objects, source)
+        _compile_from_config(model, meta["compile"], custom_objects, source, safe_mode)
         if meta.get("optimizer") and meta.get("trainer"):
             slots = _read_npz(members["optimizer.npz"], "optimizer.npz", source) if "optimizer.npz" in members \
                 else {}
