@@ -247,3 +247,38 @@ def test_analytics_zoo_import_path():
     from zoo.pipeline.api import autograd as legacy
 
     assert legacy.mean is A.mean and legacy.Lambda is A.Lambda and legacy.CustomLoss is A.CustomLoss
+
+
+def test_functional_model_parity_with_tf_keras(tf):
+    """Dense -> autograd expression -> Dense in zoo and tf.keras: same weights, same outputs and gradients."""
+    x = rng.standard_normal((8, 5)).astype(np.float32)
+    inp = Input((5,))
+    d1, d2 = Dense(4), Dense(3)
+    h = d1(inp)
+    mid = A.Lambda(lambda v: A.log(A.exp(v) + 1.0) * A.sigmoid(v) - A.mean(v, axis=1, keepDims=True))(h)
+    model = Model(inp, d2(mid))
+
+    tl = tf.keras.layers
+    tinp = tf.keras.Input((5,))
+    td1, td2 = tl.Dense(4), tl.Dense(3)
+    th = td1(tinp)
+    tmid = tl.Lambda(lambda v: tf.math.log(tf.exp(v) + 1.0) * tf.sigmoid(v) - tf.reduce_mean(v, 1, keepdims=True))(th)
+    tmodel = tf.keras.Model(tinp, td2(tmid))
+    td1.set_weights(d1.get_weights())
+    td2.set_weights(d2.get_weights())
+
+    exe = Executor(model.graph)
+    y = exe.forward([x])[0].copy()
+    r = rng.standard_normal(y.shape).astype(np.float32)
+    gx = exe.backward([r], input_grads=True)[0]
+    tx = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(tx)
+        ty = tmodel(tx)
+        s = tf.reduce_sum(ty * r)
+    tgx, *tgw = tape.gradient(s, [tx] + tmodel.trainable_weights)
+    assert_close(y, ty.numpy(), rtol=1e-5, atol=1e-6)
+    assert_close(gx, tgx.numpy(), rtol=1e-4, atol=1e-5)
+    zoo_grads = [p.grad for layer in (d1, d2) for p in layer.weights]
+    for g, tg in zip(zoo_grads, tgw):
+        assert_close(g, tg.numpy(), rtol=1e-4, atol=1e-5)
