@@ -432,7 +432,7 @@ def _open_zoo_zip(path: str, what: str, formats: tuple[str, ...]) -> tuple[dict,
     source = f"{what}({path!r})"
     if "config.json" not in members:
         extra = " (a Keras .keras file? use zoo.net to import Keras models)" if "model.weights.h5" in members else ""
-        raise ValueError(f"{source}: no config.json in the zip; not a zoo model file{extra}")
+        raise ValueError(f"{source}: no config.json in the zip; not a zoo model file, or truncated{extra}")
     try:
         meta = json.loads(members["config.json"].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
