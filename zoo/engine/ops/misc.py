@@ -799,9 +799,12 @@ class LayerNorm(Op):
         mean = np.add.reduce(xv, axis=red, keepdims=True)
         mean *= 1.0 / n
         np.subtract(xv, mean, out=xh)
-        t = ctx.buf("t", xv.shape, dt)
-        np.multiply(xh, xh, out=t)
-        inv = np.add.reduce(t, axis=red, keepdims=True)
+        if view is not None:  # rows: fused multiply-sum
+            inv = np.einsum("ij,ij->i", xh, xh)[:, None]
+        else:
+            t = ctx.buf("t", xv.shape, dt)
+            np.multiply(xh, xh, out=t)
+            inv = np.add.reduce(t, axis=red, keepdims=True)
         inv *= 1.0 / n
         inv += self.epsilon
         np.sqrt(inv, out=inv)
@@ -823,7 +826,7 @@ class LayerNorm(Op):
 
     def backward(self, ctx: Ctx, gy):
         xh, inv, gamma, n = ctx.xh, ctx.inv, ctx.gamma, ctx.n
-        _, p, _, red, _, paxes = ctx.plan
+        _, p, view, red, _, paxes = ctx.plan
         pshape = tuple(ctx.shape[a] for a in p)
         gyv = gy.reshape(xh.shape)
         flags = ctx.needs_grad
@@ -832,10 +835,14 @@ class LayerNorm(Op):
         for k in range(1, len(flags)):
             if not flags[k]:
                 continue
-            is_gamma = self.scale and k == 1
-            if is_gamma:
-                np.multiply(gyv, xh, out=t, casting="unsafe")
-            g = np.add.reduce(t if is_gamma else gyv, axis=paxes)
+            if self.scale and k == 1:
+                if view is not None:
+                    g = np.einsum("ij,ij->j", gyv, xh)
+                else:
+                    np.multiply(gyv, xh, out=t, casting="unsafe")
+                    g = np.add.reduce(t, axis=paxes)
+            else:
+                g = np.add.reduce(gyv, axis=paxes)
             out[k] = g.reshape(pshape).astype(ctx.pdt[k - 1], copy=False)
         if flags[0]:
             g = ctx.buf("g", xh.shape, xh.dtype)
