@@ -366,19 +366,23 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
+def _key_map(model, file_keys: list[str], source: str, by_name: bool = False) -> dict[str, str]:
+    """{model weight key: file key}: by name when the file has every name (or by_name), else by order."""
+    keys = [e[0] for e in _weight_entries(model)]
+    if set(keys) <= set(file_keys) or by_name:
+        return {k: k for k in keys}
+    if len(file_keys) != len(keys):
+        raise ValueError(f"{source}: holds {len(file_keys)} weight arrays, model '{model.name}' has {len(keys)} "
+                         f"(missing by name: {sorted(set(keys) - set(file_keys))[:5]})")
+    return dict(zip(keys, file_keys))
+
+
 def _plan_weights(model, arrays: dict[str, np.ndarray], source: str, by_name: bool = False,
                   skip_mismatch: bool = False) -> list[tuple[object, list[np.ndarray]]]:
     """[(layer, Keras-layout arrays)] assigning `arrays` to the model's weights; raises before any change."""
     entries = _weight_entries(model)
-    keys = [e[0] for e in entries]
-    file_keys = list(arrays)
-    if set(keys) <= set(file_keys) or by_name:
-        chosen = {k: arrays.get(k) for k in keys}
-    else:
-        if len(file_keys) != len(keys):
-            raise ValueError(f"{source}: holds {len(file_keys)} weight arrays, model '{model.name}' has {len(keys)} "
-                             f"(missing by name: {sorted(set(keys) - set(file_keys))[:5]})")
-        chosen = {k: arrays[fk] for k, fk in zip(keys, file_keys)}
+    names = _key_map(model, list(arrays), source, by_name)
+    chosen = {k: arrays.get(fk) for k, fk in names.items()}
     plan: dict[int, tuple[object, list]] = {}
     bad: set[int] = set()
     for key, layer, i, _ in entries:
@@ -501,10 +505,12 @@ def _training_state(model) -> tuple[dict | None, dict | None, dict[str, np.ndarr
     return _jsonable(opt_meta, "optimizer state"), _jsonable(trainer_meta, "trainer state"), arrays
 
 
-def _plan_training_state(model, opt_meta, trainer_meta, slot_arrays, source: str):
-    """Validate the saved state against the model's trainer; returns a function applying it."""
+def _plan_training_state(model, opt_meta, trainer_meta, slot_arrays, source: str, names: dict[str, str]):
+    """Validate the saved state against the model's trainer; returns a function applying it.
+
+    `names` maps the model's weight keys to the file's (see `_key_map`)."""
     trainer = model._get_trainer()
-    key_of = {id(p): key for key, _, _, p in _weight_entries(model)}
+    key_of = {id(p): names.get(key) for key, _, _, p in _weight_entries(model)}
     store = trainer.store
     names = opt_meta.get("slots", [])
     slots = {}
@@ -665,7 +671,8 @@ def load_model(filepath: str, custom_objects: dict | None = None, compile: bool 
         if meta.get("optimizer") and meta.get("trainer"):
             slots = _read_npz(members["optimizer.npz"], "optimizer.npz", source) if "optimizer.npz" in members \
                 else {}
-            _plan_training_state(model, meta["optimizer"], meta["trainer"], slots, source)()
+            _plan_training_state(model, meta["optimizer"], meta["trainer"], slots, source,
+                                 _key_map(model, list(arrays), source))()
     _reserve_names(model)
     return model
 
@@ -726,7 +733,8 @@ def restore_training_state(model, filepath: str) -> dict:
     apply_state = None
     if meta.get("optimizer") and meta.get("trainer"):
         slots = _read_npz(members["optimizer.npz"], "optimizer.npz", source) if "optimizer.npz" in members else {}
-        apply_state = _plan_training_state(model, meta["optimizer"], meta["trainer"], slots, source)
+        apply_state = _plan_training_state(model, meta["optimizer"], meta["trainer"], slots, source,
+                                           _key_map(model, list(arrays), source))
     if apply_state is not None:
         apply_state()
     for layer, ws in plan:
