@@ -3,9 +3,6 @@ functional forms (add, subtract, ..., dot), and Analytics Zoo's Merge / merge(in
 
 from __future__ import annotations
 
-import sys
-import types
-
 import numpy as np
 
 from zoo.engine import functional as F
@@ -29,6 +26,7 @@ __all__ = [
     "concatenate",
     "dot",
     "maximum",
+    "merge",
     "minimum",
     "multiply",
     "subtract",
@@ -311,15 +309,3 @@ def concatenate(inputs, axis: int = -1, **kwargs):
 def dot(inputs, axes=-1, normalize: bool = False, **kwargs):
     """Functional Dot."""
     return Dot(axes=axes, normalize=normalize, **kwargs)(list(inputs))
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as `merge(inputs, mode, concat_axis, name)`: the package namespace binds
-    the name `merge` to the module, so `from zoo.keras.layers import merge; merge([a, b], mode="sum")`
-    works as in Analytics Zoo."""
-
-    def __call__(self, inputs, mode: str = "sum", concat_axis: int = -1, name: str | None = None):
-        return merge(inputs, mode=mode, concat_axis=concat_axis, name=name)
-
-
-sys.modules[__name__].__class__ = _CallableModule
