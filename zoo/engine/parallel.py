@@ -507,8 +507,12 @@ class LocalParallelTrainer(Trainer):
         return self._group
 
     def replicas_for(self, batch_size: int) -> int:
+        """K for a batch of this size: the fixed `replicas`, else the group already built (a
+        smaller last batch keeps it), else `choose_replicas`."""
         if self.replicas != "auto":
             return int(self.replicas)
+        if self._group is not None:
+            return self._group.k
         k = self._k_for.get(batch_size)
         if k is None:
             k = self._k_for[batch_size] = choose_replicas(self, batch_size)
