@@ -95,6 +95,27 @@ def _same_shape(owner: Metric, y_true, y_pred: np.ndarray) -> np.ndarray:
     return y
 
 
+def _binary(owner: Metric, y_true, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, 0/1-able targets) of one shape for the binary metrics (AUC, precision, recall).
+
+    Targets of y_pred's shape (or size) are used as they are. Sparse labels (N, ...) for scores
+    (N, ..., C): with C == 2 the scores of class 1 against the labels; with C > 2 every class
+    against the one-hot labels.
+    """
+    y = np.asarray(y_true)
+    if y.size != y_pred.size and y_pred.ndim >= 2 and y_pred.shape[-1] > 1 and \
+            y.shape in (y_pred.shape[:-1], y_pred.shape[:-1] + (1,)):
+        labels = _labels(owner, y, y_pred)
+        C = y_pred.shape[-1]
+        if C == 2:
+            return y_pred[..., 1], labels.astype(np.float64)
+        if labels.size and (labels.min() < 0 or labels.max() >= C):
+            raise ValueError(f"{type(owner).__name__} '{owner.name}': labels must be in [0, {C}), got values "
+                             f"from {labels.min()} to {labels.max()}")
+        return y_pred, (labels[..., None] == np.arange(C)).astype(np.float64)
+    return y_pred, _same_shape(owner, y, y_pred)
+
+
 class SparseAccuracy(Metric):
     """Fraction of samples whose argmax prediction equals the integer label.
 
@@ -218,7 +239,8 @@ class MeanSquaredError(Metric):
 class AUC(Metric):
     """Exact area under the ROC curve of scores y_pred against 0/1 targets (> 0.5 is positive).
 
-    Every element counts as one binary decision (Keras's default `multi_label=False`), with
+    Sparse labels for (N, 2) class scores use the scores of class 1 (a two-class softmax);
+    for (N, C > 2) scores they are one-hot encoded. Every element counts as one binary decision (Keras's default `multi_label=False`), with
     its sample's weight. Tied scores count half (trapezoid over distinct thresholds), which
     equals the Mann-Whitney statistic. The scores seen since `reset()` are kept; `result()` is
     nan until both classes have been seen. `threshold_num` is accepted for Analytics Zoo code
@@ -238,8 +260,7 @@ class AUC(Metric):
         self._weights: list[np.ndarray] = []
 
     def update(self, y_pred, y_true, sample_weight=None) -> None:
-        y_pred = np.asarray(y_pred)
-        y_true = _same_shape(self, y_true, y_pred)
+        y_pred, y_true = _binary(self, y_true, np.asarray(y_pred))
         n = y_pred.shape[0] if y_pred.ndim else 1
         per = y_pred.size // max(n, 1)
         if sample_weight is None:
@@ -287,7 +308,10 @@ class _Confusion(Metric):
 
     def update(self, y_pred, y_true, sample_weight=None) -> None:
         y_pred = np.asarray(y_pred)
-        y_true = _same_shape(self, y_true, y_pred)
+        if self.class_id is None:
+            y_pred, y_true = _binary(self, y_true, y_pred)
+        else:
+            y_true = _same_shape(self, y_true, y_pred)
         n = y_pred.shape[0] if y_pred.ndim else 1
         pred = (y_pred > self.thresholds).reshape(n, -1)
         true = (y_true > 0.5).reshape(n, -1)
