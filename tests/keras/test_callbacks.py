@@ -5,6 +5,7 @@ import csv
 import io
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,7 +119,7 @@ def test_csv_logger(tmp_path):
     path = str(tmp_path / "log.csv")
     h = m.fit(x, y, epochs=2, verbose=0, validation_data=(x, y), callbacks=[C.CSVLogger(path)])
     m.fit(x, y, epochs=1, verbose=0, validation_data=(x, y), callbacks=[C.CSVLogger(path, append=True)])
-    rows = list(csv.reader(open(path)))
+    rows = list(csv.reader(Path(path).read_text().splitlines()))
     assert rows[0] == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
     assert [r[0] for r in rows[1:]] == ["0", "1", "0"]
     assert float(rows[2][2]) == h.history["loss"][1]

@@ -36,7 +36,7 @@ def _tf_stream(metric, batches, weighted, transform=lambda p, t: (p, t)):
 @pytest.mark.parametrize("weighted", [False, True])
 def test_accuracies_match_tf_keras(tf, weighted, rng):
     batches = _batches(rng)
-    onehot = lambda p, t: (p, np.eye(5, dtype=np.float32)[t])  # noqa: E731
+    onehot = lambda p, t: (p, np.eye(5, dtype=np.float32)[t])
     assert _stream(M.SparseAccuracy(), batches, weighted) == pytest.approx(
         _tf_stream(tf.keras.metrics.SparseCategoricalAccuracy(), batches, weighted), rel=1e-6)
     cat = [(p, np.eye(5, dtype=np.float32)[t], w) for p, t, w in batches]
@@ -153,7 +153,7 @@ def test_metrics_in_fit_and_evaluate(rng):
               metrics=["accuracy", KM.AUC(), KM.Precision(), KM.Recall(), "top5acc"])
     h = m.fit(x, y, epochs=1, verbose=0, validation_data=(x, y))
     assert {"accuracy", "auc", "precision", "recall", "top5acc", "val_auc"} <= set(h.history)
-    loss, acc, auc, prec, rec, top5 = m.evaluate(x, y)
+    _, acc, auc, _, _, top5 = m.evaluate(x, y)
     p = m.predict(x)
     assert acc == pytest.approx((p.argmax(-1) == y).mean()) and top5 == 1.0
     assert auc == pytest.approx(_auc_reference(p[:, 1], y.astype(float), np.ones(40)), rel=1e-9)

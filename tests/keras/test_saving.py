@@ -4,6 +4,7 @@ import io
 import json
 import os
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -72,7 +73,7 @@ def test_load_model_continues_training_exactly(tmp_path, opt):
         batch_losses = []
         from zoo.keras.callbacks import LambdaCallback
 
-        cb = LambdaCallback(on_train_batch_end=lambda b, logs: batch_losses.append(logs["loss"]))
+        cb = LambdaCallback(on_train_batch_end=lambda b, logs, out=batch_losses: out.append(logs["loss"]))
         h = model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[cb])
         runs.append((batch_losses, h.history, model.get_weights()))
     assert runs[0][0] == runs[1][0]  # same shuffling, dropout masks, optimizer state: bitwise equal
@@ -130,7 +131,7 @@ def test_damaged_files_give_clear_errors(tmp_path):
     m.fit(*_data(), verbose=0)
     good = str(tmp_path / "good.zoo")
     m.save(good)
-    data = open(good, "rb").read()
+    data = Path(good).read_bytes()
 
     def variant(name, content):
         p = str(tmp_path / name)
@@ -161,7 +162,7 @@ def test_damaged_files_give_clear_errors(tmp_path):
 
     def pickled(mem):
         buf = io.BytesIO()
-        np.savez(buf, **{"x": np.array([object()], dtype=object)})
+        np.savez(buf, x=np.array([object()], dtype=object))
         mem["weights.npz"] = buf.getvalue()
         meta = json.loads(mem["config.json"])
         import hashlib

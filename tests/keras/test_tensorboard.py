@@ -2,6 +2,7 @@
 
 import os
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,17 +42,17 @@ def test_reader_checks_crcs_and_tolerates_a_partial_last_record(tmp_path):
     w.add_scalar("Loss", 1.0, step=1)
     w.add_scalar("Loss", 2.0, step=2)
     w.close()
-    data = open(w.path, "rb").read()
-    open(w.path, "wb").write(data[:-5])  # a writer still running
+    data = Path(w.path).read_bytes()
+    Path(w.path).write_bytes(data[:-5])  # a writer still running
     assert [v for _, _, vals in S.read_events(w.path) for _, v in vals] == [1.0]
     bad = bytearray(data)
     bad[-6] ^= 1
-    open(w.path, "wb").write(bytes(bad))
+    Path(w.path).write_bytes(bytes(bad))
     with pytest.raises(ValueError, match="bad data checksum at offset"):
         list(S.read_events(w.path))
     bad = bytearray(data)
     bad[0] ^= 1
-    open(w.path, "wb").write(bytes(bad))
+    Path(w.path).write_bytes(bytes(bad))
     with pytest.raises(ValueError, match="bad length checksum at offset 0"):
         list(S.read_events(w.path))
 
@@ -59,7 +60,7 @@ def test_reader_checks_crcs_and_tolerates_a_partial_last_record(tmp_path):
 def test_record_framing_by_hand(tmp_path):
     w = S.EventFileWriter(str(tmp_path))
     w.close()
-    data = open(w.path, "rb").read()
+    data = Path(w.path).read_bytes()
     (n,) = struct.unpack("<Q", data[:8])
     assert len(data) == 16 + n
     assert struct.unpack("<I", data[8:12])[0] == S.masked_crc32c(data[:8])

@@ -17,9 +17,23 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Metric", "Accuracy", "SparseAccuracy", "BinaryAccuracy", "TopKAccuracy", "MeanMetric",
-           "MeanAbsoluteError", "MeanSquaredError", "AUC", "Precision", "Recall", "Loss", "METRICS", "get",
-           "serialize"]
+__all__ = [
+    "AUC",
+    "METRICS",
+    "Accuracy",
+    "BinaryAccuracy",
+    "Loss",
+    "MeanAbsoluteError",
+    "MeanMetric",
+    "MeanSquaredError",
+    "Metric",
+    "Precision",
+    "Recall",
+    "SparseAccuracy",
+    "TopKAccuracy",
+    "get",
+    "serialize",
+]
 
 
 class Metric:
@@ -271,7 +285,7 @@ class AUC(Metric):
                 raise ValueError(f"AUC '{self.name}': expected {n} sample weights, got {w.shape[0]}")
             w = np.repeat(w, per)
         self._scores.append(y_pred.astype(np.float64).reshape(-1))
-        self._labels.append((y_true.reshape(-1) > 0.5))
+        self._labels.append(y_true.reshape(-1) > 0.5)
         self._weights.append(w)
 
     def result(self) -> float:

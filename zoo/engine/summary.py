@@ -30,6 +30,7 @@ AucScore, MAE, MSE, Loss, ...), at the iteration the validation ran.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import socket
@@ -39,8 +40,17 @@ import time
 from zoo.engine.trainer import Callback
 from zoo.engine.triggers import Trigger
 
-__all__ = ["crc32c", "masked_crc32c", "EventFileWriter", "read_events", "Summary", "TrainSummary",
-           "ValidationSummary", "SummaryCallback", "SummaryPair"]
+__all__ = [
+    "EventFileWriter",
+    "Summary",
+    "SummaryCallback",
+    "SummaryPair",
+    "TrainSummary",
+    "ValidationSummary",
+    "crc32c",
+    "masked_crc32c",
+    "read_events",
+]
 
 
 def _crc_table() -> list[int]:
@@ -241,10 +251,8 @@ class EventFileWriter:
             self._f = None
 
     def __del__(self):
-        try:
+        with contextlib.suppress(Exception):  # interpreter shutdown
             self.close()
-        except Exception:  # interpreter shutdown
-            pass
 
 
 class Summary:

@@ -23,15 +23,27 @@ import warnings
 
 import numpy as np
 
-__all__ = ["Callback", "History", "ProgbarLogger", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler",
-           "ReduceLROnPlateau", "TerminateOnNaN", "CSVLogger", "LambdaCallback", "BackupAndRestore", "TensorBoard"]
+__all__ = [
+    "BackupAndRestore",
+    "CSVLogger",
+    "Callback",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "ProgbarLogger",
+    "ReduceLROnPlateau",
+    "TensorBoard",
+    "TerminateOnNaN",
+]
 
 
 class Callback:
     """Base class: override the hooks you need."""
 
     model = None
-    params: dict = {}
+    params: dict = {}  # noqa: RUF012 (set per fit by set_params)
 
     def set_model(self, model) -> None:
         self.model = model
@@ -89,7 +101,7 @@ def _in_notebook() -> bool:
 
         shell = get_ipython()
         return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
-    except Exception:
+    except Exception:  # noqa: BLE001 (no IPython, or an unusual shell)
         return False
 
 
@@ -184,7 +196,7 @@ def _monitor_op(owner: str, monitor: str, mode: str):
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
     if mode == "auto":
-        base = monitor[4:] if monitor.startswith("val_") else monitor
+        base = monitor.removeprefix("val_")
         mode = "max" if any(w in base.lower() for w in _MAX_WORDS) else "min"
     return mode
 
@@ -486,7 +498,7 @@ class BackupAndRestore(Callback):
         extra = saving.restore_training_state(model, self.path)
         epoch = extra.get("backup_epoch")
         if not isinstance(epoch, int):
-            raise ValueError(f"BackupAndRestore: {self.path!r} is not a backup (no epoch recorded)")
+            raise ValueError(f"BackupAndRestore: {self.path!r} is not a backup (no epoch recorded)")  # noqa: TRY004
         return epoch + 1
 
     def on_epoch_end(self, epoch, logs=None):

@@ -22,14 +22,48 @@ import numpy as np
 from zoo.engine import losses as _L
 from zoo.engine.ops.base import Ctx
 
-__all__ = ["Loss", "SparseCategoricalCrossentropy", "CategoricalCrossentropy", "BinaryCrossentropy",
-           "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
-           "Huber", "LogCosh", "Hinge", "SquaredHinge", "CategoricalHinge", "KLDivergence", "Poisson",
-           "CosineSimilarity", "sparse_categorical_crossentropy", "categorical_crossentropy",
-           "binary_crossentropy", "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
-           "mean_squared_logarithmic_error", "huber", "log_cosh", "hinge", "squared_hinge", "categorical_hinge",
-           "kl_divergence", "poisson", "cosine_similarity", "mse", "mae", "mape", "msle", "kld", "logcosh",
-           "get", "serialize", "deserialize"]
+__all__ = [
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "CategoricalHinge",
+    "CosineSimilarity",
+    "Hinge",
+    "Huber",
+    "KLDivergence",
+    "LogCosh",
+    "Loss",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredError",
+    "MeanSquaredLogarithmicError",
+    "Poisson",
+    "SparseCategoricalCrossentropy",
+    "SquaredHinge",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "categorical_hinge",
+    "cosine_similarity",
+    "deserialize",
+    "get",
+    "hinge",
+    "huber",
+    "kl_divergence",
+    "kld",
+    "log_cosh",
+    "logcosh",
+    "mae",
+    "mape",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_error",
+    "mean_squared_logarithmic_error",
+    "mse",
+    "msle",
+    "poisson",
+    "serialize",
+    "sparse_categorical_crossentropy",
+    "squared_hinge",
+]
 
 Loss = _L.Loss
 
@@ -193,7 +227,7 @@ def deserialize(config: dict, custom_objects: dict | None = None, safe_mode: boo
         raise TypeError(f"losses.deserialize: expected a dict, got {type(config).__name__}")
     name = config.get("class_name")
     if not isinstance(name, str):
-        raise ValueError(f"losses.deserialize: a loss config needs a string 'class_name', got {name!r}")
+        raise ValueError(f"losses.deserialize: a loss config needs a string 'class_name', got {name!r}")  # noqa: TRY004
     kwargs = dict(config.get("config") or {})
     from zoo.keras import saving
 
@@ -207,9 +241,9 @@ def deserialize(config: dict, custom_objects: dict | None = None, safe_mode: boo
             cls = cand
     if cls is None:
         cls = _CLASSES.get(name) or _L._lookup(name)
-    if config.get("unsafe_to_load") or getattr(cls, "unsafe_to_load", False):
-        if safe_mode and not saving._settings["unsafe"]:
-            raise ValueError(f"loss {name!r} holds Python code, which loading would run; it loads only with "
+    unsafe = config.get("unsafe_to_load") or getattr(cls, "unsafe_to_load", False)
+    if unsafe and safe_mode and not saving._settings["unsafe"]:
+        raise ValueError(f"loss {name!r} holds Python code, which loading would run; it loads only with "
                              f"safe_mode=False (for files you trust)")
     try:
         return saving.call_from_config(cls, kwargs, custom_objects, safe_mode)

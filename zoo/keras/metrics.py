@@ -22,9 +22,28 @@ from __future__ import annotations
 
 from zoo.engine import metrics as _M
 
-__all__ = ["Metric", "SparseCategoricalAccuracy", "CategoricalAccuracy", "BinaryAccuracy", "TopKCategoricalAccuracy",
-           "SparseTopKCategoricalAccuracy", "MeanAbsoluteError", "MeanSquaredError", "AUC", "Precision", "Recall",
-           "Accuracy", "Top1Accuracy", "Top5Accuracy", "MAE", "MSE", "Loss", "get", "pick", "serialize"]
+__all__ = [
+    "AUC",
+    "MAE",
+    "MSE",
+    "Accuracy",
+    "BinaryAccuracy",
+    "CategoricalAccuracy",
+    "Loss",
+    "MeanAbsoluteError",
+    "MeanSquaredError",
+    "Metric",
+    "Precision",
+    "Recall",
+    "SparseCategoricalAccuracy",
+    "SparseTopKCategoricalAccuracy",
+    "Top1Accuracy",
+    "Top5Accuracy",
+    "TopKCategoricalAccuracy",
+    "get",
+    "pick",
+    "serialize",
+]
 
 Metric = _M.Metric
 AUC = _M.AUC

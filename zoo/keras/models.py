@@ -28,7 +28,7 @@ from zoo.keras import callbacks as cbks
 from zoo.keras import metrics as keras_metrics
 from zoo.keras.layers.base import InputLayer, Layer
 
-__all__ = ["Model", "Sequential", "load_model", "model_from_json", "model_from_config"]
+__all__ = ["Model", "Sequential", "load_model", "model_from_config", "model_from_json"]
 
 _COMPILE_IGNORED = {"weighted_metrics", "run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss",
                     "sample_weight_mode", "target_tensors"}
@@ -97,7 +97,7 @@ class Model(Layer):
     `get_validation_summary`.
     """
 
-    def __init__(self, inputs=None, outputs=None, name: str | None = None, input=None, output=None,  # noqa: A002
+    def __init__(self, inputs=None, outputs=None, name: str | None = None, input=None, output=None,
                  **kwargs):
         super().__init__(name=name, **kwargs)
         inputs = inputs if inputs is not None else input
@@ -664,8 +664,7 @@ class Model(Layer):
         remaining = epochs - initial_epoch
         if remaining <= 0:
             return history
-        if trainer.state.epoch < initial_epoch:
-            trainer.state.epoch = initial_epoch
+        trainer.state.epoch = max(trainer.state.epoch, initial_epoch)
         start = trainer.state.epoch
         engine_cbs = [_KerasHooks(self, cb_list, start, initial_epoch)]
         if self._summaries is not None:
@@ -760,12 +759,12 @@ class Model(Layer):
 
     def test_on_batch(self, x, y, sample_weight=None, return_dict: bool = False):
         """Loss (and metrics) of one batch in inference mode."""
-        xs, n = self._check_x(x, "Model.test_on_batch")
+        _, n = self._check_x(x, "Model.test_on_batch")
         return self.evaluate(x, y, batch_size=max(n, 1), sample_weight=sample_weight, return_dict=return_dict)
 
     def predict_on_batch(self, x):
         """Outputs of one batch in inference mode."""
-        xs, n = self._check_x(x, "Model.predict_on_batch")
+        _, n = self._check_x(x, "Model.predict_on_batch")
         return self.predict(x, batch_size=max(n, 1))
 
     def reset_states(self) -> None:
@@ -1014,7 +1013,7 @@ class Sequential(Model):
         return layer
 
 
-def load_model(filepath: str, custom_objects: dict | None = None, compile: bool = True,  # noqa: A002
+def load_model(filepath: str, custom_objects: dict | None = None, compile: bool = True,
                safe_mode: bool = True) -> Model:
     """Load a model written by `Model.save` (see `zoo.keras.saving.load_model`)."""
     from zoo.keras import saving

@@ -23,18 +23,56 @@ from __future__ import annotations
 
 from zoo.engine import losses as _L
 from zoo.engine.ops import az_losses as _Z
-from zoo.keras.losses import (binary_crossentropy, categorical_crossentropy, cosine_similarity, hinge,
-                              kl_divergence, mean_absolute_error, mean_absolute_percentage_error,
-                              mean_squared_error, mean_squared_logarithmic_error, poisson,
-                              sparse_categorical_crossentropy, squared_hinge)
+from zoo.keras.losses import (
+    binary_crossentropy,
+    categorical_crossentropy,
+    cosine_similarity,
+    hinge,
+    kl_divergence,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_error,
+    mean_squared_logarithmic_error,
+    poisson,
+    sparse_categorical_crossentropy,
+    squared_hinge,
+)
 
-__all__ = ["LossFunction", "SparseCategoricalCrossEntropy", "CategoricalCrossEntropy", "BinaryCrossEntropy",
-           "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
-           "Hinge", "SquaredHinge", "RankHinge", "KullbackLeiblerDivergence", "Poisson", "CosineProximity",
-           "OBJECTIVES", "get", "mean_squared_error", "mse", "mean_absolute_error", "mae",
-           "mean_absolute_percentage_error", "mape", "mean_squared_logarithmic_error", "msle",
-           "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy", "hinge",
-           "squared_hinge", "kullback_leibler_divergence", "kld", "poisson", "cosine_proximity"]
+__all__ = [
+    "OBJECTIVES",
+    "BinaryCrossEntropy",
+    "CategoricalCrossEntropy",
+    "CosineProximity",
+    "Hinge",
+    "KullbackLeiblerDivergence",
+    "LossFunction",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredError",
+    "MeanSquaredLogarithmicError",
+    "Poisson",
+    "RankHinge",
+    "SparseCategoricalCrossEntropy",
+    "SquaredHinge",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "cosine_proximity",
+    "get",
+    "hinge",
+    "kld",
+    "kullback_leibler_divergence",
+    "mae",
+    "mape",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_error",
+    "mean_squared_logarithmic_error",
+    "mse",
+    "msle",
+    "poisson",
+    "sparse_categorical_crossentropy",
+    "squared_hinge",
+]
 
 LossFunction = _L.Loss
 SparseCategoricalCrossEntropy = _Z.ZooSparseCategoricalCrossEntropy

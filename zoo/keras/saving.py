@@ -41,9 +41,21 @@ import numpy as np
 
 from zoo.engine import graph as G
 
-__all__ = ["save_model", "load_model", "save_weights", "load_weights", "register_keras_serializable",
-           "get_registered_object", "get_registered_name", "enable_unsafe_deserialization", "serialize_layer",
-           "deserialize_layer", "model_config", "model_from_config", "restore_training_state"]
+__all__ = [
+    "deserialize_layer",
+    "enable_unsafe_deserialization",
+    "get_registered_name",
+    "get_registered_object",
+    "load_model",
+    "load_weights",
+    "model_config",
+    "model_from_config",
+    "register_keras_serializable",
+    "restore_training_state",
+    "save_model",
+    "save_weights",
+    "serialize_layer",
+]
 
 FORMAT = "zoo.keras"
 WEIGHTS_FORMAT = "zoo.keras.weights"
@@ -115,7 +127,7 @@ def _jsonable(value, where: str):
         out = {}
         for k, v in value.items():
             if not isinstance(k, str):
-                raise ValueError(f"cannot save {where}: config key {k!r} is not a string")
+                raise ValueError(f"cannot save {where}: config key {k!r} is not a string")  # noqa: TRY004
             out[k] = _jsonable(v, f"{where}, key {k!r}")
         return out
     if isinstance(value, np.dtype):
@@ -199,7 +211,7 @@ def _lookup_class(name: str, custom_objects: dict | None):
     if cls is None:
         cls = {"Model": Model, "Sequential": Sequential, **layer_classes()}.get(name)
     if cls is None:
-        import zoo.autograd as autograd
+        from zoo import autograd
 
         cand = getattr(autograd, name, None) if name in getattr(autograd, "__all__", ()) else None
         if isinstance(cand, type) and issubclass(cand, Layer):
@@ -211,7 +223,8 @@ def deserialize_layer(config: dict, custom_objects: dict | None = None, safe_mod
     """A fresh layer (or model) from `serialize_layer`'s dict."""
     if not isinstance(config, dict) or not isinstance(config.get("class_name"), str) \
             or not isinstance(config.get("config"), dict):
-        raise ValueError(f"a layer config must be {{'class_name': str, 'config': dict}}, got {str(config)[:200]}")
+        raise ValueError(  # noqa: TRY004 (file content)
+            f"a layer config must be {{'class_name': str, 'config': dict}}, got {str(config)[:200]}")
     name = config["class_name"]
     cfg = dict(config["config"])
     lname = cfg.get("name", "?")
@@ -266,11 +279,11 @@ def model_from_config(config: dict, custom_objects: dict | None = None, safe_mod
     from zoo.keras.models import Model, Sequential
 
     if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
-        raise ValueError("a model config must be {'class_name': ..., 'config': {...}}")
+        raise ValueError("a model config must be {'class_name': ..., 'config': {...}}")  # noqa: TRY004
     name = config.get("class_name")
     cls = _lookup_class(name, custom_objects) if isinstance(name, str) else None
     if not (isinstance(cls, type) and issubclass(cls, Model)):
-        raise ValueError(f"model class {name!r} is not a zoo Model; pass it in custom_objects")
+        raise ValueError(f"model class {name!r} is not a zoo Model; pass it in custom_objects")  # noqa: TRY004
     cfg = config["config"]
     if issubclass(cls, Sequential):
         model = cls(name=cfg.get("name"))
@@ -449,7 +462,7 @@ def _open_zoo_zip(path: str, what: str, formats: tuple[str, ...]) -> tuple[dict,
                          f"{FORMAT_VERSION})")
     digests = meta.get("sha256") or {}
     if not isinstance(digests, dict):
-        raise ValueError(f"{source}: config.json 'sha256' must be a dict")
+        raise ValueError(f"{source}: config.json 'sha256' must be a dict")  # noqa: TRY004
     for member, digest in digests.items():
         if member not in members:
             raise ValueError(f"{source}: member {member!r} is missing from the zip")
@@ -640,7 +653,7 @@ def _reserve_names(model) -> None:
             G._counters[prefix] = itertools.count(max(current, n + 1))
 
 
-def load_model(filepath: str, custom_objects: dict | None = None, compile: bool = True,  # noqa: A002
+def load_model(filepath: str, custom_objects: dict | None = None, compile: bool = True,
                safe_mode: bool = True):
     """The model saved by `save_model`, with its weights, compile config and training state.
 
@@ -709,11 +722,8 @@ def load_weights(model, filepath: str, skip_mismatch: bool = False, by_name: boo
     path = os.fspath(filepath)
     source = f"load_weights({path!r})"
     if path.endswith(".npz"):
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
-            raise
+        with open(path, "rb") as f:
+            data = f.read()
         arrays = _read_npz(data, os.path.basename(path), source)
     else:
         meta, members = _open_zoo_zip(path, "load_weights", (FORMAT, WEIGHTS_FORMAT))

@@ -17,7 +17,7 @@ import numpy as np
 from zoo.engine import losses as L
 from zoo.engine.ops.base import register
 
-__all__ = ["ZooSparseCategoricalCrossEntropy", "WeightedBinaryCrossEntropy", "RankHinge"]
+__all__ = ["RankHinge", "WeightedBinaryCrossEntropy", "ZooSparseCategoricalCrossEntropy"]
 
 
 @register

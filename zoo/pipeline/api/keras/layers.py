@@ -1,4 +1,4 @@
 """Analytics Zoo's `zoo.pipeline.api.keras.layers`: an alias of `zoo.keras.layers`."""
 
-from zoo.keras.layers import *  # noqa: F401,F403
+from zoo.keras.layers import *
 from zoo.keras.layers import __all__  # noqa: F401
