@@ -587,29 +587,46 @@ def wino_output_adjoint(
     return m
 
 
+def _wino_gk(dtype) -> np.ndarray:
+    """G (x) G as a (16, 9) matrix: U[4a + b] = sum_{ij} G[a, i] G[b, j] w[i, j]."""
+    gk = _WINO_GK.get(np.dtype(dtype))
+    if gk is None:
+        gk = _WINO_GK[np.dtype(dtype)] = np.kron(_WINO_G, _WINO_G).astype(dtype)
+    return gk
+
+
+_WINO_GK: dict = {}
+
+
 def wino_weights(w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """U[4a + b, o, c] = (G w[o, c] G^T)[a, b]: w (O, C, 3, 3) -> U (16, O, C)."""
+    """U[4a + b, o, c] = (G w[o, c] G^T)[a, b]: w (O, C, 3, 3) -> U (16, O, C), one GEMM."""
     if not isinstance(w, np.ndarray) or w.ndim != 4 or w.shape[2:] != (3, 3):
         raise ValueError(f"wino_weights: expected w of shape (O, C, 3, 3), got {getattr(w, 'shape', w)!r}")
-    gm = _WINO_G.astype(w.dtype)
-    u = np.matmul(np.matmul(gm, w), gm.T)  # (O, C, 4, 4)
+    o, c = w.shape[:2]
     if out is None:
-        out = np.empty((16,) + w.shape[:2], w.dtype)
-    require("wino_weights", out.shape == (16,) + w.shape[:2], f"expected out of shape {(16,) + w.shape[:2]}")
-    np.copyto(out.reshape(4, 4, *w.shape[:2]), u.transpose(2, 3, 0, 1))
+        out = np.empty((16, o, c), w.dtype)
+    require(
+        "wino_weights",
+        out.shape == (16, o, c) and out.flags.c_contiguous and out.dtype == w.dtype,
+        f"expected a C-contiguous {w.dtype} out of shape {(16, o, c)}",
+    )
+    np.matmul(_wino_gk(w.dtype), np.ascontiguousarray(w).reshape(o * c, 9).T, out=out.reshape(16, o * c))
     return out
 
 
 def wino_weights_adjoint(du: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """dw[o, c] = G^T dU[:, o, c] G (as 4x4): dU (16, O, C) -> dw (O, C, 3, 3)."""
+    """dw[o, c] = G^T dU[:, o, c] G (as 4x4): dU (16, O, C) -> dw (O, C, 3, 3), one GEMM."""
     if not isinstance(du, np.ndarray) or du.ndim != 3 or du.shape[0] != 16:
         raise ValueError(
             f"wino_weights_adjoint: expected dU of shape (16, O, C), got {getattr(du, 'shape', du)!r}"
         )
-    gm = _WINO_G.astype(du.dtype)
-    d4 = du.reshape(4, 4, *du.shape[1:]).transpose(2, 3, 0, 1)  # (O, C, 4, 4)
-    res = np.matmul(np.matmul(gm.T, d4), gm)
+    o, c = du.shape[1:]
     if out is None:
-        return res
-    np.copyto(out, res)
+        out = np.empty((o, c, 3, 3), du.dtype)
+    require(
+        "wino_weights_adjoint",
+        out.shape == (o, c, 3, 3) and out.flags.c_contiguous and out.dtype == du.dtype,
+        f"expected a C-contiguous {du.dtype} out of shape {(o, c, 3, 3)}",
+    )
+    np.matmul(np.ascontiguousarray(du).reshape(16, o * c).T, _wino_gk(du.dtype), out=out.reshape(o * c, 9))
     return out

@@ -116,6 +116,7 @@ class _Plan:
         "chunks",
         "db",
         "db_parts",
+        "du",
         "dw",
         "dw_parts",
         "dx",
@@ -125,6 +126,7 @@ class _Plan:
         "mode",
         "nk",
         "u",
+        "u_of",
         "workers",
         "x",
         "y",
@@ -335,7 +337,7 @@ class Conv2D(Op):
         plan.dx = None
         plan.dw = ctx.buf("dw", w.shape, dt)
         plan.db = ctx.buf("db", (g.O,), dt) if b is not None else None
-        plan.chunks, plan.workers, plan.nk, plan.u = [], [], 0, None
+        plan.chunks, plan.workers, plan.nk, plan.u, plan.du, plan.u_of = [], [], 0, None, None, None
         plan.dw_parts = plan.db_parts = None
         th, tw = K.wino_tiles(g)
         if g.kh == g.kw == 1 and g.sh == g.sw == 1 and g.pt == g.pb == g.pl == g.pr == 0 and g.groups == 1:
@@ -366,6 +368,7 @@ class Conv2D(Op):
         elif plan.mode == "winograd":
             dw_shape = (16, g.O, g.C)
             plan.u = ctx.buf("wino_u", dw_shape, dt)
+            plan.du = ctx.buf("wino_du", dw_shape, dt)
         else:
             dw_shape = (g.O, rows) if gr == 1 else (gr, og, kk)
         plan.dw_parts = ctx.buf("dw_parts", (len(plan.chunks), *dw_shape), dt)
@@ -436,6 +439,7 @@ class Conv2D(Op):
             plan.x = x
         elif plan.mode == "winograd":
             u = K.wino_weights(w, plan.u)
+            plan.u_of = w
 
             def run(wk: _Worker, ci: int) -> None:
                 n0, n1, _ = chunks[ci]
@@ -508,7 +512,7 @@ class Conv2D(Op):
                 self._backward_1x1(plan, x, w, gy, dx, need_w, need_b)
             # the chunks' partial gradients, summed in chunk order
             if need_w and plan.mode == "winograd":
-                du = np.sum(plan.dw_parts, axis=0, out=plan.u)
+                du = np.sum(plan.dw_parts, axis=0, out=plan.du)
                 K.wino_weights_adjoint(du, out=dw)
             elif need_w:
                 np.sum(plan.dw_parts, axis=0, out=dw.reshape(plan.dw_parts.shape[1:]))
@@ -519,20 +523,22 @@ class Conv2D(Op):
 
     def _backward_winograd(self, plan: _Plan, x, w, gy, dx, need_w: bool, need_b: bool) -> None:
         g, nk, chunks = plan.g, plan.nk, plan.chunks
-        ut = K.wino_weights(w, plan.u).transpose(0, 2, 1) if dx is not None else None
+        ut = None
+        if dx is not None:  # U of the forward (recomputed only if the weights are another array)
+            ut = (plan.u if plan.u_of is w else K.wino_weights(w, plan.u)).transpose(0, 2, 1)
+            plan.u_of = w
         if plan.x is not x:  # the buffers hold the transform of another input
             for wk in plan.workers:
                 wk.col_chunk = -1
-        gy3 = gy.reshape(g.N, g.O, g.P)
         dw_parts, db_parts = plan.dw_parts, plan.db_parts
 
         def run(wk: _Worker, ci: int) -> None:
             n0, n1, _ = chunks[ci]
             v, v3, v3t, mm, m3 = wk.views[n1 - n0]
             ksv, ksm = wk.ks
-            if need_b:
-                np.sum(gy3[n0:n1], axis=(0, 2), out=db_parts[ci])
             K.wino_output_adjoint(gy, mm, g, n0, n1, ks=ksm, nthreads=nk)
+            if need_b:  # dM[5] = (A dy A^T)[1, 1] is the sum of each 2x2 tile of dy
+                np.sum(m3[5], axis=1, out=db_parts[ci])
             if need_w:
                 if wk.col_chunk != ci:
                     K.wino_input(x, v, g, n0, n1, ks=ksv, nthreads=nk)
