@@ -221,3 +221,29 @@ def test_adam_checkpoint_resume_with_model_checkpoint(tmp_path):
     a = m.fit(x, y, epochs=1, verbose=0).history["loss"]
     b = loaded.fit(x, y, epochs=1, verbose=0).history["loss"]
     assert a == b
+
+
+def test_progress_bar_updates_one_display_in_jupyter(monkeypatch):
+    import IPython.display
+
+    class Handle:
+        def __init__(self, text):
+            self.texts = [text]
+
+        def update(self, text):
+            self.texts.append(text)
+
+    handles = []
+
+    def display(obj, display_id=None):
+        handles.append(Handle(obj))
+        return handles[-1]
+
+    monkeypatch.setattr(C, "_in_notebook", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", display)
+    x, y = _data(128)
+    Progbar = C.ProgbarLogger
+    monkeypatch.setattr(C, "ProgbarLogger", lambda verbose: Progbar(verbose, interval=0.0))
+    _model().fit(x, y, batch_size=16, epochs=2, verbose=1)
+    assert len(handles) == 2  # one display per epoch, updated in place
+    assert len(handles[0].texts) >= 8 and "ETA" in handles[0].texts[0] and "128/128" in handles[0].texts[-1]

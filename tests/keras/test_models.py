@@ -1,6 +1,8 @@
 """Model API: Sequential / functional / nested models, data checks, weights, freezing, batch methods,
 summary, and whole-model training parity with tf.keras."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -301,3 +303,34 @@ def test_lstm_text_classifier_trains_like_tf_keras(tf):
                               tf.keras.layers.LSTM(10), tf.keras.layers.Dense(3, activation="softmax")])
     tm.set_weights(zm.get_weights())
     _compare(zm, tm, x, y, tf, lr=0.1)
+
+
+def test_sequential_builds_from_the_data_and_set_checkpoint(tmp_path):
+    from zoo.keras.models import load_model
+
+    m = Sequential([L.Dense(4, activation="relu"), L.Dense(2, activation="softmax")])
+    m.compile("adam", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="is not built"):
+        m.summary()
+    x = np.random.default_rng(0).standard_normal((20, 3)).astype(np.float32)
+    m.set_checkpoint(str(tmp_path))
+    m.fit(x, np.arange(20) % 2, epochs=2, verbose=0)
+    assert m.input_shape == (None, 3) and m.count_params() == 26
+    np.testing.assert_array_equal(load_model(str(tmp_path / "model.zoo")).predict(x), m.predict(x))
+    m.set_checkpoint(str(tmp_path / "all"), over_write=False)
+    m.fit(x, np.arange(20) % 2, epochs=2, verbose=0)
+    assert sorted(os.listdir(tmp_path / "all")) == ["model.3.zoo", "model.4.zoo"]
+
+
+def test_summary_is_html_in_jupyter(monkeypatch):
+    from zoo.keras import callbacks as C
+
+    shown = []
+    monkeypatch.setattr(C, "_in_notebook", lambda: True)
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    assert _two_input().summary() is None
+    html = shown[0].data
+    assert "<table>" in html and "<th>Connected to</th>" in html and "da[0][0], db[0][0]" in html
+    assert "Total params: 147" in html

@@ -269,7 +269,8 @@ class EarlyStopping(Callback):
 class ModelCheckpoint(Callback):
     """Save the model (or only its weights) after each epoch, or every `save_freq` batches.
 
-    `filepath` may hold `str.format` fields: `{epoch}` (1-based), `{batch}` and any log key, e.g.
+    `filepath` may hold `str.format` fields: `{epoch}` (1-based), `{batch}`, `{iteration}` (optimizer
+    steps so far) and any log key, e.g.
     "ckpt-{epoch:02d}-{val_loss:.3f}.zip". With save_best_only, only an improvement of `monitor`
     (mode as EarlyStopping) is saved. Weights go to a `.npz` when filepath ends in ".npz", else
     to a zoo zip (`Model.save` / `Model.save_weights`).
@@ -308,7 +309,9 @@ class ModelCheckpoint(Callback):
 
     def _save(self, epoch: int, logs: dict, batch):
         try:
-            path = self.filepath.format(epoch=epoch + 1, batch=(batch or 0) + 1, **logs)
+            trainer = getattr(self.model, "_trainer", None)
+            iteration = trainer.state.iteration if trainer is not None else 0
+            path = self.filepath.format(epoch=epoch + 1, batch=(batch or 0) + 1, iteration=iteration, **logs)
         except (KeyError, IndexError, ValueError) as e:
             raise ValueError(f"ModelCheckpoint: cannot fill filepath {self.filepath!r} from epoch/batch and the logs "
                              f"{sorted(logs)}: {e}") from None

@@ -223,6 +223,8 @@ class Model(Layer):
 
     @property
     def output_names(self) -> list[str]:
+        if not self.built and isinstance(self, Sequential) and self._stack:
+            return [self._stack[-1].name]
         names = []
         for t in self.outputs:
             call = self._producer(t)
@@ -330,6 +332,7 @@ class Model(Layer):
         In Jupyter (without print_fn) the table is shown as HTML and None is returned; otherwise the
         text is also returned.
         """
+        self._ensure_built()
         functional = not isinstance(self, Sequential)
         header = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if functional else []) + \
             (["Trainable"] if show_trainable else [])
@@ -431,7 +434,8 @@ class Model(Layer):
         bad = set(kwargs) - _COMPILE_IGNORED
         if bad:
             raise TypeError(f"Model '{self.name}'.compile: unexpected argument(s) {sorted(bad)}")
-        self._ensure_built()
+        if not self.built and not (isinstance(self, Sequential) and self._stack):
+            self._ensure_built()
         if loss is None:
             raise ValueError(f"Model '{self.name}'.compile: give a loss (a name such as 'mse' or a loss object)")
         opt = optim.get(optimizer)
@@ -653,6 +657,8 @@ class Model(Layer):
         verbose = 1 if verbose == "auto" else int(verbose)
         if verbose:
             cb_list.append(cbks.ProgbarLogger(verbose))
+        if getattr(self, "_checkpoint", None) is not None:
+            cb_list.append(self._checkpoint)
         cb_list.append(history)
         steps = -(-n // batch_size)
         params = {"epochs": epochs, "samples": n, "batch_size": batch_size, "verbose": verbose, "steps": steps}
@@ -710,7 +716,7 @@ class Model(Layer):
         kwargs.pop("distributed", None)
         if kwargs:
             raise TypeError(f"Model.predict: unexpected argument(s) {sorted(kwargs)}")
-        self._ensure_built()
+        self._ensure_built(x)
         xs, _ = self._check_x(x, "Model.predict")
         batch_size = batch_size or 32
         if self._trainer is not None and self._trainer_current():
@@ -789,6 +795,14 @@ class Model(Layer):
         """Seed shuffling and random layers of the next compiled trainer."""
         self._seed = int(seed)
         self._trainer = None
+
+    def set_checkpoint(self, path: str, over_write: bool = True) -> None:
+        """Analytics Zoo: save the model (weights, optimizer and training state) after every epoch of
+        later fits, to `path/model.zoo` (over_write) or `path/model.<iteration>.zoo`."""
+        import os
+
+        self._checkpoint = cbks.ModelCheckpoint(os.path.join(os.fspath(path), "model.zoo" if over_write
+                                                             else "model.{iteration}.zoo"))
 
     # ---- TensorBoard ----------------------------------------------------------------------
 
@@ -979,6 +993,11 @@ class Sequential(Model):
         else:
             self._stack_outputs.append(None)
         return self
+
+    def _ensure_built(self, x=None) -> None:
+        if not self.built and x is not None and self._stack and not isinstance(x, (dict, list, tuple)):
+            self.build((None,) + tuple(np.shape(x)[1:]))
+        super()._ensure_built(x)
 
     def build(self, input_shape=None) -> None:
         """Build with `input_shape` (batch axis included) when the first layer had none."""
