@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from zoo.engine import threads
+from zoo.engine import _native, threads
 from zoo.engine.kernels import conv as K
 from zoo.engine.ops.base import Ctx, Op, as_pair, register
 
@@ -113,6 +113,7 @@ class _Plan:
     """
 
     __slots__ = (
+        "args",
         "chunks",
         "db",
         "db_parts",
@@ -152,6 +153,15 @@ def _run_workers(workers: list, n_chunks: int, fn) -> None:
     with one OpenMP thread.
     """
     global _executor, _executor_size
+    if len(workers) == 1:
+        wk = workers[0]
+        first = wk.col_chunk if 0 <= wk.col_chunk < n_chunks else -1
+        if first >= 0:
+            fn(wk, first)
+        for c in range(n_chunks - 1, -1, -1):
+            if c != first:
+                fn(wk, c)
+        return
     held = {w.col_chunk for w in workers if 0 <= w.col_chunk < n_chunks}
     rest = [c for c in range(n_chunks - 1, -1, -1) if c not in held]
     counter = itertools.count()
@@ -165,9 +175,6 @@ def _run_workers(workers: list, n_chunks: int, fn) -> None:
                 return
             fn(wk, rest[i])
 
-    if len(workers) == 1:
-        work(workers[0])
-        return
     if _executor is None or _executor_size < len(workers) - 1:
         if _executor is not None:
             _executor.shutdown(wait=True)
@@ -338,6 +345,7 @@ class Conv2D(Op):
         plan.dw = ctx.buf("dw", w.shape, dt)
         plan.db = ctx.buf("db", (g.O,), dt) if b is not None else None
         plan.chunks, plan.workers, plan.nk, plan.u, plan.du, plan.u_of = [], [], 0, None, None, None
+        plan.args = []
         plan.dw_parts = plan.db_parts = None
         th, tw = K.wino_tiles(g)
         if g.kh == g.kw == 1 and g.sh == g.sw == 1 and g.pt == g.pb == g.pl == g.pr == 0 and g.groups == 1:
@@ -403,8 +411,44 @@ class Conv2D(Op):
                         ct = c3.transpose(0, 2, 1)
                     wk.views[m] = (col, c3, ct, t.reshape(g.O, m, g.P), t3, t.reshape(g.O, m * g.P))
             plan.workers.append(wk)
+        plan.args = self._kernel_args(plan, dt)
         ctx.conv_plan = plan
         return plan
+
+    @staticmethod
+    def _kernel_args(plan: _Plan, dt) -> list:
+        """Per chunk, the C kernels' trailing arguments. The plan checked every shape and dtype,
+        and owns the buffers, so the hot loops call the kernels directly."""
+        g, nk = plan.g, plan.nk
+        code = K.dtype_code("conv", np.empty(0, dt))
+        hb = int(plan.has_b)
+        out = []
+        for n0, n1, _ in plan.chunks:
+            m = n1 - n0
+            if plan.mode == "gemm":
+                rs = plan.workers[0].ks
+                out.append(
+                    (
+                        (n0, n1, *g._args(), rs, g.P, nk, code),  # im2col
+                        (n0, n1, *g._args(), rs, g.P, 1, 1, nk, code),  # col2im, overwrite + clobber
+                        (g.O, m, g.P, hb, nk, code),  # swap01 to y (+ bias)
+                        (m, g.O, g.P, 0, nk, code),  # swap01 of gy
+                    )
+                )
+            elif plan.mode == "winograd":
+                th, tw = K.wino_tiles(g)
+                ksv, ksm = plan.workers[0].ks
+                out.append(
+                    (
+                        (n0, n1, g.C, g.H, g.W, g.pt, g.pl, th, tw, ksv, nk, code),  # wino_input
+                        (n0, n1, g.O, g.OH, g.OW, th, tw, ksm, hb, nk, code),  # wino_output
+                        (n0, n1, g.O, g.OH, g.OW, th, tw, ksm, nk, code),  # wino_output_adjoint
+                        (n0, n1, g.C, g.H, g.W, g.pt, g.pl, th, tw, ksv, 1, nk, code),  # wino_input_adjoint
+                    )
+                )
+            else:
+                out.append(None)
+        return out
 
     def _forward4(self, ctx: Ctx, x, w, b):
         if not (
@@ -421,16 +465,20 @@ class Conv2D(Op):
             b = np.ascontiguousarray(b)
         plan = self._plan(ctx, x, w, b)
         ctx.x, ctx.w = x, w
-        g, y, nk, chunks = plan.g, plan.y, plan.nk, plan.chunks
+        g, y, chunks = plan.g, plan.y, plan.chunks
         if plan.mode == "gemm":
             w2 = w.reshape(g.O, -1) if g.groups == 1 else w.reshape(g.groups, g.O // g.groups, -1)
+
+            bias = b if b is not None else y
+            args = plan.args
 
             def run(wk: _Worker, ci: int) -> None:
                 n0, n1, ych = chunks[ci]
                 c, c3, _, t_onp, t3, _ = wk.views[n1 - n0]
-                K.im2col(x, c, g, n0, n1, nthreads=nk, row_stride=wk.ks)
+                a_im2col, _, a_swap, _ = args[ci]
+                _native.im2col(c, x, *a_im2col)
                 np.matmul(w2, c3, out=t3)
-                K.swap01(t_onp, ych, b, nthreads=nk)
+                _native.swap01(ych, t_onp, bias, *a_swap)
                 wk.col_chunk = ci
 
             for wk in plan.workers:
@@ -441,13 +489,16 @@ class Conv2D(Op):
             u = K.wino_weights(w, plan.u)
             plan.u_of = w
 
+            bias = b if b is not None else y
+            args = plan.args
+
             def run(wk: _Worker, ci: int) -> None:
                 n0, n1, _ = chunks[ci]
                 v, v3, _, mm, m3 = wk.views[n1 - n0]
-                ksv, ksm = wk.ks
-                K.wino_input(x, v, g, n0, n1, ks=ksv, nthreads=nk)
+                a_in, a_out, _, _ = args[ci]
+                _native.wino_input(v, x, *a_in)
                 np.matmul(u, v3, out=m3)
-                K.wino_output(mm, y, g, n0, n1, b, ks=ksm, nthreads=nk)
+                _native.wino_output(y, mm, bias, *a_out)
                 wk.col_chunk = ci
 
             for wk in plan.workers:
@@ -522,7 +573,7 @@ class Conv2D(Op):
         return out[: len(flags)]
 
     def _backward_winograd(self, plan: _Plan, x, w, gy, dx, need_w: bool, need_b: bool) -> None:
-        g, nk, chunks = plan.g, plan.nk, plan.chunks
+        chunks = plan.chunks
         ut = None
         if dx is not None:  # U of the forward (recomputed only if the weights are another array)
             ut = (plan.u if plan.u_of is w else K.wino_weights(w, plan.u)).transpose(0, 2, 1)
@@ -530,24 +581,24 @@ class Conv2D(Op):
         if plan.x is not x:  # the buffers hold the transform of another input
             for wk in plan.workers:
                 wk.col_chunk = -1
-        dw_parts, db_parts = plan.dw_parts, plan.db_parts
+        dw_parts, db_parts, args = plan.dw_parts, plan.db_parts, plan.args
 
         def run(wk: _Worker, ci: int) -> None:
             n0, n1, _ = chunks[ci]
             v, v3, v3t, mm, m3 = wk.views[n1 - n0]
-            ksv, ksm = wk.ks
-            K.wino_output_adjoint(gy, mm, g, n0, n1, ks=ksm, nthreads=nk)
+            a_in, _, a_outadj, a_inadj = args[ci]
+            _native.wino_output_adjoint(mm, gy, *a_outadj)
             if need_b:  # dM[5] = (A dy A^T)[1, 1] is the sum of each 2x2 tile of dy
                 np.sum(m3[5], axis=1, out=db_parts[ci])
             if need_w:
                 if wk.col_chunk != ci:
-                    K.wino_input(x, v, g, n0, n1, ks=ksv, nthreads=nk)
+                    _native.wino_input(v, x, *a_in)
                 wk.col_chunk = ci
                 np.matmul(m3, v3t, out=dw_parts[ci])
             if dx is not None:
                 np.matmul(ut, m3, out=v3)  # the V buffer now holds dV
                 wk.col_chunk = -1
-                K.wino_input_adjoint(v, dx, g, n0, n1, overwrite=True, ks=ksv, nthreads=nk)
+                _native.wino_input_adjoint(dx, v, *a_inadj)
 
         _run_workers(plan.workers, len(chunks), run)
 
@@ -572,7 +623,7 @@ class Conv2D(Op):
         _run_workers(plan.workers, len(chunks), run)
 
     def _backward_gemm(self, plan: _Plan, x, w, gy, dx, need_w: bool, need_b: bool) -> None:
-        g, nk, chunks = plan.g, plan.nk, plan.chunks
+        g, chunks = plan.g, plan.chunks
         if g.groups == 1:
             wt = w.reshape(g.O, -1).T
         else:
@@ -581,23 +632,24 @@ class Conv2D(Op):
             for wk in plan.workers:
                 wk.col_chunk = -1
         need_col = need_w or dx is not None
-        dw_parts, db_parts = plan.dw_parts, plan.db_parts
+        dw_parts, db_parts, args = plan.dw_parts, plan.db_parts, plan.args
 
         def run(wk: _Worker, ci: int) -> None:
             n0, n1, _ = chunks[ci]
             c, c3, ct, t_onp, t3, t2 = wk.views[n1 - n0]
-            K.swap01(gy[n0:n1].reshape(n1 - n0, g.O, g.P), t_onp, nthreads=nk)
+            a_im2col, a_col2im, _, a_swap_gy = args[ci]
+            _native.swap01(t_onp, gy[n0:n1], t_onp, *a_swap_gy)
             if need_b:
                 np.sum(t2, axis=1, out=db_parts[ci])
             if need_col and wk.col_chunk != ci:
-                K.im2col(x, c, g, n0, n1, nthreads=nk, row_stride=wk.ks)
+                _native.im2col(c, x, *a_im2col)
             wk.col_chunk = ci
             if need_w:
                 np.matmul(t3, ct, out=dw_parts[ci])
             if dx is not None:
                 np.matmul(wt, t3, out=c3)  # the column buffer now holds d(col)
                 wk.col_chunk = -1
-                K.col2im(c, dx, g, n0, n1, overwrite=True, nthreads=nk, clobber=True, row_stride=wk.ks)
+                _native.col2im(dx, c, *a_col2im)
 
         _run_workers(plan.workers, len(chunks), run)
 
