@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from zoo.engine import _native
 from zoo.engine.kernels import pool as K
 from zoo.engine.ops.base import Ctx, Op, as_pair, register
 from zoo.engine.ops.conv import _is_int, _padding_config, parse_padding_2d, same_pads
@@ -38,7 +39,7 @@ def _check_float(name: str, x) -> np.ndarray:
 
 
 class _PoolPlan:
-    __slots__ = ("argmax", "dx", "g", "key", "y")
+    __slots__ = ("argmax", "bargs", "dx", "fargs", "g", "key", "y")
 
 
 class _Pool2D(Op):
@@ -119,14 +120,22 @@ class _Pool2D(Op):
             x.shape, self.pool_size, self.strides, self._pads(x.shape[2:]), self.ceil_mode, name
         )
         plan.y = ctx.buf("y", plan.g.out_shape, x.dtype)
-        plan.argmax = None
-        plan.dx = None
+        plan.dx = ctx.buf("dx", plan.g.x_shape, x.dtype)
+        plan.argmax = ctx.buf("argmax", plan.g.out_shape, np.int32)
+        # the kernels' trailing arguments: the plan checked the shapes and owns the buffers
+        g, code = plan.g, K.dtype_code(name, x)
+        if isinstance(self, MaxPool2D):
+            plan.fargs = (g.NC, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.OH, g.OW, code)
+            plan.bargs = (g.NC, g.H * g.W, g.OH * g.OW, 1, code)
+        else:
+            cip = int(self.count_include_pad)
+            walk = (g.NC, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.pb, g.pr, g.OH, g.OW, cip)
+            plan.fargs = (*walk, code)
+            plan.bargs = (*walk, 1, code)
         ctx.pool_plan = plan
         return plan
 
     def _dx(self, ctx: Ctx, plan: _PoolPlan, gy) -> np.ndarray:
-        if plan.dx is None:
-            plan.dx = ctx.buf("dx", plan.g.x_shape, plan.y.dtype)
         if not (isinstance(gy, np.ndarray) and gy.flags.c_contiguous and gy.dtype == plan.y.dtype):
             gy = np.ascontiguousarray(gy, dtype=plan.y.dtype)
         if gy.shape != plan.g.out_shape:
@@ -166,9 +175,7 @@ class MaxPool2D(_Pool2D):
     def forward(self, ctx: Ctx, x):
         x = self._in(_check_float(type(self).__name__, x))
         plan = self._plan(ctx, x)
-        if plan.argmax is None:
-            plan.argmax = ctx.buf("argmax", plan.g.out_shape, np.int32)
-        K.maxpool2d_forward(x, plan.y, plan.argmax, plan.g)
+        _native.maxpool2d_forward(plan.y, plan.argmax, x, *plan.fargs)
         return self._out(plan.y, plan)
 
     def backward(self, ctx: Ctx, gy):
@@ -176,7 +183,7 @@ class MaxPool2D(_Pool2D):
         if not ctx.needs_grad[0]:
             return (None,)
         gy = self._dx(ctx, plan, self._grad_out(gy, plan))
-        K.maxpool2d_backward(gy, plan.argmax, plan.dx, plan.g, overwrite=True)
+        _native.maxpool2d_backward(plan.dx, gy, plan.argmax, *plan.bargs)
         return (self._out_dx(plan.dx, plan),)
 
     def _out_dx(self, dx, plan):
@@ -220,7 +227,7 @@ class AvgPool2D(_Pool2D):
     def forward(self, ctx: Ctx, x):
         x = self._in(_check_float(type(self).__name__, x))
         plan = self._plan(ctx, x)
-        K.avgpool2d_forward(x, plan.y, plan.g, self.count_include_pad)
+        _native.avgpool2d_forward(plan.y, x, *plan.fargs)
         return self._out(plan.y, plan)
 
     def backward(self, ctx: Ctx, gy):
@@ -228,7 +235,7 @@ class AvgPool2D(_Pool2D):
         if not ctx.needs_grad[0]:
             return (None,)
         gy = self._dx(ctx, plan, self._grad_out(gy, plan))
-        K.avgpool2d_backward(gy, plan.dx, plan.g, self.count_include_pad, overwrite=True)
+        _native.avgpool2d_backward(plan.dx, gy, *plan.bargs)
         return (self._out_dx(plan.dx, plan),)
 
     def _out_dx(self, dx, plan):
