@@ -291,7 +291,7 @@ def test_conv3d_threads_float32_and_buffers(rng):
         y, ctx = run_op(op, x, w, b)
         return (y.copy(), *[g.copy() for g in op.backward(ctx, np.ones_like(y))])
 
-    check_threads(run, exact=False, rtol=1e-5, atol=1e-5)
+    check_threads(run)
     y32, _ = run_op(op, x, w, b)
     y64, _ = run_op(op, x.astype(np.float64), w.astype(np.float64), b.astype(np.float64))
     assert y32.dtype == np.float32 and y64.dtype == np.float64
@@ -488,10 +488,8 @@ def test_conv_transpose_chunks_threads_and_float32(rng, monkeypatch):
         return (y.copy(), *[g.copy() for g in op.backward(ctx, np.ones_like(y))])
 
     whole = run()
-    check_threads(run, exact=False, rtol=1e-5, atol=1e-5)
-    import zoo.engine.ops.conv_extra as CX
-
-    monkeypatch.setattr(CX, "COL_CHUNK_BYTES", 1)
+    check_threads(run)
+    monkeypatch.setattr(C3, "COL_CHUNK_BYTES", 1)
     chunked = run()
     for a, b in zip(whole, chunked):
         assert_close(a, b, rtol=1e-5, atol=1e-5)
@@ -558,9 +556,7 @@ def test_locally_connected1d_chunks_and_threads(rng, monkeypatch):
     y, _ = run_op(op, x, w, b)
     assert_close(y, _naive_local(x, w, (3,), (2,), b), rtol=1e-10, atol=1e-10)
     check_grad(op, [x, w, b])
-    import zoo.engine.ops.conv_extra as CX
-
-    monkeypatch.setattr(CX, "COL_CHUNK_BYTES", 1)
+    monkeypatch.setattr(C3, "COL_CHUNK_BYTES", 1)
     y2, ctx = run_op(op, x, w, b)
     assert len(ctx.local_plan.chunks) == 4
     assert_close(y2, y, rtol=1e-12)
@@ -571,7 +567,7 @@ def test_locally_connected1d_chunks_and_threads(rng, monkeypatch):
         y, ctx = run_op(op, x32, w32)
         return (y.copy(), *[g.copy() for g in op.backward(ctx, np.ones_like(y))])
 
-    check_threads(run, exact=False, rtol=1e-6, atol=1e-6)
+    check_threads(run)
 
 
 def test_locally_connected_bad_inputs(rng):
@@ -593,16 +589,49 @@ def test_locally_connected_bad_inputs(rng):
 # ---- upsampling, resize, block gradient ------------------------------------------------------------
 
 
-def test_upsample_reference_and_gradients(rng):
-    x = rng.normal(size=(2, 3, 4, 5))
-    op = Upsample((2, 3), (2, -1))
-    y, _ = run_op(op, x)
-    assert_close(y, np.repeat(np.repeat(x, 2, axis=2), 3, axis=3), rtol=0, atol=0)
-    assert op.infer_shape((None, 3, 4, None)) == (None, 3, 8, None)
+@pytest.mark.parametrize(
+    "shape,sizes,axes",
+    [
+        ((2, 3, 4, 5), (2, 3), (2, -1)),  # NCHW: C kernel, inner = 1
+        ((2, 4, 5, 3), (3, 2), (1, 2)),  # NHWC: C kernel, inner = C
+        ((2, 3, 2, 3, 4), (2, 1, 3), (2, 3, 4)),  # NCDHW
+        ((2, 5, 3), (2,), (1,)),  # (batch, steps, features)
+        ((2, 3, 4, 5), (2, 2), (1, 3)),  # not consecutive: numpy
+    ],
+)
+def test_upsample_reference_and_gradients(shape, sizes, axes, rng):
+    x = rng.normal(size=shape)
+    op = Upsample(sizes, axes)
+    y, ctx = run_op(op, x)
+    ref = x
+    for s, a in zip(sizes, axes):
+        ref = np.repeat(ref, s, axis=a)
+    assert_close(y, ref, rtol=0, atol=0)
     check_grad(op, [x])
-    check_grad(Upsample((2,), (1,)), [x[:, :, 0]])
+    gy = rng.normal(size=y.shape)
+    gx = op.backward(ctx, gy)[0]
+    red = gy
+    for s, a in zip(sizes, axes):
+        a = a % gy.ndim
+        red = red.reshape(red.shape[:a] + (red.shape[a] // s, s) + red.shape[a + 1 :]).sum(axis=a + 1)
+    assert_close(gx, red, rtol=1e-12, atol=1e-12)
+
+
+def test_upsample_shapes_threads_and_errors(rng):
+    op = Upsample((2, 3), (2, -1))
+    assert op.infer_shape((None, 3, 4, None)) == (None, 3, 8, None)
+    x32 = rng.normal(size=(4, 40, 20, 30)).astype(np.float32)
+    for op in (Upsample((2, 2), (2, 3)), Upsample((3, 2), (1, 2))):
+
+        def run(op=op):
+            y, ctx = run_op(op, x32)
+            return y.copy(), op.backward(ctx, y)[0].copy()
+
+        check_threads(run)
+    with pytest.raises(ValueError, match="upsample_forward: expected an output of 24 elements"):
+        K.upsample_forward(np.zeros(6), np.zeros(12), (1, 1, 2, 3, 1), (1, 2, 2))
     with pytest.raises(ValueError, match="Upsample: axes must be distinct and exclude the batch axis 0"):
-        run_op(Upsample((2, 2), (0, 1)), x)
+        run_op(Upsample((2, 2), (0, 1)), x32)
     with pytest.raises(ValueError, match="Upsample: expected one size per axis"):
         Upsample((2, 2), (1,))
     with pytest.raises(ValueError, match="Upsample: sizes must be positive ints"):

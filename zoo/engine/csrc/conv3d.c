@@ -1,5 +1,5 @@
 /* conv3d.c: the loops around 3-D convolution GEMMs (vol2col / col2vol), 3-D max and average
- * pooling, and bilinear resizing.
+ * pooling, nearest upsampling and bilinear resizing.
  *
  * Geometry g[19] of one 3-D convolution or pooling window walk over x (N, C, D, H, W):
  *   g = {C, D, H, W, KD, KH, KW, sd, sh, sw, dd, dh, dw, pf, pt, pl, OD, OH, OW}
@@ -16,6 +16,8 @@
  * Parallel loops split over what they write: vol2col over (image, row) pairs, col2vol and
  * pooling backward over (image, channel) planes, so sums run in a fixed order and results
  * do not depend on the number of threads.
+ *
+ * Nearest upsampling views x as (outer, D, H, W, inner) and repeats D, H, W by (sd, sh, sw).
  *
  * Bilinear resize views x as (outer, H, W, inner): NCHW is (N*C, H, W, 1), NHWC is
  * (N, H, W, C). Source coordinates follow TensorFlow's resize_bilinear (float arithmetic):
@@ -417,6 +419,67 @@ static PyObject *py_resize_bilinear_backward(PyObject *self, PyObject *args) {
     return zoo_status_to_py(st, k);
 }
 
+/* upsampling sizes u = (outer, D, H, W, inner, sd, sh, sw), all positive; x and y counts */
+static int c3_upsample_args(PyObject *o, int64_t *u, int64_t *xc, int64_t *yc, const char *kernel) {
+    if (c3_ints(o, u, 8, kernel) < 0) return -1;
+    for (int i = 0; i < 8; i++)
+        if (u[i] < 1 || u[i] > INT32_MAX) {
+            PyErr_Format(PyExc_ValueError, "%s: sizes must lie in [1, 2^31), got entry %d = %lld", kernel, i,
+                         (long long)u[i]);
+            return -1;
+        }
+    int64_t ys[8] = {u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7]};
+    return (c3_prod(u, 5, xc) < 0 || c3_prod(ys, 8, yc) < 0) ? -1 : 0;
+}
+
+/* upsample_forward(y, x, (outer, D, H, W, inner, sd, sh, sw), nthreads, dtype) */
+static PyObject *py_upsample_forward(PyObject *self, PyObject *args) {
+    PyObject *o[2], *sizes;
+    int nthreads, dtype, st;
+    int64_t u[8], xc, yc;
+    Py_buffer v[2] = {{0}};
+    const char *k = "upsample_forward";
+    if (!PyArg_ParseTuple(args, "OOOii", &o[0], &o[1], &sizes, &nthreads, &dtype)) return NULL;
+    if (zoo_check_dtype(dtype, k) < 0 || c3_upsample_args(sizes, u, &xc, &yc, k) < 0) return NULL;
+    if (zoo_take_buffer(o[0], &v[0], dtype, yc, 1, 0, k, "y") < 0 ||
+        zoo_take_buffer(o[1], &v[1], dtype, xc, 0, 0, k, "x") < 0) {
+        zoo_release_buffers(v, 2);
+        return NULL;
+    }
+    if (zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len)) return zoo_overlap_error(v, 2, k);
+    int team = c3_team(nthreads);
+    Py_BEGIN_ALLOW_THREADS
+    st = dtype == ZOO_F32 ? upsample_forward_f32(v[0].buf, v[1].buf, u, team)
+                          : upsample_forward_f64(v[0].buf, v[1].buf, u, team);
+    Py_END_ALLOW_THREADS
+    zoo_release_buffers(v, 2);
+    return zoo_status_to_py(st, k);
+}
+
+/* upsample_backward(dx, gy, (outer, D, H, W, inner, sd, sh, sw), overwrite, nthreads, dtype) */
+static PyObject *py_upsample_backward(PyObject *self, PyObject *args) {
+    PyObject *o[2], *sizes;
+    int overwrite, nthreads, dtype, st;
+    int64_t u[8], xc, yc;
+    Py_buffer v[2] = {{0}};
+    const char *k = "upsample_backward";
+    if (!PyArg_ParseTuple(args, "OOOiii", &o[0], &o[1], &sizes, &overwrite, &nthreads, &dtype)) return NULL;
+    if (zoo_check_dtype(dtype, k) < 0 || c3_upsample_args(sizes, u, &xc, &yc, k) < 0) return NULL;
+    if (zoo_take_buffer(o[0], &v[0], dtype, xc, 1, 0, k, "dx") < 0 ||
+        zoo_take_buffer(o[1], &v[1], dtype, yc, 0, 0, k, "gy") < 0) {
+        zoo_release_buffers(v, 2);
+        return NULL;
+    }
+    if (zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len)) return zoo_overlap_error(v, 2, k);
+    int team = c3_team(nthreads);
+    Py_BEGIN_ALLOW_THREADS
+    st = dtype == ZOO_F32 ? upsample_backward_f32(v[0].buf, v[1].buf, u, overwrite, team)
+                          : upsample_backward_f64(v[0].buf, v[1].buf, u, overwrite, team);
+    Py_END_ALLOW_THREADS
+    zoo_release_buffers(v, 2);
+    return zoo_status_to_py(st, k);
+}
+
 PyMethodDef zoo_conv3d_methods[] = {
     {"im2col3d", py_im2col3d, METH_VARARGS, "im2col3d(col, x, N, n0, n1, geometry, rs, ns, ps, nthreads, dtype)"},
     {"col2im3d", py_col2im3d, METH_VARARGS,
@@ -433,6 +496,10 @@ PyMethodDef zoo_conv3d_methods[] = {
     {"resize_bilinear_backward", py_resize_bilinear_backward, METH_VARARGS,
      "resize_bilinear_backward(dx, gy, (outer, H, W, inner, OH, OW), align_corners, half_pixel, overwrite, "
      "nthreads, dtype)"},
+    {"upsample_forward", py_upsample_forward, METH_VARARGS,
+     "upsample_forward(y, x, (outer, D, H, W, inner, sd, sh, sw), nthreads, dtype)"},
+    {"upsample_backward", py_upsample_backward, METH_VARARGS,
+     "upsample_backward(dx, gy, (outer, D, H, W, inner, sd, sh, sw), overwrite, nthreads, dtype)"},
     {NULL, NULL, 0, NULL}};
 
 #else /* ---- kernels, built once per element type ------------------------------------ */
@@ -697,13 +764,68 @@ static void *S(c3_tables)(const int64_t *s, int align, int half, int64_t **hl, i
     return mem;
 }
 
-/* bilinear resize forward: x (outer, H, W, inner) -> y (outer, OH, OW, inner). Overwrites y. */
+/* y[i] = a[i] + (b[i] - a[i])*l: the vertical step of an NCHW resize (rows interpolated along W) */
+ZOO_MULTIVERSION static void S(c3_lerp_rows)(T *restrict y, const T *restrict a, const T *restrict b, T l, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = a[i] + (b[i] - a[i]) * l;
+}
+
+/* row h of a plane interpolated along W: r[ow] = x[h, wl] + (x[h, wu] - x[h, wl])*lx */
+static inline void S(c3_hrow)(T *restrict r, const T *restrict xr, const int64_t *wl, const int64_t *wu,
+                              const float *fw, int64_t OW) {
+    for (int64_t ow = 0; ow < OW; ow++) {
+        const T a = xr[wl[ow]];
+        r[ow] = a + (xr[wu[ow]] - a) * (T)fw[ow];
+    }
+}
+
+/* bilinear resize forward: x (outer, H, W, inner) -> y (outer, OH, OW, inner). Overwrites y.
+ * inner > 1: one task per output row, the inner vectors interpolated together. inner == 1
+ * (NCHW): one task per plane; source rows are interpolated along W once (a two-row cache,
+ * rows come in order) and output rows are lerps of two of them (the same arithmetic). */
 static int S(resize_bilinear_forward)(T *y, const T *x, const int64_t *s, int align, int half, int team) {
     const int64_t outer = s[0], H = s[1], W = s[2], inner = s[3], OH = s[4], OW = s[5];
     int64_t *hl, *hu, *wl, *wu;
     float *fh, *fw;
     void *mem = S(c3_tables)(s, align, half, &hl, &hu, &wl, &wu, &fh, &fw);
     if (!mem) return ZOO_ENOMEM;
+    int status = ZOO_OK;
+    if (inner == 1) {
+        #pragma omp parallel num_threads(team) if (team > 1 && outer * OH * OW > C3_PAR)
+        {
+            T *buf = malloc((size_t)(2 * OW) * sizeof(T));
+            if (!buf) {
+                #pragma omp atomic write
+                status = ZOO_ENOMEM;
+            }
+            #pragma omp for schedule(static)
+            for (int64_t o = 0; o < outer; o++) {
+                if (!buf) continue;
+                T *slot[2] = {buf, buf + OW};
+                int64_t held[2] = {-1, -1};
+                const T *xp = x + o * H * W;
+                for (int64_t oh = 0; oh < OH; oh++) {
+                    const int64_t want[2] = {hl[oh], hu[oh]};
+                    T *row[2];
+                    for (int k = 0; k < 2; k++) {
+                        int at = held[0] == want[k] ? 0 : held[1] == want[k] ? 1 : -1;
+                        if (at < 0) { /* refill a slot that neither keeps the top row nor the bottom one */
+                            if (k == 0)
+                                at = held[0] == want[1] ? 1 : 0;
+                            else
+                                at = row[0] == slot[0] ? 1 : 0;
+                            S(c3_hrow)(slot[at], xp + want[k] * W, wl, wu, fw, OW);
+                            held[at] = want[k];
+                        }
+                        row[k] = slot[at];
+                    }
+                    S(c3_lerp_rows)(y + (o * OH + oh) * OW, row[0], row[1], (T)fh[oh], OW);
+                }
+            }
+            free(buf);
+        }
+        free(mem);
+        return status;
+    }
     const int64_t rows = outer * OH;
     #pragma omp parallel for schedule(static) num_threads(team) if (team > 1 && rows * OW * inner > C3_PAR)
     for (int64_t t = 0; t < rows; t++) {
@@ -711,24 +833,20 @@ static int S(resize_bilinear_forward)(T *y, const T *x, const int64_t *s, int al
         const T *top = x + (o * H + hl[oh]) * W * inner, *bot = x + (o * H + hu[oh]) * W * inner;
         T *yr = y + t * OW * inner;
         const T ly = (T)fh[oh];
-        if (inner == 1) {
-            for (int64_t ow = 0; ow < OW; ow++) {
-                const T lx = (T)fw[ow];
-                const T tl = top[wl[ow]], tr = top[wu[ow]], bl = bot[wl[ow]], br = bot[wu[ow]];
-                const T tv = tl + (tr - tl) * lx, bv = bl + (br - bl) * lx;
-                yr[ow] = tv + (bv - tv) * ly;
-            }
-        } else {
-            for (int64_t ow = 0; ow < OW; ow++)
-                S(c3_lerp)(yr + ow * inner, top + wl[ow] * inner, top + wu[ow] * inner, bot + wl[ow] * inner,
-                           bot + wu[ow] * inner, (T)fw[ow], ly, inner);
-        }
+        for (int64_t ow = 0; ow < OW; ow++)
+            S(c3_lerp)(yr + ow * inner, top + wl[ow] * inner, top + wu[ow] * inner, bot + wl[ow] * inner,
+                       bot + wu[ow] * inner, (T)fw[ow], ly, inner);
     }
     free(mem);
-    return ZOO_OK;
+    return status;
 }
 
 #define C3_BLOCK 64 /* inner elements per task of the resize backward */
+
+/* y[i] += a*x[i] */
+ZOO_MULTIVERSION static void S(c3_axpy)(T *restrict y, const T *restrict x, T a, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}
 
 /* bilinear resize backward: dx += the adjoint of the forward applied to gy (zeroed first if
  * overwrite). One task per (outer index, block of inner elements). */
@@ -739,6 +857,42 @@ static int S(resize_bilinear_backward)(T *dx, const T *gy, const int64_t *s, int
     float *fh, *fw;
     void *mem = S(c3_tables)(s, align, half, &hl, &hu, &wl, &wu, &fh, &fw);
     if (!mem) return ZOO_ENOMEM;
+    if (inner == 1) { /* per plane: the vertical adjoint into rows along W, then the horizontal one */
+        int status = ZOO_OK;
+        #pragma omp parallel num_threads(team) if (team > 1 && outer * OH * OW > C3_PAR)
+        {
+            T *drow = malloc((size_t)(H * OW) * sizeof(T));
+            if (!drow) {
+                #pragma omp atomic write
+                status = ZOO_ENOMEM;
+            }
+            #pragma omp for schedule(static)
+            for (int64_t o = 0; o < outer; o++) {
+                if (!drow) continue;
+                T *dp = dx + o * H * W;
+                const T *gp = gy + o * OH * OW;
+                if (overwrite) memset(dp, 0, (size_t)(H * W) * sizeof(T));
+                memset(drow, 0, (size_t)(H * OW) * sizeof(T));
+                for (int64_t oh = 0; oh < OH; oh++) {
+                    const T ly = (T)fh[oh];
+                    S(c3_axpy)(drow + hl[oh] * OW, gp + oh * OW, 1 - ly, OW);
+                    S(c3_axpy)(drow + hu[oh] * OW, gp + oh * OW, ly, OW);
+                }
+                for (int64_t h = 0; h < H; h++) {
+                    const T *r = drow + h * OW;
+                    T *dr = dp + h * W;
+                    for (int64_t ow = 0; ow < OW; ow++) {
+                        const T lx = (T)fw[ow];
+                        dr[wl[ow]] += r[ow] * (1 - lx);
+                        dr[wu[ow]] += r[ow] * lx;
+                    }
+                }
+            }
+            free(drow);
+        }
+        free(mem);
+        return status;
+    }
     const int64_t blocks = (inner + C3_BLOCK - 1) / C3_BLOCK, tasks = outer * blocks;
     #pragma omp parallel for schedule(static) num_threads(team) if (team > 1 && outer * OH * OW * inner > C3_PAR)
     for (int64_t t = 0; t < tasks; t++) {
@@ -768,6 +922,68 @@ static int S(resize_bilinear_backward)(T *dx, const T *gy, const int64_t *s, int
         }
     }
     free(mem);
+    return ZOO_OK;
+}
+
+/* nearest upsampling forward: y (outer, D*sd, H*sh, W*sw, inner) repeats x (outer, D, H, W, inner).
+ * u = {outer, D, H, W, inner, sd, sh, sw}. One task per input row (o, d, h): it builds output row
+ * (d*sd, h*sh) and copies it to the other sd*sh - 1 rows of its block. Overwrites y. */
+static int S(upsample_forward)(T *y, const T *x, const int64_t *u, int team) {
+    const int64_t outer = u[0], D = u[1], H = u[2], W = u[3], inner = u[4], sd = u[5], sh = u[6], sw = u[7];
+    const int64_t rows = outer * D * H, OH = H * sh, orow = W * sw * inner;
+    #pragma omp parallel for schedule(static) num_threads(team) if (team > 1 && rows * orow * sd * sh > C3_PAR)
+    for (int64_t t = 0; t < rows; t++) {
+        const int64_t o = t / (D * H), d = (t / H) % D, h = t % H;
+        const T *src = x + t * W * inner;
+        T *first = y + ((o * D * sd + d * sd) * OH + h * sh) * orow;
+        if (inner == 1) {
+            for (int64_t w = 0; w < W; w++)
+                for (int64_t k = 0; k < sw; k++) first[w * sw + k] = src[w];
+        } else {
+            for (int64_t w = 0; w < W; w++)
+                for (int64_t k = 0; k < sw; k++) memcpy(first + (w * sw + k) * inner, src + w * inner, inner * sizeof(T));
+        }
+        for (int64_t a = 0; a < sd; a++)
+            for (int64_t b = 0; b < sh; b++)
+                if (a || b) memcpy(first + (a * OH + b) * orow, first, (size_t)orow * sizeof(T));
+    }
+    return ZOO_OK;
+}
+
+/* dx[i] += sum_k g[i*s + k] (inner == 1) */
+ZOO_MULTIVERSION static void S(c3_sum_groups)(T *restrict dx, const T *restrict g, int64_t W, int64_t s) {
+    if (s == 2) {
+        for (int64_t w = 0; w < W; w++) dx[w] += g[2 * w] + g[2 * w + 1];
+        return;
+    }
+    for (int64_t w = 0; w < W; w++) {
+        T acc = 0;
+        for (int64_t k = 0; k < s; k++) acc += g[w * s + k];
+        dx[w] += acc;
+    }
+}
+
+/* nearest upsampling backward: dx[o, d, h, w, :] += sum of gy over its sd x sh x sw block (dx
+ * zeroed first if overwrite). One task per input row; blocks summed in a fixed order. */
+static int S(upsample_backward)(T *dx, const T *gy, const int64_t *u, int overwrite, int team) {
+    const int64_t outer = u[0], D = u[1], H = u[2], W = u[3], inner = u[4], sd = u[5], sh = u[6], sw = u[7];
+    const int64_t rows = outer * D * H, OH = H * sh, orow = W * sw * inner;
+    #pragma omp parallel for schedule(static) num_threads(team) if (team > 1 && rows * orow * sd * sh > C3_PAR)
+    for (int64_t t = 0; t < rows; t++) {
+        const int64_t o = t / (D * H), d = (t / H) % D, h = t % H;
+        T *dst = dx + t * W * inner;
+        if (overwrite) memset(dst, 0, (size_t)(W * inner) * sizeof(T));
+        const T *first = gy + ((o * D * sd + d * sd) * OH + h * sh) * orow;
+        for (int64_t a = 0; a < sd; a++)
+            for (int64_t b = 0; b < sh; b++) {
+                const T *g = first + (a * OH + b) * orow;
+                if (inner == 1)
+                    S(c3_sum_groups)(dst, g, W, sw);
+                else
+                    for (int64_t w = 0; w < W; w++)
+                        for (int64_t k = 0; k < sw; k++) S(c3_axpy)(dst + w * inner, g + (w * sw + k) * inner, 1, inner);
+            }
+    }
     return ZOO_OK;
 }
 

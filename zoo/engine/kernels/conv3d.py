@@ -1,4 +1,5 @@
-"""Wrappers of the 3-D kernels (csrc/conv3d.c): vol2col / col2vol, 3-D pooling, bilinear resize.
+"""Wrappers of the 3-D kernels (csrc/conv3d.c): vol2col / col2vol, 3-D pooling, nearest upsampling,
+bilinear resize.
 
 Every function checks dtypes, shapes, contiguity and the geometry before calling C, so no
 Python input can crash the process (the C side checks buffer sizes again).
@@ -32,6 +33,8 @@ __all__ = [
     "maxpool3d_forward",
     "resize_bilinear_backward",
     "resize_bilinear_forward",
+    "upsample_backward",
+    "upsample_forward",
 ]
 
 _INT32_MAX = 2**31 - 1
@@ -444,4 +447,47 @@ def resize_bilinear_backward(
         _team("resize_bilinear_backward", nthreads),
         code,
     )
+    return dx
+
+
+def _upsample_checks(kernel: str, lay, sizes, small: np.ndarray, big: np.ndarray) -> tuple:
+    try:
+        lay = tuple(int(v) for v in lay)
+        sizes = tuple(int(v) for v in sizes)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{kernel}: expected layout (outer, D, H, W, inner) and sizes (sd, sh, sw) of ints, "
+            f"got {lay!r}, {sizes!r}"
+        ) from None
+    require(
+        kernel,
+        len(lay) == 5 and len(sizes) == 3 and all(v >= 1 for v in lay + sizes),
+        f"expected layout (outer, D, H, W, inner) and sizes (sd, sh, sw) of positive ints, got {lay}, {sizes}",
+    )
+    n = int(np.prod(lay))
+    require(kernel, small.size == n, f"expected an input of {n} elements {lay}, got shape {small.shape}")
+    want = n * int(np.prod(sizes))
+    require(kernel, big.size == want, f"expected an output of {want} elements, got shape {big.shape}")
+    require(kernel, not np.may_share_memory(small, big), "the output must not overlap the input")
+    return lay + sizes
+
+
+def upsample_forward(x: np.ndarray, y: np.ndarray, lay, sizes, nthreads: int = 0) -> np.ndarray:
+    """Nearest upsampling: x viewed as (outer, D, H, W, inner), y as (outer, D*sd, H*sh, W*sw, inner),
+    y[o, d, h, w] = x[o, d // sd, h // sh, w // sw]. Overwrites and returns y."""
+    code = dtype_code("upsample_forward", x, y)
+    writable("upsample_forward", y)
+    u = _upsample_checks("upsample_forward", lay, sizes, x, y)
+    _native.upsample_forward(y, x, u, _team("upsample_forward", nthreads), code)
+    return y
+
+
+def upsample_backward(
+    gy: np.ndarray, dx: np.ndarray, lay, sizes, overwrite: bool = False, nthreads: int = 0
+) -> np.ndarray:
+    """dx += the sum of gy over each sd x sh x sw block (zeroed first if `overwrite`). Returns dx."""
+    code = dtype_code("upsample_backward", dx, gy)
+    writable("upsample_backward", dx)
+    u = _upsample_checks("upsample_backward", lay, sizes, dx, gy)
+    _native.upsample_backward(dx, gy, u, int(bool(overwrite)), _team("upsample_backward", nthreads), code)
     return dx

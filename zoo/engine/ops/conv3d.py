@@ -9,7 +9,10 @@ with x (N, C, D, H, W), w (O, C/groups, KD, KH, KW), b (O,), zeros outside the v
 convolution is vol2col in C (csrc/conv3d.c) plus one BLAS GEMM per group over a chunk of
 images whose column matrix fits in the cache; backward recomputes the columns per chunk,
 gets dW with one GEMM and dx with a GEMM plus col2vol. 1x1x1 stride-1 unpadded convolutions
-skip vol2col.
+skip vol2col. With several threads, the chunks go to one worker per thread, each running
+single-threaded kernels and GEMMs on its chunk (no OpenMP and BLAS thread pools at once);
+each chunk's weight gradient has its own slot, summed in chunk order, so results do not
+depend on the number of threads.
 
 Padding: 'valid'; 'same' (TF rule per axis: output ceil(size / s), the odd voxel after);
 an int; a triple; or explicit ((front, back), (top, bottom), (left, right)). Pooling pads
@@ -19,13 +22,27 @@ count_include_pad the window clipped to the padded volume.
 
 from __future__ import annotations
 
+import itertools
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
+from zoo.engine import threads
 from zoo.engine.kernels import conv as K2
 from zoo.engine.kernels import conv3d as K
 from zoo.engine.ops.base import Ctx, Op, register
 
-__all__ = ["AvgPool3D", "Conv3D", "MaxPool3D", "as_tuple", "parse_padding", "resolve_padding"]
+__all__ = [
+    "AvgPool3D",
+    "Conv3D",
+    "MaxPool3D",
+    "as_tuple",
+    "parse_padding",
+    "plan_chunks",
+    "resolve_padding",
+    "run_chunks",
+    "workers_for",
+]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 #: target size of one chunk's column matrix (elements * itemsize)
@@ -137,8 +154,74 @@ def contiguous(a):
     return a if a is None or a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
+#: A batch is cut into at least this many chunks (when it has the images), so that two to four
+#: threads share it evenly.
+MIN_CHUNKS = 4
+
+_executor: ThreadPoolExecutor | None = None
+_executor_size = 0
+
+
+def plan_chunks(n: int, per_image_bytes: int, budget: int | None = None) -> list[tuple[int, int]]:
+    """Image ranges [n0, n1) of even size, each at most `budget` bytes of per-image buffers (at
+    least one image), and at least MIN_CHUNKS of them when the batch has the images. The cut
+    depends on the shapes only, so results do not depend on the number of threads."""
+    budget = COL_CHUNK_BYTES if budget is None else budget
+    nb = max(1, min(-(-n // MIN_CHUNKS), budget // max(per_image_bytes, 1)))
+    nb = -(-n // -(-n // nb))  # even chunks
+    return [(n0, min(n0 + nb, n)) for n0 in range(0, n, nb)]
+
+
+def workers_for(n_chunks: int, nthreads: int) -> tuple[int, int]:
+    """(workers, kernel threads): several workers each run single-threaded kernels (nthreads=1)
+    and GEMMs; one worker runs them on the current thread setting (0)."""
+    n = max(1, min(nthreads, n_chunks))
+    return n, (1 if n > 1 else 0)
+
+
+def run_chunks(n_workers: int, n_chunks: int, fn) -> None:
+    """fn(worker, chunk) for every chunk, chunks handed out dynamically to the workers.
+
+    Worker 0 is this thread, the others run on a thread pool; while several run, BLAS is set
+    to one thread (each worker's GEMMs run on its own core and chunk), and fn must call the C
+    kernels with nthreads=1. OpenMP kernels and BLAS threads never run at once.
+    """
+    global _executor, _executor_size
+    if n_workers <= 1:
+        for c in range(n_chunks):
+            fn(0, c)
+        return
+    if _executor is None or _executor_size < n_workers - 1:
+        if _executor is not None:
+            _executor.shutdown(wait=True)
+        _executor = ThreadPoolExecutor(max_workers=n_workers - 1, thread_name_prefix="zoo-conv3d")
+        _executor_size = n_workers - 1
+    counter = itertools.count()
+
+    def work(k: int) -> None:
+        while True:
+            i = next(counter)  # atomic under the GIL
+            if i >= n_chunks:
+                return
+            fn(k, i)
+
+    before = threads.get_num_threads()
+    threads.set_num_threads(1)
+    try:
+        futures = [_executor.submit(work, k) for k in range(1, n_workers)]
+        try:
+            work(0)
+        finally:
+            errors = [f.exception() for f in futures]
+        for e in errors:
+            if e is not None:
+                raise e
+    finally:
+        threads.set_num_threads(before)
+
+
 class _ConvPlan:
-    __slots__ = ("chunks", "col", "g", "key", "mode", "t", "tmp", "y")
+    __slots__ = ("chunks", "db_parts", "dw_parts", "g", "key", "mode", "n_workers", "nk", "views", "y")
 
 
 @register
@@ -194,7 +277,8 @@ class Conv3D(Op):
         return (x[0], o, *out_sizes(self.padding, x[2:], w[2:], self.strides, self.dilation))
 
     def _plan(self, ctx: Ctx, x, w, b) -> _ConvPlan:
-        key = (x.shape, w.shape, x.dtype, b is None)
+        nthreads = threads.get_num_threads()
+        key = (x.shape, w.shape, x.dtype, b is None, nthreads)
         plan = ctx.__dict__.get("conv3d_plan")
         if plan is not None and plan.key == key:
             return plan
@@ -212,24 +296,31 @@ class Conv3D(Op):
         plan = _ConvPlan()
         plan.key, plan.g = key, g
         plan.y = ctx.buf("y", g.out_shape, dt)
-        if g.taps == 1 and g.strides == (1, 1, 1) and pads == ((0, 0),) * 3 and g.groups == 1:
-            plan.mode, plan.chunks, plan.col, plan.t = "1x1", [(0, g.N)], None, None
-        else:
-            plan.mode = "gemm"
-            nb = max(1, min(g.N, COL_CHUNK_BYTES // max(g.R * g.P * dt.itemsize, 1)))
-            nb = -(-g.N // -(-g.N // nb))  # even chunks
-            plan.chunks = [(n0, min(n0 + nb, g.N)) for n0 in range(0, g.N, nb)]
-            plan.col = ctx.buf("col", (g.R * nb * g.P,), dt)
-            plan.t = ctx.buf("t", (g.O * nb * g.P,), dt)
-        plan.tmp = None
+        one = g.taps == 1 and g.strides == (1, 1, 1) and pads == ((0, 0),) * 3 and g.groups == 1
+        plan.mode = "1x1" if one else "gemm"
+        per_image = (g.C + g.O) * g.P if one else (g.R + g.O) * g.P
+        plan.chunks = plan_chunks(g.N, per_image * dt.itemsize)
+        plan.n_workers, plan.nk = workers_for(len(plan.chunks), nthreads)
+        nb = max(n1 - n0 for n0, n1 in plan.chunks)
+        plan.views = []
+        for k in range(plan.n_workers):
+            if one:
+                plan.views.append(ctx.buf(("dw_images", k), (nb, g.O, g.C), dt))
+            else:
+                plan.views.append(
+                    (ctx.buf(("col", k), (g.R * nb * g.P,), dt), ctx.buf(("t", k), (g.O * nb * g.P,), dt))
+                )
+        wshape = (g.O, g.C) if one else self._w2(w, g).shape
+        plan.dw_parts = ctx.buf("dw_parts", (len(plan.chunks), *wshape), dt)
+        plan.db_parts = ctx.buf("db_parts", (len(plan.chunks), g.O), dt)
         ctx.conv3d_plan = plan
         return plan
 
-    def _views(self, plan: _ConvPlan, nb: int):
-        """(col (R, nb*P) or grouped, t (O, nb*P) or grouped, t as (O, nb, P)) for a chunk of nb images."""
+    def _views(self, plan: _ConvPlan, k: int, nb: int):
+        """(col (R, nb*P) or grouped, t (O, nb*P) or grouped, t as (O, nb, P)) of worker k for nb images."""
         g = plan.g
-        col = plan.col[: g.R * nb * g.P]
-        t = plan.t[: g.O * nb * g.P]
+        col = plan.views[k][0][: g.R * nb * g.P]
+        t = plan.views[k][1][: g.O * nb * g.P]
         if g.groups == 1:
             return col.reshape(g.R, nb * g.P), t.reshape(g.O, nb * g.P), t.reshape(g.O, nb, g.P)
         gr = g.groups
@@ -251,24 +342,34 @@ class Conv3D(Op):
                 raise ValueError(f"Conv3D: {e}") from None
         x, w, b = contiguous(x), contiguous(w), contiguous(b)
         plan = self._plan(ctx, x, w, b)
-        g, y = plan.g, plan.y
+        g, y, nk, chunks = plan.g, plan.y, plan.nk, plan.chunks
         ctx.x, ctx.w = x, w
+        y3 = y.reshape(g.N, g.O, g.P)
         if plan.mode == "1x1":
-            np.matmul(w.reshape(g.O, g.C), x.reshape(g.N, g.C, g.P), out=y.reshape(g.N, g.O, g.P))
-            if b is not None:
-                K2.bias_add(y, b)
-            return y
-        w2 = self._w2(w, g)
-        for n0, n1 in plan.chunks:
-            col, t, t3 = self._views(plan, n1 - n0)
-            K.im2col3d(x, col, g, n0, n1)
-            np.matmul(w2, col, out=t)
-            K2.swap01(t3, y[n0:n1].reshape(n1 - n0, g.O, g.P), b)
+            w2, x3 = w.reshape(g.O, g.C), x.reshape(g.N, g.C, g.P)
+
+            def run(k: int, ci: int) -> None:
+                n0, n1 = chunks[ci]
+                np.matmul(w2, x3[n0:n1], out=y3[n0:n1])
+                if b is not None:
+                    K2.bias_add(y3[n0:n1], b)
+
+        else:
+            w2 = self._w2(w, g)
+
+            def run(k: int, ci: int) -> None:
+                n0, n1 = chunks[ci]
+                col, t, t3 = self._views(plan, k, n1 - n0)
+                K.im2col3d(x, col, g, n0, n1, nthreads=nk)
+                np.matmul(w2, col, out=t)
+                K2.swap01(t3, y3[n0:n1], b, nthreads=nk)
+
+        run_chunks(plan.n_workers, len(chunks), run)
         return y
 
     def backward(self, ctx: Ctx, gy):
         plan: _ConvPlan = ctx.conv3d_plan
-        g, x, w = plan.g, ctx.x, ctx.w
+        g, x, w, nk, chunks = plan.g, ctx.x, ctx.w, plan.nk, plan.chunks
         if not (isinstance(gy, np.ndarray) and gy.flags.c_contiguous and gy.dtype == x.dtype):
             gy = np.ascontiguousarray(gy, dtype=x.dtype)
         if gy.shape != g.out_shape:
@@ -280,35 +381,46 @@ class Conv3D(Op):
         gy3 = gy.reshape(g.N, g.O, g.P)
         dx = ctx.buf("dx", x.shape, dt) if need_x else None
         dw = ctx.buf("dw", w.shape, dt) if need_w else None
-        db = np.sum(gy3, axis=(0, 2), out=ctx.buf("db", (g.O,), dt)) if need_b else None
+        db = ctx.buf("db", (g.O,), dt) if need_b else None
+        dw_parts, db_parts = plan.dw_parts, plan.db_parts
         if plan.mode == "1x1":
-            w2 = w.reshape(g.O, g.C)
-            x3 = x.reshape(g.N, g.C, g.P)
-            if need_x:
-                np.matmul(w2.T, gy3, out=dx.reshape(g.N, g.C, g.P))
-            if need_w:
-                tmp = ctx.buf("dw_images", (g.N, g.O, g.C), dt)
-                np.matmul(gy3, x3.transpose(0, 2, 1), out=tmp)
-                np.sum(tmp, axis=0, out=dw.reshape(g.O, g.C))
-        elif need_x or need_w:
+            w2t, x3 = w.reshape(g.O, g.C).T, x.reshape(g.N, g.C, g.P)
+            dx3 = dx.reshape(g.N, g.C, g.P) if need_x else None
+
+            def run(k: int, ci: int) -> None:
+                n0, n1 = chunks[ci]
+                if need_b:
+                    np.sum(gy3[n0:n1], axis=(0, 2), out=db_parts[ci])
+                if need_x:
+                    np.matmul(w2t, gy3[n0:n1], out=dx3[n0:n1])
+                if need_w:
+                    tmp = plan.views[k][: n1 - n0]
+                    np.matmul(gy3[n0:n1], x3[n0:n1].transpose(0, 2, 1), out=tmp)
+                    np.sum(tmp, axis=0, out=dw_parts[ci])
+
+        else:
             w2 = self._w2(w, g)
             w2t = w2.T if g.groups == 1 else w2.transpose(0, 2, 1)
-            dw2 = dw.reshape(w2.shape) if need_w else None
-            part = ctx.buf("dw_part", w2.shape, dt) if need_w and len(plan.chunks) > 1 else None
-            for i, (n0, n1) in enumerate(plan.chunks):
-                col, t, t3 = self._views(plan, n1 - n0)
-                K2.swap01(gy3[n0:n1], t3)
+
+            def run(k: int, ci: int) -> None:
+                n0, n1 = chunks[ci]
+                col, t, t3 = self._views(plan, k, n1 - n0)
+                K2.swap01(gy3[n0:n1], t3, nthreads=nk)
+                if need_b:
+                    np.sum(t3, axis=(1, 2), out=db_parts[ci])
                 if need_w:
-                    K.im2col3d(x, col, g, n0, n1)
-                    colt = col.T if g.groups == 1 else col.transpose(0, 2, 1)
-                    if i == 0:
-                        np.matmul(t, colt, out=dw2)
-                    else:
-                        np.matmul(t, colt, out=part)
-                        dw2 += part
+                    K.im2col3d(x, col, g, n0, n1, nthreads=nk)
+                    np.matmul(t, col.T if g.groups == 1 else col.transpose(0, 2, 1), out=dw_parts[ci])
                 if need_x:
                     np.matmul(w2t, t, out=col)
-                    K.col2im3d(col, dx, g, n0, n1, overwrite=True)
+                    K.col2im3d(col, dx, g, n0, n1, overwrite=True, nthreads=nk)
+
+        if need_x or need_w or need_b:
+            run_chunks(plan.n_workers, len(chunks), run)
+        if need_w:  # the chunks' partial gradients, summed in chunk order
+            np.sum(dw_parts, axis=0, out=dw.reshape(dw_parts.shape[1:]))
+        if need_b:
+            np.sum(db_parts, axis=0, out=db)
         return (dx, dw, db)[: len(flags)]
 
 

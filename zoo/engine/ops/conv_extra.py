@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from zoo.engine import threads
 from zoo.engine.kernels import conv as K2
 from zoo.engine.kernels import conv3d as K
 from zoo.engine.ops.base import Ctx, Op, normalize_axis, register
 from zoo.engine.ops.conv3d import (
-    COL_CHUNK_BYTES,
     _is_int,
     as_tuple,
     check_arrays,
@@ -38,7 +38,10 @@ from zoo.engine.ops.conv3d import (
     out_sizes,
     padding_config,
     parse_padding,
+    plan_chunks,
     resolve_padding,
+    run_chunks,
+    workers_for,
 )
 
 __all__ = [
@@ -80,16 +83,44 @@ def _check_gy(name: str, gy, shape: tuple, dt) -> np.ndarray:
     return gy
 
 
-def _chunk_size(n: int, per_image: int) -> int:
-    nb = max(1, min(n, COL_CHUNK_BYTES // max(per_image, 1)))
-    return -(-n // -(-n // nb))  # even chunks
+def _chunking(
+    ctx: Ctx,
+    plan,
+    n: int,
+    col_per_image: int,
+    t_per_image: int,
+    dw_shape: tuple,
+    db_shape: tuple,
+    dt,
+    nthreads: int,
+) -> None:
+    """Image chunks, workers, per-worker (col, t) buffers and per-chunk gradient slots of a plan."""
+    plan.chunks = plan_chunks(n, (col_per_image + t_per_image) * dt.itemsize)
+    plan.n_workers, plan.nk = workers_for(len(plan.chunks), nthreads)
+    nb = max(n1 - n0 for n0, n1 in plan.chunks)
+    plan.views = [
+        (ctx.buf(("col", k), (col_per_image * nb,), dt), ctx.buf(("t", k), (t_per_image * nb,), dt))
+        for k in range(plan.n_workers)
+    ]
+    plan.dw_parts = ctx.buf("dw_parts", (len(plan.chunks), *dw_shape), dt)
+    plan.db_parts = ctx.buf("db_parts", (len(plan.chunks), *db_shape), dt)
+
+
+def _finish_backward(plan, run, dw, db, any_grad: bool) -> None:
+    """Run the chunks, then sum the chunks' partial weight and bias gradients in chunk order."""
+    if any_grad:
+        run_chunks(plan.n_workers, len(plan.chunks), run)
+    if dw is not None:
+        np.sum(plan.dw_parts, axis=0, out=dw.reshape(plan.dw_parts.shape[1:]))
+    if db is not None:
+        np.sum(plan.db_parts, axis=0, out=db)
 
 
 # ---- transposed convolution ---------------------------------------------------------------------
 
 
 class _TransposePlan:
-    __slots__ = ("chunks", "col", "g", "key", "xs", "y")
+    __slots__ = ("chunks", "db_parts", "dw_parts", "g", "key", "n_workers", "nk", "views", "y")
 
 
 class _ConvTranspose(Op):
@@ -149,7 +180,8 @@ class _ConvTranspose(Op):
         return (x[0], o, *out)
 
     def _plan(self, ctx: Ctx, x, w, b) -> _TransposePlan:
-        key = (x.shape, w.shape, x.dtype, b is None)
+        nthreads = threads.get_num_threads()
+        key = (x.shape, w.shape, x.dtype, b is None, nthreads)
         plan = ctx.__dict__.get("tconv_plan")
         if plan is not None and plan.key == key:
             return plan
@@ -181,10 +213,7 @@ class _ConvTranspose(Op):
         plan = _TransposePlan()
         plan.key, plan.g = key, g
         plan.y = ctx.buf("y", y_shape, dt)
-        nb = _chunk_size(g.N, (g.R + g.O) * g.P * dt.itemsize)
-        plan.chunks = [(n0, min(n0 + nb, g.N)) for n0 in range(0, g.N, nb)]
-        plan.col = ctx.buf("col", (g.R * nb * g.P,), dt)
-        plan.xs = ctx.buf("xs", (g.O * nb * g.P,), dt)
+        _chunking(ctx, plan, g.N, g.R * g.P, g.O * g.P, (g.O, g.R), (g.C,), dt, nthreads)
         ctx.tconv_plan = plan
         return plan
 
@@ -198,22 +227,25 @@ class _ConvTranspose(Op):
                 raise ValueError(f"{name}: {e}") from None
         x, w, b = contiguous(x), contiguous(w), contiguous(b)
         plan = self._plan(ctx, x, w, b)
-        g, y = plan.g, plan.y
+        g, y, nk, chunks = plan.g, plan.y, plan.nk, plan.chunks
         ctx.x, ctx.w = x, w
         # geometry: the conv from y (C = O channels) to x (O = Cin channels)
         cin, p = g.O, g.P
         w2t = w.reshape(cin, g.R).T
         x3 = x.reshape(g.N, cin, p)
         y5 = y.reshape(g.x_shape)
-        for n0, n1 in plan.chunks:
+
+        def run(k: int, ci: int) -> None:
+            n0, n1 = chunks[ci]
             nb = n1 - n0
-            xs = plan.xs[: cin * nb * p]
-            col = plan.col[: g.R * nb * p].reshape(g.R, nb * p)
-            K2.swap01(x3[n0:n1], xs.reshape(cin, nb, p))
-            np.matmul(w2t, xs.reshape(cin, nb * p), out=col)
-            K.col2im3d(col, y5, g, n0, n1, overwrite=True)
-        if b is not None:
-            K2.bias_add(y, b)
+            col, xs = plan.views[k][0][: g.R * nb * p], plan.views[k][1][: cin * nb * p]
+            K2.swap01(x3[n0:n1], xs.reshape(cin, nb, p), nthreads=nk)
+            np.matmul(w2t, xs.reshape(cin, nb * p), out=col.reshape(g.R, nb * p))
+            K.col2im3d(col, y5, g, n0, n1, overwrite=True, nthreads=nk)
+            if b is not None:
+                K2.bias_add(y[n0:n1], b)
+
+        run_chunks(plan.n_workers, len(chunks), run)
         return y
 
     def backward(self, ctx: Ctx, gy):
@@ -225,33 +257,34 @@ class _ConvTranspose(Op):
         need_x, need_w = flags[0], len(flags) > 1 and flags[1]
         need_b = len(flags) > 2 and flags[2]
         dt = x.dtype
-        cin, p = g.O, g.P
+        cin, p, nk, chunks = g.O, g.P, plan.nk, plan.chunks
         gy5 = gy.reshape(g.x_shape)
-        db = None
-        if need_b:
-            db = np.sum(gy.reshape(g.N, g.C, -1), axis=(0, 2), out=ctx.buf("db", (g.C,), dt))
+        gy3 = gy.reshape(g.N, g.C, -1)
         dx = ctx.buf("dx", x.shape, dt) if need_x else None
         dw = ctx.buf("dw", w.shape, dt) if need_w else None
-        if need_x or need_w:
-            w2 = w.reshape(cin, g.R)
-            dw2 = dw.reshape(cin, g.R) if need_w else None
-            part = ctx.buf("dw_part", (cin, g.R), dt) if need_w and len(plan.chunks) > 1 else None
-            x3 = x.reshape(g.N, cin, p)
-            for i, (n0, n1) in enumerate(plan.chunks):
-                nb = n1 - n0
-                xs = plan.xs[: cin * nb * p].reshape(cin, nb * p)
-                col = plan.col[: g.R * nb * p].reshape(g.R, nb * p)
-                K.im2col3d(gy5, col, g, n0, n1)
-                if need_w:
-                    K2.swap01(x3[n0:n1], xs.reshape(cin, nb, p))
-                    if i == 0:
-                        np.matmul(xs, col.T, out=dw2)
-                    else:
-                        np.matmul(xs, col.T, out=part)
-                        dw2 += part
-                if need_x:
-                    np.matmul(w2, col, out=xs)
-                    K2.swap01(xs.reshape(cin, nb, p), dx[n0:n1].reshape(nb, cin, p))
+        db = ctx.buf("db", (g.C,), dt) if need_b else None
+        w2 = w.reshape(cin, g.R)
+        x3 = x.reshape(g.N, cin, p)
+        dw_parts, db_parts = plan.dw_parts, plan.db_parts
+
+        def run(k: int, ci: int) -> None:
+            n0, n1 = chunks[ci]
+            nb = n1 - n0
+            col = plan.views[k][0][: g.R * nb * p].reshape(g.R, nb * p)
+            xs = plan.views[k][1][: cin * nb * p].reshape(cin, nb * p)
+            if need_b:
+                np.sum(gy3[n0:n1], axis=(0, 2), out=db_parts[ci])
+            if not (need_w or need_x):
+                return
+            K.im2col3d(gy5, col, g, n0, n1, nthreads=nk)
+            if need_w:
+                K2.swap01(x3[n0:n1], xs.reshape(cin, nb, p), nthreads=nk)
+                np.matmul(xs, col.T, out=dw_parts[ci])
+            if need_x:
+                np.matmul(w2, col, out=xs)
+                K2.swap01(xs.reshape(cin, nb, p), dx[n0:n1].reshape(nb, cin, p), nthreads=nk)
+
+        _finish_backward(plan, run, dw, db, need_x or need_w or need_b)
         return (dx, dw, db)[: len(flags)]
 
 
@@ -304,7 +337,7 @@ class ConvTranspose3D(_ConvTranspose):
 
 
 class _LocalPlan:
-    __slots__ = ("chunks", "col", "g", "gyp", "key", "t", "y")
+    __slots__ = ("chunks", "db_parts", "dw_parts", "g", "key", "n_workers", "nk", "views", "y")
 
 
 class _LocallyConnected(Op):
@@ -350,7 +383,8 @@ class _LocallyConnected(Op):
         return (x[0], w[2], *out)
 
     def _plan(self, ctx: Ctx, x, w, b) -> _LocalPlan:
-        key = (x.shape, w.shape, x.dtype, b is None)
+        nthreads = threads.get_num_threads()
+        key = (x.shape, w.shape, x.dtype, b is None, nthreads)
         plan = ctx.__dict__.get("local_plan")
         if plan is not None and plan.key == key:
             return plan
@@ -377,10 +411,7 @@ class _LocallyConnected(Op):
         plan = _LocalPlan()
         plan.key, plan.g = key, g
         plan.y = ctx.buf("y", y_shape, dt)
-        nb = _chunk_size(g.N, (g.R + o) * g.P * dt.itemsize)
-        plan.chunks = [(n0, min(n0 + nb, g.N)) for n0 in range(0, g.N, nb)]
-        plan.col = ctx.buf("col", (g.P * nb * g.R,), dt)
-        plan.t = ctx.buf("t", (g.P * nb * o,), dt)
+        _chunking(ctx, plan, g.N, g.R * g.P, o * g.P, w.shape, y_shape[1:], dt, nthreads)
         ctx.local_plan = plan
         return plan
 
@@ -394,20 +425,25 @@ class _LocallyConnected(Op):
                 raise ValueError(f"{name}: {e}") from None
         x, w, b = contiguous(x), contiguous(w), contiguous(b)
         plan = self._plan(ctx, x, w, b)
-        g, y = plan.g, plan.y
+        g, y, nk, chunks = plan.g, plan.y, plan.nk, plan.chunks
         o, p = w.shape[2], g.P
         x5 = x.reshape(g.x_shape)
         y3 = y.reshape(g.N, o, p)
-        for n0, n1 in plan.chunks:
+        b2 = None if b is None else b.reshape(o, p)
+
+        def run(k: int, ci: int) -> None:
+            n0, n1 = chunks[ci]
             nb = n1 - n0
-            col = plan.col[: p * nb * g.R].reshape(p, nb, g.R)
-            t = plan.t[: p * nb * o].reshape(p, nb, o)
-            K.im2col3d(x5, col, g, n0, n1, layout="positions")
+            col = plan.views[k][0][: p * nb * g.R].reshape(p, nb, g.R)
+            t = plan.views[k][1][: p * nb * o].reshape(p, nb, o)
+            K.im2col3d(x5, col, g, n0, n1, layout="positions", nthreads=nk)
             np.matmul(col, w, out=t)
-            if b is None:
+            if b2 is None:
                 np.copyto(y3[n0:n1], t.transpose(1, 2, 0))
             else:
-                np.add(t.transpose(1, 2, 0), b.reshape(o, p), out=y3[n0:n1])
+                np.add(t.transpose(1, 2, 0), b2, out=y3[n0:n1])
+
+        run_chunks(plan.n_workers, len(chunks), run)
         ctx.x, ctx.w = x, w
         return y
 
@@ -420,31 +456,34 @@ class _LocallyConnected(Op):
         need_x, need_w = flags[0], len(flags) > 1 and flags[1]
         need_b = len(flags) > 2 and flags[2]
         dt = x.dtype
-        o, p = w.shape[2], g.P
+        o, p, nk, chunks = w.shape[2], g.P, plan.nk, plan.chunks
         gy3 = gy.reshape(g.N, o, p)
-        db = np.sum(gy, axis=0, out=ctx.buf("db", gy.shape[1:], dt)) if need_b else None
+        db = ctx.buf("db", gy.shape[1:], dt) if need_b else None
         dx = ctx.buf("dx", x.shape, dt) if need_x else None
         dw = ctx.buf("dw", w.shape, dt) if need_w else None
-        if need_x or need_w:
-            x5 = x.reshape(g.x_shape)
-            dx5 = dx.reshape(g.x_shape) if need_x else None
-            part = ctx.buf("dw_part", w.shape, dt) if need_w and len(plan.chunks) > 1 else None
-            wt = w.transpose(0, 2, 1)
-            for i, (n0, n1) in enumerate(plan.chunks):
-                nb = n1 - n0
-                col = plan.col[: p * nb * g.R].reshape(p, nb, g.R)
-                t = plan.t[: p * nb * o].reshape(p, nb, o)
-                np.copyto(t, gy3[n0:n1].transpose(2, 0, 1))
-                if need_w:
-                    K.im2col3d(x5, col, g, n0, n1, layout="positions")
-                    if i == 0:
-                        np.matmul(col.transpose(0, 2, 1), t, out=dw)
-                    else:
-                        np.matmul(col.transpose(0, 2, 1), t, out=part)
-                        dw += part
-                if need_x:
-                    np.matmul(t, wt, out=col)
-                    K.col2im3d(col, dx5, g, n0, n1, overwrite=True, layout="positions")
+        x5 = x.reshape(g.x_shape)
+        dx5 = dx.reshape(g.x_shape) if need_x else None
+        wt = w.transpose(0, 2, 1)
+        dw_parts, db_parts = plan.dw_parts, plan.db_parts
+
+        def run(k: int, ci: int) -> None:
+            n0, n1 = chunks[ci]
+            nb = n1 - n0
+            if need_b:
+                np.sum(gy[n0:n1], axis=0, out=db_parts[ci])
+            if not (need_w or need_x):
+                return
+            col = plan.views[k][0][: p * nb * g.R].reshape(p, nb, g.R)
+            t = plan.views[k][1][: p * nb * o].reshape(p, nb, o)
+            np.copyto(t, gy3[n0:n1].transpose(2, 0, 1))
+            if need_w:
+                K.im2col3d(x5, col, g, n0, n1, layout="positions", nthreads=nk)
+                np.matmul(col.transpose(0, 2, 1), t, out=dw_parts[ci])
+            if need_x:
+                np.matmul(t, wt, out=col)
+                K.col2im3d(col, dx5, g, n0, n1, overwrite=True, layout="positions", nthreads=nk)
+
+        _finish_backward(plan, run, dw, db, need_x or need_w or need_b)
         return (dx, dw, db)[: len(flags)]
 
 
@@ -490,7 +529,9 @@ class Upsample(Op):
 
         y[..., i, ...] = x[..., i // s, ...] on each chosen axis
 
-    Shapes: (d_a) -> (d_a * s_a) on the chosen axes. Backward sums each s_a-block.
+    Shapes: (d_a) -> (d_a * s_a) on the chosen axes. Backward sums each s_a-block. Up to three
+    consecutive axes (the spatial axes of NC... or N...C layouts) run in C (csrc/conv3d.c);
+    other choices in numpy.
 
     Args:
         sizes: positive ints, one per axis. axes: distinct axes (the batch axis 0 excluded).
@@ -536,27 +577,44 @@ class Upsample(Op):
 
     def forward(self, ctx: Ctx, x):
         check_arrays("Upsample", x)
+        x = contiguous(x)
         if getattr(ctx, "key", None) != (x.shape, x.dtype):
-            f = self._axes(x.ndim)
-            inter_y, inter_x, red = [], [], []
-            for a, d in enumerate(x.shape):
-                inter_y.append(d)
-                inter_x.append(d)
-                if a in f:
-                    red.append(len(inter_y))
-                    inter_y.append(f[a])
-                    inter_x.append(1)
-            ctx.inter_y, ctx.inter_x, ctx.red = tuple(inter_y), tuple(inter_x), tuple(red)
-            ctx.yshape = tuple(d * f.get(a, 1) for a, d in enumerate(x.shape))
-            ctx.key = (x.shape, x.dtype)
+            self._plan(ctx, x)
         y = ctx.buf("y", ctx.yshape, x.dtype)
+        if ctx.lay is not None:
+            return K.upsample_forward(x, y, ctx.lay, ctx.factors)
         np.copyto(y.reshape(ctx.inter_y), x.reshape(ctx.inter_x))
         return y
 
+    def _plan(self, ctx: Ctx, x) -> None:
+        f = self._axes(x.ndim)
+        ctx.yshape = tuple(d * f.get(a, 1) for a, d in enumerate(x.shape))
+        axes = sorted(f)
+        ctx.lay = ctx.factors = None
+        if len(axes) <= 3 and axes == list(range(axes[0], axes[0] + len(axes))) and 0 not in x.shape:
+            # consecutive axes: the C kernel on (outer, D, H, W, inner)
+            pad = 3 - len(axes)
+            spatial = (1,) * pad + tuple(x.shape[a] for a in axes)
+            ctx.lay = (int(np.prod(x.shape[: axes[0]])), *spatial, int(np.prod(x.shape[axes[-1] + 1 :])))
+            ctx.factors = (1,) * pad + tuple(f[a] for a in axes)
+        inter_y, inter_x, red = [], [], []
+        for a, d in enumerate(x.shape):
+            inter_y.append(d)
+            inter_x.append(d)
+            if a in f:
+                red.append(len(inter_y))
+                inter_y.append(f[a])
+                inter_x.append(1)
+        ctx.inter_y, ctx.inter_x, ctx.red = tuple(inter_y), tuple(inter_x), tuple(red)
+        ctx.key = (x.shape, x.dtype)
+
     def backward(self, ctx: Ctx, gy):
         xshape, dt = ctx.key
+        gy = _check_gy("Upsample", gy, ctx.yshape, dt)
         gx = ctx.buf("gx", xshape, dt)
-        np.sum(np.asarray(gy, dtype=dt).reshape(ctx.inter_y), axis=ctx.red, out=gx)
+        if ctx.lay is not None:
+            return (K.upsample_backward(gy, gx, ctx.lay, ctx.factors, overwrite=True),)
+        np.sum(gy.reshape(ctx.inter_y), axis=ctx.red, out=gx)
         return (gx,)
 
 
