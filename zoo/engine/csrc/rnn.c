@@ -29,11 +29,14 @@
  * (B, U) buffer holding what reaches h_{s-1} directly (the last output's gradient at the start,
  * dh itself through a masked step, z dh through a GRU's update gate). The kernels write the
  * pre-activation gradients of step s (dG, zero for masked rows), keep the LSTM cell gradient dc
- * in place, set dcarry for step s - 1 and add the bias gradients of step s into db.
+ * in place, set dcarry for step s - 1 and add the bias gradients of step s into dbp.
  *
- * Threads: each kernel splits the units into blocks of RNN_UB and hands blocks to threads; a
- * thread runs every batch row of its block and sums its bias gradient columns over the rows in
- * order, so results do not depend on the thread count.
+ * Rows: a step kernel runs the batch rows [b0, b1) only, so that the op can hand disjoint row
+ * ranges to threads that each run the whole time loop on their rows (per-step GEMMs of their rows,
+ * one BLAS thread each). Large steps also split the units into blocks of RNN_UB for the OpenMP
+ * team. Bias gradients are summed per group of RNN_RB rows into dbp (groups, G), each column in
+ * row order and step order, and the op adds the groups in order: results do not depend on the
+ * thread count or on how the rows were split (ranges start at multiples of RNN_RB).
  *
  * Embedding: gather rows of W (V, D) by ids (int64) and scatter-add the output gradient into
  * dW. The scatter groups the positions by row (a counting sort, stable in position order), then
@@ -66,9 +69,24 @@ enum {
     RA_COUNT
 };
 
-#define RNN_UB 64       /* units per block (a thread's unit of work)                 */
-#define RNN_PAR 32768   /* run a step on the OpenMP team from B * U elements         */
-#define EMB_PAR 32768   /* gather/scatter on the team from n * D elements            */
+#define RNN_UB 64       /* units per block when a step runs on the OpenMP team       */
+#define RNN_UBMAX 256   /* units per block otherwise                                 */
+#define RNN_RB 16       /* batch rows per bias-gradient partial sum (see kernels/rnn.py) */
+#define RNN_PAR 32768   /* run a step on the OpenMP team from (rows * U) elements    */
+#define EMB_PAR 4194304 /* gather/scatter on the team from n * D elements (memory-bound: rarely worth it) */
+
+/* Run the block (which sees u0 and n) for each block of units [u0, u0 + n); the blocks go to the
+ * OpenMP team when the step has at least RNN_PAR elements. */
+#define RNN_FOR_BLOCKS(ROWS, U_, ...)                                                        \
+    do {                                                                                     \
+        const int rnn_par = (ROWS) * (U_) >= RNN_PAR && (U_) > RNN_UB;                        \
+        const int64_t rnn_ub = rnn_par ? RNN_UB : RNN_UBMAX;                                  \
+        const int64_t rnn_nblk = ((U_) + rnn_ub - 1) / rnn_ub;                                \
+        ZOO_PARFOR(rnn_par, for (int64_t blk = 0; blk < rnn_nblk; blk++) {                   \
+            const int64_t u0 = blk * rnn_ub, n = (U_) - u0 < rnn_ub ? (U_) - u0 : rnn_ub;    \
+            __VA_ARGS__                                                                       \
+        });                                                                                  \
+    } while (0)
 
 /* ---- float math that vectorises (as in act.c) ------------------------------------------ */
 
@@ -104,22 +122,27 @@ static inline float rnn_expf(float x) {
     return p * s1 * s2;
 }
 
-/* tanh(x): odd Taylor polynomial below |x| = 0.4, (1 - e)/(1 + e) with e = exp(-2|x|) above. */
+/* tanh(x) as a rational function: x P(x^2) / Q(x^2) with x clamped to +-7.9053 (where float tanh
+ * is 1), the minimax fit Eigen uses for float; within 6 ulp (relative error below 3.5e-7) over
+ * the whole line, and x itself for |x| < 0.0004. One division, no exp. */
 static inline float rnn_tanhf(float x) {
-    float a = x < 0 ? -x : x;
-    float e = rnn_expf(-2.0f * a);
-    float t = (1.0f - e) / (1.0f + e);
-    t = x < 0 ? -t : t;
-    float x2 = x * x;
-    float p = -1.4558343870e-3f;
-    p = p * x2 + 3.5921280366e-3f;
-    p = p * x2 + -8.8632355299e-3f;
-    p = p * x2 + 2.1869488536e-2f;
-    p = p * x2 + -5.3968253968e-2f;
-    p = p * x2 + 1.3333333333e-1f;
-    p = p * x2 + -3.3333333333e-1f;
-    p = p * (x2 * x) + x;
-    return a < 0.4f ? p : t;
+    const float c = 7.90531110763549805f;
+    const float xc = x > c ? c : (x < -c ? -c : x);
+    const float x2 = xc * xc;
+    float p = -2.76076847742355e-16f;
+    p = p * x2 + 2.00018790482477e-13f;
+    p = p * x2 + -8.60467152213735e-11f;
+    p = p * x2 + 5.12229709037114e-08f;
+    p = p * x2 + 1.48572235717979e-05f;
+    p = p * x2 + 6.37261928875436e-04f;
+    p = p * x2 + 4.89352455891786e-03f;
+    p = p * xc;
+    float q = 1.19825839466702e-06f;
+    q = q * x2 + 1.18534705686654e-04f;
+    q = q * x2 + 2.26843463243900e-03f;
+    q = q * x2 + 4.89352518554385e-03f;
+    const float a = x < 0 ? -x : x;
+    return a < 0.0004f ? x : p / q;
 }
 
 /* ---- kernels for float and double ------------------------------------------------------- */
@@ -155,8 +178,8 @@ typedef struct {
     const char *name;
 } rnn_arg;
 
-/* Take the n buffers (dtype `type`, or -1 for int64 ids: see take_ids) and check that no
- * writable one overlaps another. Returns 0, or -1 with an exception set and nothing held. */
+/* Take the n buffers (dtype `type`) and check that no writable one overlaps another.
+ * Returns 0, or -1 with an exception set and nothing held. */
 static int take_all(rnn_arg *a, Py_buffer *v, int n, int type, const char *k) {
     for (int i = 0; i < n; i++) v[i].obj = NULL, v[i].buf = NULL;
     for (int i = 0; i < n; i++)
@@ -207,87 +230,105 @@ static int check_act(int kind, const char *k, const char *what) {
     return -1;
 }
 
-/* sizes B, T, U positive, step in [0, T), and B T U G fits */
-static int check_dims(int64_t B, int64_t Tn, int64_t U, int64_t s, int64_t G, const char *k) {
+/* B, T, U >= 1, 0 <= s < T, 0 <= b0 < b1 <= B, and B T U G fits */
+static int check_dims(int64_t B, int64_t Tn, int64_t U, int64_t s, int64_t b0, int64_t b1, int64_t G,
+                      const char *k) {
     int64_t n;
-    if (B < 1 || Tn < 1 || U < 1 || s < 0 || s >= Tn) {
-        PyErr_Format(PyExc_ValueError, "%s: expected B, T, U >= 1 and 0 <= step < T, got B=%lld T=%lld U=%lld step=%lld",
-                     k, (long long)B, (long long)Tn, (long long)U, (long long)s);
+    if (B < 1 || Tn < 1 || U < 1 || s < 0 || s >= Tn || b0 < 0 || b1 <= b0 || b1 > B) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: expected B, T, U >= 1, 0 <= step < T and 0 <= b0 < b1 <= B, got B=%lld T=%lld U=%lld "
+                     "step=%lld rows [%lld, %lld)",
+                     k, (long long)B, (long long)Tn, (long long)U, (long long)s, (long long)b0, (long long)b1);
         return -1;
     }
     return zoo_count3(B, Tn, U * G, &n);
 }
 
-/* simple_rnn_forward_step(hs, xp, g|None, bias|None, mask|None, h0|None, B, T, U, s, act, p0, p1, dtype) */
+/* number of bias-gradient row groups of a batch of B rows */
+static inline int64_t rnn_groups(int64_t B) { return (B + RNN_RB - 1) / RNN_RB; }
+
+#define RNN_PARSE_ACT2 &act, &ap0, &ap1, &ract, &rp0, &rp1
+/* st = the kernel call in the arguments, without the GIL */
+#define RNN_CALL(st, ...)        \
+    do {                         \
+        Py_BEGIN_ALLOW_THREADS   \
+        st = __VA_ARGS__;        \
+        Py_END_ALLOW_THREADS     \
+    } while (0)
+
+/* simple_rnn_forward_step(hs, xp, g|None, bias|None, mask|None, h0|None, B, T, U, s, b0, b1, act, p0, p1,
+ *                         dtype) */
 static PyObject *py_simple_rnn_forward_step(PyObject *self, PyObject *args) {
     PyObject *o[6];
-    Py_ssize_t B, Tn, U, s;
+    Py_ssize_t B, Tn, U, s, b0, b1;
     int act, dtype, st;
     double p0, p1;
     Py_buffer v[6];
     const char *k = "simple_rnn_forward_step";
-    if (!PyArg_ParseTuple(args, "OOOOOOnnnniddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &B, &Tn, &U, &s, &act,
-                          &p0, &p1, &dtype))
+    if (!PyArg_ParseTuple(args, "OOOOOOnnnnnniddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &B, &Tn, &U, &s, &b0,
+                          &b1, &act, &p0, &p1, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, 1, k) < 0 || check_act(act, k, "activation") < 0)
+    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 1, k) < 0 ||
+        check_act(act, k, "activation") < 0)
         return NULL;
     const int64_t BTU = B * Tn * U;
     rnn_arg a[6] = {{o[0], BTU, 1, 0, "hs"}, {o[1], BTU, 0, 0, "xp"}, {o[2], B * U, 0, 1, "g"},
                     {o[3], U, 0, 1, "bias"}, {o[4], B * Tn, 0, 1, "mask"}, {o[5], B * U, 0, 1, "h0"}};
     if (take_all(a, v, 6, dtype, k) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? simple_rnn_forward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
-                                                        B, Tn, U, s, act, (float)p0, (float)p1)
-                          : simple_rnn_forward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
-                                                        B, Tn, U, s, act, p0, p1);
-    Py_END_ALLOW_THREADS
+    if (dtype == ZOO_F32)
+        RNN_CALL(st, simple_rnn_forward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, B, Tn,
+                     U, s, b0, b1, act, (float)p0, (float)p1));
+    else
+        RNN_CALL(st, simple_rnn_forward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, B, Tn,
+                     U, s, b0, b1, act, p0, p1));
     zoo_release_buffers(v, 6);
     return zoo_status_to_py(st, k);
 }
 
-/* simple_rnn_backward_step(dxp, dcarry, db|None, dhr|None, dseq|None, hs, mask|None, B, T, U, s, act, p0,
- *                          dtype) */
+/* simple_rnn_backward_step(dxp, dcarry, dbp|None, dhr|None, dseq|None, hs, mask|None, B, T, U, s, b0, b1, act,
+ *                          p0, dtype)   dbp: (ceil(B / 16), U) bias-gradient partial sums per 16-row group */
 static PyObject *py_simple_rnn_backward_step(PyObject *self, PyObject *args) {
     PyObject *o[7];
-    Py_ssize_t B, Tn, U, s;
+    Py_ssize_t B, Tn, U, s, b0, b1;
     int act, dtype, st;
     double p0;
     Py_buffer v[7];
     const char *k = "simple_rnn_backward_step";
-    if (!PyArg_ParseTuple(args, "OOOOOOOnnnnidi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &B, &Tn, &U, &s,
-                          &act, &p0, &dtype))
+    if (!PyArg_ParseTuple(args, "OOOOOOOnnnnnnidi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &B, &Tn, &U,
+                          &s, &b0, &b1, &act, &p0, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, 1, k) < 0 || check_act(act, k, "activation") < 0)
+    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 1, k) < 0 ||
+        check_act(act, k, "activation") < 0)
         return NULL;
     const int64_t BTU = B * Tn * U;
-    rnn_arg a[7] = {{o[0], BTU, 1, 0, "dxp"},     {o[1], B * U, 1, 0, "dcarry"}, {o[2], U, 1, 1, "db"},
+    rnn_arg a[7] = {{o[0], BTU, 1, 0, "dxp"},     {o[1], B * U, 1, 0, "dcarry"}, {o[2], rnn_groups(B) * U, 1, 1, "dbp"},
                     {o[3], B * U, 0, 1, "dhr"},  {o[4], BTU, 0, 1, "dseq"},     {o[5], BTU, 0, 0, "hs"},
                     {o[6], B * Tn, 0, 1, "mask"}};
     if (take_all(a, v, 7, dtype, k) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? simple_rnn_backward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
-                                                         v[6].buf, B, Tn, U, s, act, (float)p0)
-                          : simple_rnn_backward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
-                                                         v[6].buf, B, Tn, U, s, act, p0);
-    Py_END_ALLOW_THREADS
+    if (dtype == ZOO_F32)
+        RNN_CALL(st, simple_rnn_backward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
+                     v[6].buf, B, Tn, U, s, b0, b1, act, (float)p0));
+    else
+        RNN_CALL(st, simple_rnn_backward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
+                     v[6].buf, B, Tn, U, s, b0, b1, act, p0));
     zoo_release_buffers(v, 7);
     return zoo_status_to_py(st, k);
 }
 
-/* lstm_forward_step(gates, hs, cs, tc, xp, g|None, bias|None, mask|None, h0|None, c0|None, B, T, U, s,
+/* lstm_forward_step(gates, hs, cs, tc, xp, g|None, bias|None, mask|None, h0|None, c0|None, B, T, U, s, b0, b1,
  *                   act, ap0, ap1, ract, rp0, rp1, dtype) */
 static PyObject *py_lstm_forward_step(PyObject *self, PyObject *args) {
     PyObject *o[10];
-    Py_ssize_t B, Tn, U, s;
+    Py_ssize_t B, Tn, U, s, b0, b1;
     int act, ract, dtype, st;
     double ap0, ap1, rp0, rp1;
     Py_buffer v[10];
     const char *k = "lstm_forward_step";
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOnnnniddiddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7],
-                          &o[8], &o[9], &B, &Tn, &U, &s, &act, &ap0, &ap1, &ract, &rp0, &rp1, &dtype))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOnnnnnniddiddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7],
+                          &o[8], &o[9], &B, &Tn, &U, &s, &b0, &b1, RNN_PARSE_ACT2, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, 4, k) < 0 || check_act(act, k, "activation") < 0 ||
-        check_act(ract, k, "recurrent activation") < 0)
+    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 4, k) < 0 ||
+        check_act(act, k, "activation") < 0 || check_act(ract, k, "recurrent activation") < 0)
         return NULL;
     const int64_t BTU = B * Tn * U;
     rnn_arg a[10] = {{o[0], 4 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "hs"},          {o[2], BTU, 1, 0, "cs"},
@@ -295,229 +336,234 @@ static PyObject *py_lstm_forward_step(PyObject *self, PyObject *args) {
                      {o[6], 4 * U, 0, 1, "bias"},    {o[7], B * Tn, 0, 1, "mask"},     {o[8], B * U, 0, 1, "h0"},
                      {o[9], B * U, 0, 1, "c0"}};
     if (take_all(a, v, 10, dtype, k) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32
-             ? lstm_forward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, v[7].buf,
-                                     v[8].buf, v[9].buf, B, Tn, U, s, act, (float)ap0, (float)ap1, ract, (float)rp0,
-                                     (float)rp1)
-             : lstm_forward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, v[7].buf,
-                                     v[8].buf, v[9].buf, B, Tn, U, s, act, ap0, ap1, ract, rp0, rp1);
-    Py_END_ALLOW_THREADS
+    if (dtype == ZOO_F32)
+        RNN_CALL(st, lstm_forward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                     v[7].buf, v[8].buf, v[9].buf, B, Tn, U, s, b0, b1, act, (float)ap0, (float)ap1, ract, (float)rp0,
+                     (float)rp1));
+    else
+        RNN_CALL(st, lstm_forward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                     v[7].buf, v[8].buf, v[9].buf, B, Tn, U, s, b0, b1, act, ap0, ap1, ract, rp0, rp1));
     zoo_release_buffers(v, 10);
     return zoo_status_to_py(st, k);
 }
 
-/* lstm_backward_step(dgates, dc, dcarry, db|None, dhr|None, dseq|None, gates, cs, tc, c0|None, mask|None,
- *                    B, T, U, s, act, ap0, ract, rp0, dtype) */
+/* lstm_backward_step(dgates, dc, dcarry, dbp|None, dhr|None, dseq|None, gates, cs, tc, c0|None, mask|None,
+ *                    B, T, U, s, b0, b1, act, ap0, ract, rp0, dtype) */
 static PyObject *py_lstm_backward_step(PyObject *self, PyObject *args) {
     PyObject *o[11];
-    Py_ssize_t B, Tn, U, s;
+    Py_ssize_t B, Tn, U, s, b0, b1;
     int act, ract, dtype, st;
     double ap0, rp0;
     Py_buffer v[11];
     const char *k = "lstm_backward_step";
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOnnnnididi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8],
-                          &o[9], &o[10], &B, &Tn, &U, &s, &act, &ap0, &ract, &rp0, &dtype))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOnnnnnnididi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7],
+                          &o[8], &o[9], &o[10], &B, &Tn, &U, &s, &b0, &b1, &act, &ap0, &ract, &rp0, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, 4, k) < 0 || check_act(act, k, "activation") < 0 ||
-        check_act(ract, k, "recurrent activation") < 0)
+    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 4, k) < 0 ||
+        check_act(act, k, "activation") < 0 || check_act(ract, k, "recurrent activation") < 0)
         return NULL;
     const int64_t BTU = B * Tn * U;
-    rnn_arg a[11] = {{o[0], 4 * BTU, 1, 0, "dgates"}, {o[1], B * U, 1, 0, "dc"},     {o[2], B * U, 1, 0, "dcarry"},
-                     {o[3], 4 * U, 1, 1, "db"},       {o[4], B * U, 0, 1, "dhr"},    {o[5], BTU, 0, 1, "dseq"},
-                     {o[6], 4 * BTU, 0, 0, "gates"},  {o[7], BTU, 0, 0, "cs"},       {o[8], BTU, 0, 0, "tc"},
-                     {o[9], B * U, 0, 1, "c0"},       {o[10], B * Tn, 0, 1, "mask"}};
+    rnn_arg a[11] = {{o[0], 4 * BTU, 1, 0, "dgates"},
+                     {o[1], B * U, 1, 0, "dc"},
+                     {o[2], B * U, 1, 0, "dcarry"},
+                     {o[3], rnn_groups(B) * 4 * U, 1, 1, "dbp"},
+                     {o[4], B * U, 0, 1, "dhr"},
+                     {o[5], BTU, 0, 1, "dseq"},
+                     {o[6], 4 * BTU, 0, 0, "gates"},
+                     {o[7], BTU, 0, 0, "cs"},
+                     {o[8], BTU, 0, 0, "tc"},
+                     {o[9], B * U, 0, 1, "c0"},
+                     {o[10], B * Tn, 0, 1, "mask"}};
     if (take_all(a, v, 11, dtype, k) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32
-             ? lstm_backward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, v[7].buf,
-                                      v[8].buf, v[9].buf, v[10].buf, B, Tn, U, s, act, (float)ap0, ract, (float)rp0)
-             : lstm_backward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, v[7].buf,
-                                      v[8].buf, v[9].buf, v[10].buf, B, Tn, U, s, act, ap0, ract, rp0);
-    Py_END_ALLOW_THREADS
+    if (dtype == ZOO_F32)
+        RNN_CALL(st, lstm_backward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                     v[7].buf, v[8].buf, v[9].buf, v[10].buf, B, Tn, U, s, b0, b1, act, (float)ap0, ract, (float)rp0));
+    else
+        RNN_CALL(st, lstm_backward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                     v[7].buf, v[8].buf, v[9].buf, v[10].buf, B, Tn, U, s, b0, b1, act, ap0, ract, rp0));
     zoo_release_buffers(v, 11);
     return zoo_status_to_py(st, k);
 }
 
-/* gru_forward_step(gates, hs, xp, g|None, bi|None, br|None, mask|None, h0|None, B, T, U, s, act, ap0, ap1,
- *                  ract, rp0, rp1, dtype)   (reset_after: gates (B, T, 4U) = [z r hh gh]) */
+/* gru_forward_step(gates, hs, xp, g|None, bi|None, br|None, mask|None, h0|None, B, T, U, s, b0, b1, act, ap0,
+ *                  ap1, ract, rp0, rp1, dtype)   (reset_after: gates (B, T, 4U) = [z r hh gh]) */
 static PyObject *py_gru_forward_step(PyObject *self, PyObject *args) {
     PyObject *o[8];
-    Py_ssize_t B, Tn, U, s;
+    Py_ssize_t B, Tn, U, s, b0, b1;
     int act, ract, dtype, st;
     double ap0, ap1, rp0, rp1;
     Py_buffer v[8];
     const char *k = "gru_forward_step";
-    if (!PyArg_ParseTuple(args, "OOOOOOOOnnnniddiddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &B,
-                          &Tn, &U, &s, &act, &ap0, &ap1, &ract, &rp0, &rp1, &dtype))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOnnnnnniddiddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &B,
+                          &Tn, &U, &s, &b0, &b1, RNN_PARSE_ACT2, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, 4, k) < 0 || check_act(act, k, "activation") < 0 ||
-        check_act(ract, k, "recurrent activation") < 0)
+    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 4, k) < 0 ||
+        check_act(act, k, "activation") < 0 || check_act(ract, k, "recurrent activation") < 0)
         return NULL;
     const int64_t BTU = B * Tn * U;
     rnn_arg a[8] = {{o[0], 4 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "hs"},       {o[2], 3 * BTU, 0, 0, "xp"},
                     {o[3], 3 * B * U, 0, 1, "g"},   {o[4], 3 * U, 0, 1, "bi"},     {o[5], 3 * U, 0, 1, "br"},
                     {o[6], B * Tn, 0, 1, "mask"},   {o[7], B * U, 0, 1, "h0"}};
     if (take_all(a, v, 8, dtype, k) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32
-             ? gru_forward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, v[7].buf, B,
-                                    Tn, U, s, act, (float)ap0, (float)ap1, ract, (float)rp0, (float)rp1)
-             : gru_forward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, v[7].buf, B,
-                                    Tn, U, s, act, ap0, ap1, ract, rp0, rp1);
-    Py_END_ALLOW_THREADS
+    if (dtype == ZOO_F32)
+        RNN_CALL(st, gru_forward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                     v[7].buf, B, Tn, U, s, b0, b1, act, (float)ap0, (float)ap1, ract, (float)rp0, (float)rp1));
+    else
+        RNN_CALL(st, gru_forward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                     v[7].buf, B, Tn, U, s, b0, b1, act, ap0, ap1, ract, rp0, rp1));
     zoo_release_buffers(v, 8);
     return zoo_status_to_py(st, k);
 }
 
-/* gru_backward_step(dxp, dgr, dcarry, dbi|None, dbr|None, dhr|None, dseq|None, gates, hs, h0|None,
- *                   mask|None, B, T, U, s, act, ap0, ract, rp0, dtype) */
+/* gru_backward_step(dxp, dgr, dcarry, dbpi|None, dbpr|None, dhr|None, dseq|None, gates, hs, h0|None,
+ *                   mask|None, B, T, U, s, b0, b1, act, ap0, ract, rp0, dtype) */
 static PyObject *py_gru_backward_step(PyObject *self, PyObject *args) {
     PyObject *o[11];
-    Py_ssize_t B, Tn, U, s;
+    Py_ssize_t B, Tn, U, s, b0, b1;
     int act, ract, dtype, st;
     double ap0, rp0;
     Py_buffer v[11];
     const char *k = "gru_backward_step";
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOnnnnididi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8],
-                          &o[9], &o[10], &B, &Tn, &U, &s, &act, &ap0, &ract, &rp0, &dtype))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOnnnnnnididi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7],
+                          &o[8], &o[9], &o[10], &B, &Tn, &U, &s, &b0, &b1, &act, &ap0, &ract, &rp0, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, 4, k) < 0 || check_act(act, k, "activation") < 0 ||
-        check_act(ract, k, "recurrent activation") < 0)
+    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 4, k) < 0 ||
+        check_act(act, k, "activation") < 0 || check_act(ract, k, "recurrent activation") < 0)
         return NULL;
-    const int64_t BTU = B * Tn * U;
-    rnn_arg a[11] = {{o[0], 3 * BTU, 1, 0, "dxp"},   {o[1], 3 * BTU, 1, 0, "dgr"}, {o[2], B * U, 1, 0, "dcarry"},
-                     {o[3], 3 * U, 1, 1, "dbi"},     {o[4], 3 * U, 1, 1, "dbr"},   {o[5], B * U, 0, 1, "dhr"},
-                     {o[6], BTU, 0, 1, "dseq"},      {o[7], 4 * BTU, 0, 0, "gates"}, {o[8], BTU, 0, 0, "hs"},
-                     {o[9], B * U, 0, 1, "h0"},      {o[10], B * Tn, 0, 1, "mask"}};
+    const int64_t BTU = B * Tn * U, nb = rnn_groups(B) * 3 * U;
+    rnn_arg a[11] = {{o[0], 3 * BTU, 1, 0, "dxp"}, {o[1], 3 * BTU, 1, 0, "dgr"},   {o[2], B * U, 1, 0, "dcarry"},
+                     {o[3], nb, 1, 1, "dbpi"},     {o[4], nb, 1, 1, "dbpr"},        {o[5], B * U, 0, 1, "dhr"},
+                     {o[6], BTU, 0, 1, "dseq"},    {o[7], 4 * BTU, 0, 0, "gates"}, {o[8], BTU, 0, 0, "hs"},
+                     {o[9], B * U, 0, 1, "h0"},    {o[10], B * Tn, 0, 1, "mask"}};
     if (take_all(a, v, 11, dtype, k) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32
-             ? gru_backward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, v[7].buf,
-                                     v[8].buf, v[9].buf, v[10].buf, B, Tn, U, s, act, (float)ap0, ract, (float)rp0)
-             : gru_backward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, v[7].buf,
-                                     v[8].buf, v[9].buf, v[10].buf, B, Tn, U, s, act, ap0, ract, rp0);
-    Py_END_ALLOW_THREADS
+    if (dtype == ZOO_F32)
+        RNN_CALL(st, gru_backward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                     v[7].buf, v[8].buf, v[9].buf, v[10].buf, B, Tn, U, s, b0, b1, act, (float)ap0, ract, (float)rp0));
+    else
+        RNN_CALL(st, gru_backward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                     v[7].buf, v[8].buf, v[9].buf, v[10].buf, B, Tn, U, s, b0, b1, act, ap0, ract, rp0));
     zoo_release_buffers(v, 11);
     return zoo_status_to_py(st, k);
 }
 
-/* gru1_forward_gates(gates, rh, hs, xp, g1|None, bias|None, mask|None, h0|None, B, T, U, s, ract, rp0, rp1,
- *                    dtype)   (reset_before, first half: gates (B, T, 3U) = [z r hh], rh (B, T, U)) */
+/* gru1_forward_gates(gates, rh, hs, xp, g1|None, bias|None, mask|None, h0|None, B, T, U, s, b0, b1, ract, rp0,
+ *                    rp1, dtype)   (reset_before, first half: gates (B, T, 3U) = [z r hh], rh (B, T, U)) */
 static PyObject *py_gru1_forward_gates(PyObject *self, PyObject *args) {
     PyObject *o[8];
-    Py_ssize_t B, Tn, U, s;
+    Py_ssize_t B, Tn, U, s, b0, b1;
     int ract, dtype, st;
     double rp0, rp1;
     Py_buffer v[8];
     const char *k = "gru1_forward_gates";
-    if (!PyArg_ParseTuple(args, "OOOOOOOOnnnniddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &B, &Tn,
-                          &U, &s, &ract, &rp0, &rp1, &dtype))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOnnnnnniddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &B,
+                          &Tn, &U, &s, &b0, &b1, &ract, &rp0, &rp1, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, 3, k) < 0 ||
+    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 3, k) < 0 ||
         check_act(ract, k, "recurrent activation") < 0)
         return NULL;
     const int64_t BTU = B * Tn * U;
-    /* hs is read (h_{s-1}), so it is not marked writable here */
+    /* hs is only read here (h_{s-1}) */
     rnn_arg a[8] = {{o[0], 3 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "rh"},       {o[2], BTU, 0, 0, "hs"},
                     {o[3], 3 * BTU, 0, 0, "xp"},    {o[4], 2 * B * U, 0, 1, "g1"}, {o[5], 3 * U, 0, 1, "bias"},
                     {o[6], B * Tn, 0, 1, "mask"},   {o[7], B * U, 0, 1, "h0"}};
     if (take_all(a, v, 8, dtype, k) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? gru1_forward_gates_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
-                                                   v[6].buf, v[7].buf, B, Tn, U, s, ract, (float)rp0, (float)rp1)
-                          : gru1_forward_gates_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
-                                                   v[6].buf, v[7].buf, B, Tn, U, s, ract, rp0, rp1);
-    Py_END_ALLOW_THREADS
+    if (dtype == ZOO_F32)
+        RNN_CALL(st, gru1_forward_gates_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                     v[7].buf, B, Tn, U, s, b0, b1, ract, (float)rp0, (float)rp1));
+    else
+        RNN_CALL(st, gru1_forward_gates_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                     v[7].buf, B, Tn, U, s, b0, b1, ract, rp0, rp1));
     zoo_release_buffers(v, 8);
     return zoo_status_to_py(st, k);
 }
 
-/* gru1_forward_state(gates, hs, xp, g2|None, bias|None, mask|None, h0|None, B, T, U, s, act, ap0, ap1, dtype)
- * (reset_before, second half: hh and h) */
+/* gru1_forward_state(gates, hs, xp, g2|None, bias|None, mask|None, h0|None, B, T, U, s, b0, b1, act, ap0, ap1,
+ *                    dtype)   (reset_before, second half: hh and h) */
 static PyObject *py_gru1_forward_state(PyObject *self, PyObject *args) {
     PyObject *o[7];
-    Py_ssize_t B, Tn, U, s;
+    Py_ssize_t B, Tn, U, s, b0, b1;
     int act, dtype, st;
     double ap0, ap1;
     Py_buffer v[7];
     const char *k = "gru1_forward_state";
-    if (!PyArg_ParseTuple(args, "OOOOOOOnnnniddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &B, &Tn, &U, &s,
-                          &act, &ap0, &ap1, &dtype))
+    if (!PyArg_ParseTuple(args, "OOOOOOOnnnnnniddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &B, &Tn, &U,
+                          &s, &b0, &b1, &act, &ap0, &ap1, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, 3, k) < 0 || check_act(act, k, "activation") < 0)
+    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 3, k) < 0 ||
+        check_act(act, k, "activation") < 0)
         return NULL;
     const int64_t BTU = B * Tn * U;
     rnn_arg a[7] = {{o[0], 3 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "hs"},    {o[2], 3 * BTU, 0, 0, "xp"},
                     {o[3], B * U, 0, 1, "g2"},      {o[4], 3 * U, 0, 1, "bias"}, {o[5], B * Tn, 0, 1, "mask"},
                     {o[6], B * U, 0, 1, "h0"}};
     if (take_all(a, v, 7, dtype, k) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? gru1_forward_state_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
-                                                   v[6].buf, B, Tn, U, s, act, (float)ap0, (float)ap1)
-                          : gru1_forward_state_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
-                                                   v[6].buf, B, Tn, U, s, act, ap0, ap1);
-    Py_END_ALLOW_THREADS
+    if (dtype == ZOO_F32)
+        RNN_CALL(st, gru1_forward_state_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, B,
+                     Tn, U, s, b0, b1, act, (float)ap0, (float)ap1));
+    else
+        RNN_CALL(st, gru1_forward_state_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, B,
+                     Tn, U, s, b0, b1, act, ap0, ap1));
     zoo_release_buffers(v, 7);
     return zoo_status_to_py(st, k);
 }
 
-/* gru1_backward_state(dxp, dcarry, dhr|None, dseq|None, gates, hs, h0|None, mask|None, B, T, U, s, act, ap0,
- *                     ract, rp0, dtype)   (reset_before, first half of backward: dz, dhh, dcarry = z dh) */
+/* gru1_backward_state(dxp, dcarry, dhr|None, dseq|None, gates, hs, h0|None, mask|None, B, T, U, s, b0, b1, act,
+ *                     ap0, ract, rp0, dtype)   (reset_before, first half of backward: dz, dhh, dcarry = z dh) */
 static PyObject *py_gru1_backward_state(PyObject *self, PyObject *args) {
     PyObject *o[8];
-    Py_ssize_t B, Tn, U, s;
+    Py_ssize_t B, Tn, U, s, b0, b1;
     int act, ract, dtype, st;
     double ap0, rp0;
     Py_buffer v[8];
     const char *k = "gru1_backward_state";
-    if (!PyArg_ParseTuple(args, "OOOOOOOOnnnnididi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &B, &Tn,
-                          &U, &s, &act, &ap0, &ract, &rp0, &dtype))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOnnnnnnididi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &B,
+                          &Tn, &U, &s, &b0, &b1, &act, &ap0, &ract, &rp0, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, 3, k) < 0 || check_act(act, k, "activation") < 0 ||
-        check_act(ract, k, "recurrent activation") < 0)
+    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 3, k) < 0 ||
+        check_act(act, k, "activation") < 0 || check_act(ract, k, "recurrent activation") < 0)
         return NULL;
     const int64_t BTU = B * Tn * U;
     rnn_arg a[8] = {{o[0], 3 * BTU, 1, 0, "dxp"},   {o[1], B * U, 1, 0, "dcarry"}, {o[2], B * U, 0, 1, "dhr"},
                     {o[3], BTU, 0, 1, "dseq"},      {o[4], 3 * BTU, 0, 0, "gates"}, {o[5], BTU, 0, 0, "hs"},
                     {o[6], B * U, 0, 1, "h0"},      {o[7], B * Tn, 0, 1, "mask"}};
     if (take_all(a, v, 8, dtype, k) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? gru1_backward_state_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
-                                                    v[6].buf, v[7].buf, B, Tn, U, s, act, (float)ap0, ract, (float)rp0)
-                          : gru1_backward_state_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
-                                                    v[6].buf, v[7].buf, B, Tn, U, s, act, ap0, ract, rp0);
-    Py_END_ALLOW_THREADS
+    if (dtype == ZOO_F32)
+        RNN_CALL(st, gru1_backward_state_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                     v[7].buf, B, Tn, U, s, b0, b1, act, (float)ap0, ract, (float)rp0));
+    else
+        RNN_CALL(st, gru1_backward_state_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                     v[7].buf, B, Tn, U, s, b0, b1, act, ap0, ract, rp0));
     zoo_release_buffers(v, 8);
     return zoo_status_to_py(st, k);
 }
 
-/* gru1_backward_gates(dxp, dcarry, db|None, drh, gates, hs, h0|None, mask|None, B, T, U, s, ract, rp0, dtype)
- * (reset_before, second half: dr from drh = dhh @ R_h^T, dcarry += r drh, bias gradient) */
+/* gru1_backward_gates(dxp, dcarry, dbp|None, drh, gates, hs, h0|None, mask|None, B, T, U, s, b0, b1, ract, rp0,
+ *                     dtype)   (reset_before, second half: dr from drh = dhh @ R_h^T, dcarry += r drh, bias) */
 static PyObject *py_gru1_backward_gates(PyObject *self, PyObject *args) {
     PyObject *o[8];
-    Py_ssize_t B, Tn, U, s;
+    Py_ssize_t B, Tn, U, s, b0, b1;
     int ract, dtype, st;
     double rp0;
     Py_buffer v[8];
     const char *k = "gru1_backward_gates";
-    if (!PyArg_ParseTuple(args, "OOOOOOOOnnnnidi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &B, &Tn,
-                          &U, &s, &ract, &rp0, &dtype))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOnnnnnnidi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &B,
+                          &Tn, &U, &s, &b0, &b1, &ract, &rp0, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, 3, k) < 0 ||
+    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 3, k) < 0 ||
         check_act(ract, k, "recurrent activation") < 0)
         return NULL;
     const int64_t BTU = B * Tn * U;
-    rnn_arg a[8] = {{o[0], 3 * BTU, 1, 0, "dxp"},   {o[1], B * U, 1, 0, "dcarry"}, {o[2], 3 * U, 1, 1, "db"},
+    rnn_arg a[8] = {{o[0], 3 * BTU, 1, 0, "dxp"},   {o[1], B * U, 1, 0, "dcarry"},
+                    {o[2], rnn_groups(B) * 3 * U, 1, 1, "dbp"},
                     {o[3], B * U, 0, 0, "drh"},     {o[4], 3 * BTU, 0, 0, "gates"}, {o[5], BTU, 0, 0, "hs"},
                     {o[6], B * U, 0, 1, "h0"},      {o[7], B * Tn, 0, 1, "mask"}};
     if (take_all(a, v, 8, dtype, k) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? gru1_backward_gates_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
-                                                    v[6].buf, v[7].buf, B, Tn, U, s, ract, (float)rp0)
-                          : gru1_backward_gates_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
-                                                    v[6].buf, v[7].buf, B, Tn, U, s, ract, rp0);
-    Py_END_ALLOW_THREADS
+    if (dtype == ZOO_F32)
+        RNN_CALL(st, gru1_backward_gates_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                     v[7].buf, B, Tn, U, s, b0, b1, ract, (float)rp0));
+    else
+        RNN_CALL(st, gru1_backward_gates_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                     v[7].buf, B, Tn, U, s, b0, b1, ract, rp0));
     zoo_release_buffers(v, 8);
     return zoo_status_to_py(st, k);
 }
@@ -755,14 +801,17 @@ static inline void S(copy_or_zero)(T *out, const T *src, int64_t n) {
         memset(out, 0, (size_t)n * sizeof(T));
 }
 
-/* dh = dcarry + dhr + dseq (the last two possibly NULL) */
-ZOO_MULTIVERSION static void S(rnn_dh)(T *restrict dh, const T *restrict dca, const T *restrict dhr,
-                                       const T *restrict dsq, int64_t n) {
-    S(rnn_sum3)(dh, dca, dhr, dsq, n);
-}
-
 ZOO_MULTIVERSION static void S(rnn_colacc)(T *restrict acc, const T *restrict g, int64_t n) {
     for (int64_t i = 0; i < n; i++) acc[i] += g[i];
+}
+
+ZOO_MULTIVERSION static void S(vmul)(T *restrict out, const T *restrict a, const T *restrict b, int64_t n) {
+    for (int64_t u = 0; u < n; u++) out[u] = a[u] * b[u];
+}
+
+/* out += a b */
+ZOO_MULTIVERSION static void S(vfma)(T *restrict out, const T *restrict a, const T *restrict b, int64_t n) {
+    for (int64_t u = 0; u < n; u++) out[u] += a[u] * b[u];
 }
 
 /* pointer to row (b, s - 1)'s state, or to the initial state, or NULL (zeros) */
@@ -772,15 +821,16 @@ static inline const T *S(prev_row)(const T *seq, const T *init, int64_t b, int64
     return init ? init + b * U + u0 : NULL;
 }
 
+/* the bias-gradient partial-sum row of batch row b (NULL without dbp) */
+static inline T *S(dbp_row)(T *dbp, int64_t b, int64_t G) { return dbp ? dbp + (b / RNN_RB) * G : NULL; }
+
 /* ---- SimpleRNN ---------------------------------------------------------------------------- */
 
 static int S(simple_rnn_forward_step)(T *hs, const T *xp, const T *g, const T *bias, const T *mask, const T *h0,
-                                      int64_t B, int64_t Tn, int64_t U, int64_t s, int act, T p0, T p1) {
-    const int64_t nblk = (U + RNN_UB - 1) / RNN_UB;
-    ZOO_PARFOR(B * U >= RNN_PAR && nblk > 1,
-    for (int64_t blk = 0; blk < nblk; blk++) {
-        const int64_t u0 = blk * RNN_UB, n = U - u0 < RNN_UB ? U - u0 : RNN_UB;
-        for (int64_t b = 0; b < B; b++) {
+                                      int64_t B, int64_t Tn, int64_t U, int64_t s, int64_t b0, int64_t b1, int act,
+                                      T p0, T p1) {
+    RNN_FOR_BLOCKS(b1 - b0, U, {
+        for (int64_t b = b0; b < b1; b++) {
             const int64_t row = b * Tn + s;
             T *hr = hs + row * U + u0;
             if (mask && mask[row] == 0) {
@@ -794,18 +844,14 @@ static int S(simple_rnn_forward_step)(T *hs, const T *xp, const T *g, const T *b
     return ZOO_OK;
 }
 
-static int S(simple_rnn_backward_step)(T *dxp, T *dcarry, T *db, const T *dhr, const T *dseq, const T *hs,
-                                       const T *mask, int64_t B, int64_t Tn, int64_t U, int64_t s, int act, T p0) {
-    const int64_t nblk = (U + RNN_UB - 1) / RNN_UB;
-    ZOO_PARFOR(B * U >= RNN_PAR && nblk > 1,
-    for (int64_t blk = 0; blk < nblk; blk++) {
-        const int64_t u0 = blk * RNN_UB, n = U - u0 < RNN_UB ? U - u0 : RNN_UB;
-        T acc[RNN_UB];
-        memset(acc, 0, sizeof(acc));
-        for (int64_t b = 0; b < B; b++) {
+static int S(simple_rnn_backward_step)(T *dxp, T *dcarry, T *dbp, const T *dhr, const T *dseq, const T *hs,
+                                       const T *mask, int64_t B, int64_t Tn, int64_t U, int64_t s, int64_t b0,
+                                       int64_t b1, int act, T p0) {
+    RNN_FOR_BLOCKS(b1 - b0, U, {
+        for (int64_t b = b0; b < b1; b++) {
             const int64_t row = b * Tn + s;
             T *d = dxp + row * U + u0, *dca = dcarry + b * U + u0;
-            S(rnn_dh)(d, dca, dhr ? dhr + b * U + u0 : NULL, dseq ? dseq + row * U + u0 : NULL, n);
+            S(rnn_sum3)(d, dca, dhr ? dhr + b * U + u0 : NULL, dseq ? dseq + row * U + u0 : NULL, n);
             if (mask && mask[row] == 0) {
                 memcpy(dca, d, (size_t)n * sizeof(T));
                 memset(d, 0, (size_t)n * sizeof(T));
@@ -813,9 +859,8 @@ static int S(simple_rnn_backward_step)(T *dxp, T *dcarry, T *db, const T *dhr, c
             }
             memset(dca, 0, (size_t)n * sizeof(T));
             S(rnn_dact)(d, hs + row * U + u0, n, act, p0);
-            if (db) S(rnn_colacc)(acc, d, n);
+            if (dbp) S(rnn_colacc)(S(dbp_row)(dbp, b, U) + u0, d, n);
         }
-        if (db) S(rnn_colacc)(db + u0, acc, n);
     });
     return ZOO_OK;
 }
@@ -832,18 +877,12 @@ ZOO_MULTIVERSION static void S(lstm_cell)(T *restrict c, T *restrict tcv, const 
     memcpy(tcv, c, (size_t)n * sizeof(T));
 }
 
-ZOO_MULTIVERSION static void S(vmul)(T *restrict out, const T *restrict a, const T *restrict b, int64_t n) {
-    for (int64_t u = 0; u < n; u++) out[u] = a[u] * b[u];
-}
-
 static int S(lstm_forward_step)(T *gates, T *hs, T *cs, T *tc, const T *xp, const T *g, const T *bias,
                                 const T *mask, const T *h0, const T *c0, int64_t B, int64_t Tn, int64_t U, int64_t s,
-                                int act, T ap0, T ap1, int ract, T rp0, T rp1) {
-    const int64_t G = 4 * U, nblk = (U + RNN_UB - 1) / RNN_UB;
-    ZOO_PARFOR(B * U >= RNN_PAR && nblk > 1,
-    for (int64_t blk = 0; blk < nblk; blk++) {
-        const int64_t u0 = blk * RNN_UB, n = U - u0 < RNN_UB ? U - u0 : RNN_UB;
-        for (int64_t b = 0; b < B; b++) {
+                                int64_t b0, int64_t b1, int act, T ap0, T ap1, int ract, T rp0, T rp1) {
+    const int64_t G = 4 * U;
+    RNN_FOR_BLOCKS(b1 - b0, U, {
+        for (int64_t b = b0; b < b1; b++) {
             const int64_t row = b * Tn + s;
             T *gt = gates + row * G, *hr = hs + row * U + u0, *cr = cs + row * U + u0, *tr = tc + row * U + u0;
             const T *cp = S(prev_row)(cs, c0, b, Tn, U, s, u0);
@@ -878,29 +917,36 @@ ZOO_MULTIVERSION static void S(lstm_cell_back)(T *restrict di, T *restrict df, T
                                                const T *restrict gi, const T *restrict gf, const T *restrict gg,
                                                const T *restrict go, const T *restrict tcv, const T *restrict cp,
                                                int64_t n) {
-    for (int64_t u = 0; u < n; u++) {
-        const T dct = dc[u] + dh[u] * go[u] * dtc[u];
-        di[u] = dct * gg[u];
-        df[u] = cp ? dct * cp[u] : (T)0;
-        dg[u] = dct * gi[u];
-        dO[u] = dh[u] * tcv[u];
-        dc[u] = dct * gf[u];
-    }
+    if (cp)
+        for (int64_t u = 0; u < n; u++) {
+            const T dct = dc[u] + dh[u] * go[u] * dtc[u];
+            di[u] = dct * gg[u];
+            df[u] = dct * cp[u];
+            dg[u] = dct * gi[u];
+            dO[u] = dh[u] * tcv[u];
+            dc[u] = dct * gf[u];
+        }
+    else
+        for (int64_t u = 0; u < n; u++) {
+            const T dct = dc[u] + dh[u] * go[u] * dtc[u];
+            di[u] = dct * gg[u];
+            df[u] = 0;
+            dg[u] = dct * gi[u];
+            dO[u] = dh[u] * tcv[u];
+            dc[u] = dct * gf[u];
+        }
 }
 
-static int S(lstm_backward_step)(T *dgates, T *dc, T *dcarry, T *db, const T *dhr, const T *dseq, const T *gates,
+static int S(lstm_backward_step)(T *dgates, T *dc, T *dcarry, T *dbp, const T *dhr, const T *dseq, const T *gates,
                                  const T *cs, const T *tc, const T *c0, const T *mask, int64_t B, int64_t Tn,
-                                 int64_t U, int64_t s, int act, T ap0, int ract, T rp0) {
-    const int64_t G = 4 * U, nblk = (U + RNN_UB - 1) / RNN_UB;
-    ZOO_PARFOR(B * U >= RNN_PAR && nblk > 1,
-    for (int64_t blk = 0; blk < nblk; blk++) {
-        const int64_t u0 = blk * RNN_UB, n = U - u0 < RNN_UB ? U - u0 : RNN_UB;
-        T acc[4 * RNN_UB], dh[RNN_UB], dtc[RNN_UB];
-        memset(acc, 0, sizeof(acc));
-        for (int64_t b = 0; b < B; b++) {
+                                 int64_t U, int64_t s, int64_t b0, int64_t b1, int act, T ap0, int ract, T rp0) {
+    const int64_t G = 4 * U;
+    RNN_FOR_BLOCKS(b1 - b0, U, {
+        T dh[RNN_UBMAX], dtc[RNN_UBMAX];
+        for (int64_t b = b0; b < b1; b++) {
             const int64_t row = b * Tn + s;
             T *dca = dcarry + b * U + u0, *dg = dgates + row * G;
-            S(rnn_dh)(dh, dca, dhr ? dhr + b * U + u0 : NULL, dseq ? dseq + row * U + u0 : NULL, n);
+            S(rnn_sum3)(dh, dca, dhr ? dhr + b * U + u0 : NULL, dseq ? dseq + row * U + u0 : NULL, n);
             if (mask && mask[row] == 0) {
                 memcpy(dca, dh, (size_t)n * sizeof(T));
                 for (int k = 0; k < 4; k++) memset(dg + k * U + u0, 0, (size_t)n * sizeof(T));
@@ -917,21 +963,16 @@ static int S(lstm_backward_step)(T *dgates, T *dc, T *dcarry, T *db, const T *dh
             S(rnn_dact)(dg + U + u0, gt + U + u0, n, ract, rp0);
             S(rnn_dact)(dg + 2 * U + u0, gt + 2 * U + u0, n, act, ap0);
             S(rnn_dact)(dg + 3 * U + u0, gt + 3 * U + u0, n, ract, rp0);
-            if (db)
-                for (int k = 0; k < 4; k++) S(rnn_colacc)(acc + k * RNN_UB, dg + k * U + u0, n);
+            if (dbp) {
+                T *acc = S(dbp_row)(dbp, b, G);
+                for (int k = 0; k < 4; k++) S(rnn_colacc)(acc + k * U + u0, dg + k * U + u0, n);
+            }
         }
-        if (db)
-            for (int k = 0; k < 4; k++) S(rnn_colacc)(db + k * U + u0, acc + k * RNN_UB, n);
     });
     return ZOO_OK;
 }
 
 /* ---- GRU, reset_after (Keras 3) ----------------------------------------------------------- */
-
-/* hh = pre + r gh (in place in hh) */
-ZOO_MULTIVERSION static void S(vfma)(T *restrict out, const T *restrict r, const T *restrict gh, int64_t n) {
-    for (int64_t u = 0; u < n; u++) out[u] += r[u] * gh[u];
-}
 
 /* h = z hp + (1 - z) hh (hp NULL: 0) */
 ZOO_MULTIVERSION static void S(gru_mix)(T *restrict h, const T *restrict z, const T *restrict hh,
@@ -943,13 +984,10 @@ ZOO_MULTIVERSION static void S(gru_mix)(T *restrict h, const T *restrict z, cons
 }
 
 static int S(gru_forward_step)(T *gates, T *hs, const T *xp, const T *g, const T *bi, const T *br, const T *mask,
-                               const T *h0, int64_t B, int64_t Tn, int64_t U, int64_t s, int act, T ap0, T ap1,
-                               int ract, T rp0, T rp1) {
-    const int64_t nblk = (U + RNN_UB - 1) / RNN_UB;
-    ZOO_PARFOR(B * U >= RNN_PAR && nblk > 1,
-    for (int64_t blk = 0; blk < nblk; blk++) {
-        const int64_t u0 = blk * RNN_UB, n = U - u0 < RNN_UB ? U - u0 : RNN_UB;
-        for (int64_t b = 0; b < B; b++) {
+                               const T *h0, int64_t B, int64_t Tn, int64_t U, int64_t s, int64_t b0, int64_t b1,
+                               int act, T ap0, T ap1, int ract, T rp0, T rp1) {
+    RNN_FOR_BLOCKS(b1 - b0, U, {
+        for (int64_t b = b0; b < b1; b++) {
             const int64_t row = b * Tn + s;
             T *gt = gates + row * 4 * U, *hr = hs + row * U + u0;
             const T *hp = S(prev_row)(hs, h0, b, Tn, U, s, u0), *xr = xp + row * 3 * U;
@@ -967,10 +1005,8 @@ static int S(gru_forward_step)(T *gates, T *hs, const T *xp, const T *g, const T
                 S(rnn_act)(gt + o, n, ract, rp0, rp1);
             }
             /* gh = g_h + br_h */
-            if (gr && br)
-                S(rnn_sum3)(gh, gr + 2 * U + u0, br + 2 * U + u0, NULL, n);
-            else if (gr)
-                memcpy(gh, gr + 2 * U + u0, (size_t)n * sizeof(T));
+            if (gr)
+                S(rnn_sum3)(gh, gr + 2 * U + u0, br ? br + 2 * U + u0 : NULL, NULL, n);
             else
                 S(copy_or_zero)(gh, br ? br + 2 * U + u0 : NULL, n);
             S(rnn_sum3)(hh, xr + 2 * U + u0, bi ? bi + 2 * U + u0 : NULL, NULL, n);
@@ -986,27 +1022,29 @@ static int S(gru_forward_step)(T *gates, T *hs, const T *xp, const T *g, const T
 ZOO_MULTIVERSION static void S(gru_back_mix)(T *restrict dz, T *restrict dhh, T *restrict dca, const T *restrict dh,
                                              const T *restrict z, const T *restrict hh, const T *restrict hp,
                                              int64_t n) {
-    for (int64_t u = 0; u < n; u++) {
-        dz[u] = dh[u] * ((hp ? hp[u] : (T)0) - hh[u]);
-        dhh[u] = dh[u] * ((T)1 - z[u]);
-        dca[u] = dh[u] * z[u];
-    }
+    if (hp)
+        for (int64_t u = 0; u < n; u++) {
+            dz[u] = dh[u] * (hp[u] - hh[u]);
+            dhh[u] = dh[u] * ((T)1 - z[u]);
+            dca[u] = dh[u] * z[u];
+        }
+    else
+        for (int64_t u = 0; u < n; u++) {
+            dz[u] = -dh[u] * hh[u];
+            dhh[u] = dh[u] * ((T)1 - z[u]);
+            dca[u] = dh[u] * z[u];
+        }
 }
 
-static int S(gru_backward_step)(T *dxp, T *dgr, T *dcarry, T *dbi, T *dbr, const T *dhr, const T *dseq,
+static int S(gru_backward_step)(T *dxp, T *dgr, T *dcarry, T *dbpi, T *dbpr, const T *dhr, const T *dseq,
                                 const T *gates, const T *hs, const T *h0, const T *mask, int64_t B, int64_t Tn,
-                                int64_t U, int64_t s, int act, T ap0, int ract, T rp0) {
-    const int64_t nblk = (U + RNN_UB - 1) / RNN_UB;
-    ZOO_PARFOR(B * U >= RNN_PAR && nblk > 1,
-    for (int64_t blk = 0; blk < nblk; blk++) {
-        const int64_t u0 = blk * RNN_UB, n = U - u0 < RNN_UB ? U - u0 : RNN_UB;
-        T acci[3 * RNN_UB], accr[3 * RNN_UB], dh[RNN_UB];
-        memset(acci, 0, sizeof(acci));
-        memset(accr, 0, sizeof(accr));
-        for (int64_t b = 0; b < B; b++) {
+                                int64_t U, int64_t s, int64_t b0, int64_t b1, int act, T ap0, int ract, T rp0) {
+    RNN_FOR_BLOCKS(b1 - b0, U, {
+        T dh[RNN_UBMAX];
+        for (int64_t b = b0; b < b1; b++) {
             const int64_t row = b * Tn + s;
             T *dca = dcarry + b * U + u0, *dx = dxp + row * 3 * U, *dr = dgr + row * 3 * U;
-            S(rnn_dh)(dh, dca, dhr ? dhr + b * U + u0 : NULL, dseq ? dseq + row * U + u0 : NULL, n);
+            S(rnn_sum3)(dh, dca, dhr ? dhr + b * U + u0 : NULL, dseq ? dseq + row * U + u0 : NULL, n);
             if (mask && mask[row] == 0) {
                 memcpy(dca, dh, (size_t)n * sizeof(T));
                 for (int k = 0; k < 3; k++) {
@@ -1026,14 +1064,14 @@ static int S(gru_backward_step)(T *dxp, T *dgr, T *dcarry, T *dbi, T *dbr, const
             memcpy(dr + u0, dz, (size_t)n * sizeof(T));
             memcpy(dr + U + u0, dR, (size_t)n * sizeof(T));
             S(vmul)(dr + 2 * U + u0, dhh, r, n);
-            if (dbi)
-                for (int k = 0; k < 3; k++) S(rnn_colacc)(acci + k * RNN_UB, dx + k * U + u0, n);
-            if (dbr)
-                for (int k = 0; k < 3; k++) S(rnn_colacc)(accr + k * RNN_UB, dr + k * U + u0, n);
-        }
-        for (int k = 0; k < 3; k++) {
-            if (dbi) S(rnn_colacc)(dbi + k * U + u0, acci + k * RNN_UB, n);
-            if (dbr) S(rnn_colacc)(dbr + k * U + u0, accr + k * RNN_UB, n);
+            if (dbpi) {
+                T *acc = S(dbp_row)(dbpi, b, 3 * U);
+                for (int k = 0; k < 3; k++) S(rnn_colacc)(acc + k * U + u0, dx + k * U + u0, n);
+            }
+            if (dbpr) {
+                T *acc = S(dbp_row)(dbpr, b, 3 * U);
+                for (int k = 0; k < 3; k++) S(rnn_colacc)(acc + k * U + u0, dr + k * U + u0, n);
+            }
         }
     });
     return ZOO_OK;
@@ -1042,13 +1080,10 @@ static int S(gru_backward_step)(T *dxp, T *dgr, T *dcarry, T *dbi, T *dbr, const
 /* ---- GRU, reset_before (Keras 1 / Analytics Zoo) ----------------------------------------- */
 
 static int S(gru1_forward_gates)(T *gates, T *rh, const T *hs, const T *xp, const T *g1, const T *bias,
-                                 const T *mask, const T *h0, int64_t B, int64_t Tn, int64_t U, int64_t s, int ract,
-                                 T rp0, T rp1) {
-    const int64_t nblk = (U + RNN_UB - 1) / RNN_UB;
-    ZOO_PARFOR(B * U >= RNN_PAR && nblk > 1,
-    for (int64_t blk = 0; blk < nblk; blk++) {
-        const int64_t u0 = blk * RNN_UB, n = U - u0 < RNN_UB ? U - u0 : RNN_UB;
-        for (int64_t b = 0; b < B; b++) {
+                                 const T *mask, const T *h0, int64_t B, int64_t Tn, int64_t U, int64_t s, int64_t b0,
+                                 int64_t b1, int ract, T rp0, T rp1) {
+    RNN_FOR_BLOCKS(b1 - b0, U, {
+        for (int64_t b = b0; b < b1; b++) {
             const int64_t row = b * Tn + s;
             T *gt = gates + row * 3 * U, *rr = rh + row * U + u0;
             const T *hp = S(prev_row)(hs, h0, b, Tn, U, s, u0), *xr = xp + row * 3 * U;
@@ -1072,12 +1107,10 @@ static int S(gru1_forward_gates)(T *gates, T *rh, const T *hs, const T *xp, cons
 }
 
 static int S(gru1_forward_state)(T *gates, T *hs, const T *xp, const T *g2, const T *bias, const T *mask,
-                                 const T *h0, int64_t B, int64_t Tn, int64_t U, int64_t s, int act, T ap0, T ap1) {
-    const int64_t nblk = (U + RNN_UB - 1) / RNN_UB;
-    ZOO_PARFOR(B * U >= RNN_PAR && nblk > 1,
-    for (int64_t blk = 0; blk < nblk; blk++) {
-        const int64_t u0 = blk * RNN_UB, n = U - u0 < RNN_UB ? U - u0 : RNN_UB;
-        for (int64_t b = 0; b < B; b++) {
+                                 const T *h0, int64_t B, int64_t Tn, int64_t U, int64_t s, int64_t b0, int64_t b1,
+                                 int act, T ap0, T ap1) {
+    RNN_FOR_BLOCKS(b1 - b0, U, {
+        for (int64_t b = b0; b < b1; b++) {
             const int64_t row = b * Tn + s;
             T *gt = gates + row * 3 * U, *hr = hs + row * U + u0;
             const T *hp = S(prev_row)(hs, h0, b, Tn, U, s, u0);
@@ -1086,8 +1119,8 @@ static int S(gru1_forward_state)(T *gates, T *hs, const T *xp, const T *g2, cons
                 continue;
             }
             T *hh = gt + 2 * U + u0;
-            S(rnn_sum3)(hh, xp + row * 3 * U + 2 * U + u0, g2 ? g2 + b * U + u0 : NULL, bias ? bias + 2 * U + u0 : NULL,
-                        n);
+            S(rnn_sum3)(hh, xp + row * 3 * U + 2 * U + u0, g2 ? g2 + b * U + u0 : NULL,
+                        bias ? bias + 2 * U + u0 : NULL, n);
             S(rnn_act)(hh, n, act, ap0, ap1);
             S(gru_mix)(hr, gt + u0, hh, hp, n);
         }
@@ -1096,17 +1129,14 @@ static int S(gru1_forward_state)(T *gates, T *hs, const T *xp, const T *g2, cons
 }
 
 static int S(gru1_backward_state)(T *dxp, T *dcarry, const T *dhr, const T *dseq, const T *gates, const T *hs,
-                                  const T *h0, const T *mask, int64_t B, int64_t Tn, int64_t U, int64_t s, int act,
-                                  T ap0, int ract, T rp0) {
-    const int64_t nblk = (U + RNN_UB - 1) / RNN_UB;
-    ZOO_PARFOR(B * U >= RNN_PAR && nblk > 1,
-    for (int64_t blk = 0; blk < nblk; blk++) {
-        const int64_t u0 = blk * RNN_UB, n = U - u0 < RNN_UB ? U - u0 : RNN_UB;
-        T dh[RNN_UB];
-        for (int64_t b = 0; b < B; b++) {
+                                  const T *h0, const T *mask, int64_t B, int64_t Tn, int64_t U, int64_t s, int64_t b0,
+                                  int64_t b1, int act, T ap0, int ract, T rp0) {
+    RNN_FOR_BLOCKS(b1 - b0, U, {
+        T dh[RNN_UBMAX];
+        for (int64_t b = b0; b < b1; b++) {
             const int64_t row = b * Tn + s;
             T *dca = dcarry + b * U + u0, *dx = dxp + row * 3 * U;
-            S(rnn_dh)(dh, dca, dhr ? dhr + b * U + u0 : NULL, dseq ? dseq + row * U + u0 : NULL, n);
+            S(rnn_sum3)(dh, dca, dhr ? dhr + b * U + u0 : NULL, dseq ? dseq + row * U + u0 : NULL, n);
             if (mask && mask[row] == 0) {
                 memcpy(dca, dh, (size_t)n * sizeof(T));
                 for (int k = 0; k < 3; k++) memset(dx + k * U + u0, 0, (size_t)n * sizeof(T));
@@ -1123,16 +1153,12 @@ static int S(gru1_backward_state)(T *dxp, T *dcarry, const T *dhr, const T *dseq
     return ZOO_OK;
 }
 
-/* dr = drh hp ract'(r); dcarry += drh r; db += the row's three gradients */
-static int S(gru1_backward_gates)(T *dxp, T *dcarry, T *db, const T *drh, const T *gates, const T *hs, const T *h0,
-                                  const T *mask, int64_t B, int64_t Tn, int64_t U, int64_t s, int ract, T rp0) {
-    const int64_t nblk = (U + RNN_UB - 1) / RNN_UB;
-    ZOO_PARFOR(B * U >= RNN_PAR && nblk > 1,
-    for (int64_t blk = 0; blk < nblk; blk++) {
-        const int64_t u0 = blk * RNN_UB, n = U - u0 < RNN_UB ? U - u0 : RNN_UB;
-        T acc[3 * RNN_UB];
-        memset(acc, 0, sizeof(acc));
-        for (int64_t b = 0; b < B; b++) {
+/* dr = drh hp ract'(r); dcarry += drh r; the row's three gradients into the bias partial sums */
+static int S(gru1_backward_gates)(T *dxp, T *dcarry, T *dbp, const T *drh, const T *gates, const T *hs, const T *h0,
+                                  const T *mask, int64_t B, int64_t Tn, int64_t U, int64_t s, int64_t b0, int64_t b1,
+                                  int ract, T rp0) {
+    RNN_FOR_BLOCKS(b1 - b0, U, {
+        for (int64_t b = b0; b < b1; b++) {
             const int64_t row = b * Tn + s;
             if (mask && mask[row] == 0) continue;
             T *dx = dxp + row * 3 * U, *dca = dcarry + b * U + u0;
@@ -1145,11 +1171,11 @@ static int S(gru1_backward_gates)(T *dxp, T *dcarry, T *db, const T *drh, const 
                 memset(dr, 0, (size_t)n * sizeof(T));
             S(rnn_dact)(dr, r, n, ract, rp0);
             S(vfma)(dca, d, r, n);
-            if (db)
-                for (int k = 0; k < 3; k++) S(rnn_colacc)(acc + k * RNN_UB, dx + k * U + u0, n);
+            if (dbp) {
+                T *acc = S(dbp_row)(dbp, b, 3 * U);
+                for (int k = 0; k < 3; k++) S(rnn_colacc)(acc + k * U + u0, dx + k * U + u0, n);
+            }
         }
-        if (db)
-            for (int k = 0; k < 3; k++) S(rnn_colacc)(db + k * U + u0, acc + k * RNN_UB, n);
     });
     return ZOO_OK;
 }

@@ -7,8 +7,10 @@ through (the recurrent ops call them once per time step, so they stay thin) and 
 refusal with the caller's name `who`.
 
 Layouts (see csrc/rnn.c): per-step arrays are batch-major (B, T, width) and the kernels take
-the whole arrays plus the step index s; `dtype` codes are 0 (float32) and 1 (float64).
-Activations are given as (code, p0, p1) from `act_code`.
+the whole arrays plus the step index s and the batch rows [b0, b1) to run; per-row arrays
+(g, dhr, dcarry, dc, h0, c0) are (B, width) and indexed by the same absolute row. Bias
+gradients go to partial sums `dbp` of shape (groups(B), G), one row per RB = 16 batch rows.
+`dtype` codes are 0 (float32) and 1 (float64). Activations are (code, p0, p1) from `act_code`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 
 from zoo.engine import _native
 
-__all__ = ["ACTIVATIONS", "act_code", "dtype_of", "simple_rnn_forward_step", "simple_rnn_backward_step",
+__all__ = ["ACTIVATIONS", "RB", "act_code", "groups", "dtype_of", "simple_rnn_forward_step", "simple_rnn_backward_step",
            "lstm_forward_step", "lstm_backward_step", "gru_forward_step", "gru_backward_step", "gru1_forward_gates",
            "gru1_forward_state", "gru1_backward_state", "gru1_backward_gates", "embedding_gather",
            "embedding_scatter", "embedding_bag"]
@@ -33,6 +35,8 @@ ACTIVATIONS = {
     "relu": (4, 0.0, 0.0),
 }
 _CODES = {np.dtype(np.float32): 0, np.dtype(np.float64): 1}
+#: batch rows per bias-gradient partial sum (RNN_RB in csrc/rnn.c)
+RB = 16
 _REFUSED = (TypeError, ValueError, BufferError)
 
 
@@ -42,6 +46,11 @@ def act_code(name: str, who: str = "rnn") -> tuple[int, float, float]:
         return ACTIVATIONS[name]
     except (KeyError, TypeError):
         raise ValueError(f"{who}: activation must be one of {sorted(ACTIVATIONS)}, got {name!r}") from None
+
+
+def groups(B: int) -> int:
+    """Rows of the bias-gradient partial sums `dbp` for a batch of B rows."""
+    return -(-B // RB)
 
 
 def dtype_of(x: np.ndarray, who: str = "rnn") -> int:
@@ -59,69 +68,74 @@ def _call(fn, who: str, args):
         raise type(e)(f"{who}: {e}") from None
 
 
-def simple_rnn_forward_step(hs, xp, g, bias, mask, h0, B, T, U, s, act, dtype, who="simple_rnn_forward_step"):
-    """hs[:, s] = act(xp[:, s] + g + bias), or h_{s-1} where mask[:, s] == 0."""
-    _call(_native.simple_rnn_forward_step, who, (hs, xp, g, bias, mask, h0, B, T, U, s, act[0], act[1], act[2], dtype))
+def simple_rnn_forward_step(hs, xp, g, bias, mask, h0, B, T, U, s, b0, b1, act, dtype,
+                            who="simple_rnn_forward_step"):
+    """hs[b, s] = act(xp[b, s] + g[b] + bias), or h_{s-1} where mask[b, s] == 0, rows b0 <= b < b1."""
+    _call(_native.simple_rnn_forward_step, who, (hs, xp, g, bias, mask, h0, B, T, U, s, b0, b1, act[0], act[1],
+                                                 act[2], dtype))
 
 
-def simple_rnn_backward_step(dxp, dcarry, db, dhr, dseq, hs, mask, B, T, U, s, act, dtype,
+def simple_rnn_backward_step(dxp, dcarry, dbp, dhr, dseq, hs, mask, B, T, U, s, b0, b1, act, dtype,
                              who="simple_rnn_backward_step"):
-    """dxp[:, s] = (dcarry + dhr + dseq[:, s]) act'(hs[:, s]); db += its column sums."""
-    _call(_native.simple_rnn_backward_step, who, (dxp, dcarry, db, dhr, dseq, hs, mask, B, T, U, s, act[0], act[1],
-                                                  dtype))
+    """dxp[b, s] = (dcarry + dhr + dseq[:, s])[b] act'(hs[b, s]); dbp[b // RB] += it."""
+    _call(_native.simple_rnn_backward_step, who, (dxp, dcarry, dbp, dhr, dseq, hs, mask, B, T, U, s, b0, b1, act[0],
+                                                  act[1], dtype))
 
 
-def lstm_forward_step(gates, hs, cs, tc, xp, g, bias, mask, h0, c0, B, T, U, s, act, ract, dtype,
+def lstm_forward_step(gates, hs, cs, tc, xp, g, bias, mask, h0, c0, B, T, U, s, b0, b1, act, ract, dtype,
                       who="lstm_forward_step"):
-    """One LSTM step: gates[:, s] = [i f c o] activated, cs/hs/tc[:, s] = c, h, act(c)."""
-    _call(_native.lstm_forward_step, who, (gates, hs, cs, tc, xp, g, bias, mask, h0, c0, B, T, U, s, act[0], act[1],
-                                           act[2], ract[0], ract[1], ract[2], dtype))
+    """One LSTM step of rows [b0, b1): gates[:, s] = [i f c o] activated, cs/hs/tc[:, s] = c, h, act(c)."""
+    _call(_native.lstm_forward_step, who, (gates, hs, cs, tc, xp, g, bias, mask, h0, c0, B, T, U, s, b0, b1, act[0],
+                                           act[1], act[2], ract[0], ract[1], ract[2], dtype))
 
 
-def lstm_backward_step(dgates, dc, dcarry, db, dhr, dseq, gates, cs, tc, c0, mask, B, T, U, s, act, ract, dtype,
-                       who="lstm_backward_step"):
-    """One LSTM step backward: dgates[:, s] (pre-activation), dc and dcarry for step s - 1, db +=."""
-    _call(_native.lstm_backward_step, who, (dgates, dc, dcarry, db, dhr, dseq, gates, cs, tc, c0, mask, B, T, U, s,
-                                            act[0], act[1], ract[0], ract[1], dtype))
+def lstm_backward_step(dgates, dc, dcarry, dbp, dhr, dseq, gates, cs, tc, c0, mask, B, T, U, s, b0, b1, act, ract,
+                       dtype, who="lstm_backward_step"):
+    """One LSTM step backward of rows [b0, b1): dgates[:, s] (pre-activation), dc and dcarry for step s - 1."""
+    _call(_native.lstm_backward_step, who, (dgates, dc, dcarry, dbp, dhr, dseq, gates, cs, tc, c0, mask, B, T, U, s,
+                                            b0, b1, act[0], act[1], ract[0], ract[1], dtype))
 
 
-def gru_forward_step(gates, hs, xp, g, bi, br, mask, h0, B, T, U, s, act, ract, dtype, who="gru_forward_step"):
+def gru_forward_step(gates, hs, xp, g, bi, br, mask, h0, B, T, U, s, b0, b1, act, ract, dtype,
+                     who="gru_forward_step"):
     """One GRU step with the reset gate after the recurrent product (Keras 3's default)."""
-    _call(_native.gru_forward_step, who, (gates, hs, xp, g, bi, br, mask, h0, B, T, U, s, act[0], act[1], act[2],
-                                          ract[0], ract[1], ract[2], dtype))
+    _call(_native.gru_forward_step, who, (gates, hs, xp, g, bi, br, mask, h0, B, T, U, s, b0, b1, act[0], act[1],
+                                          act[2], ract[0], ract[1], ract[2], dtype))
 
 
-def gru_backward_step(dxp, dgr, dcarry, dbi, dbr, dhr, dseq, gates, hs, h0, mask, B, T, U, s, act, ract, dtype,
-                      who="gru_backward_step"):
+def gru_backward_step(dxp, dgr, dcarry, dbpi, dbpr, dhr, dseq, gates, hs, h0, mask, B, T, U, s, b0, b1, act, ract,
+                      dtype, who="gru_backward_step"):
     """One reset-after GRU step backward: input-side dxp[:, s] and recurrent-side dgr[:, s]."""
-    _call(_native.gru_backward_step, who, (dxp, dgr, dcarry, dbi, dbr, dhr, dseq, gates, hs, h0, mask, B, T, U, s,
-                                           act[0], act[1], ract[0], ract[1], dtype))
+    _call(_native.gru_backward_step, who, (dxp, dgr, dcarry, dbpi, dbpr, dhr, dseq, gates, hs, h0, mask, B, T, U, s,
+                                           b0, b1, act[0], act[1], ract[0], ract[1], dtype))
 
 
-def gru1_forward_gates(gates, rh, hs, xp, g1, bias, mask, h0, B, T, U, s, ract, dtype, who="gru1_forward_gates"):
+def gru1_forward_gates(gates, rh, hs, xp, g1, bias, mask, h0, B, T, U, s, b0, b1, ract, dtype,
+                       who="gru1_forward_gates"):
     """Reset-before GRU, first half of a step: z, r and rh = r h_{s-1}."""
-    _call(_native.gru1_forward_gates, who, (gates, rh, hs, xp, g1, bias, mask, h0, B, T, U, s, ract[0], ract[1],
-                                            ract[2], dtype))
+    _call(_native.gru1_forward_gates, who, (gates, rh, hs, xp, g1, bias, mask, h0, B, T, U, s, b0, b1, ract[0],
+                                            ract[1], ract[2], dtype))
 
 
-def gru1_forward_state(gates, hs, xp, g2, bias, mask, h0, B, T, U, s, act, dtype, who="gru1_forward_state"):
+def gru1_forward_state(gates, hs, xp, g2, bias, mask, h0, B, T, U, s, b0, b1, act, dtype,
+                       who="gru1_forward_state"):
     """Reset-before GRU, second half of a step: hh = act(xp_h + b_h + rh @ R_h) and h."""
-    _call(_native.gru1_forward_state, who, (gates, hs, xp, g2, bias, mask, h0, B, T, U, s, act[0], act[1], act[2],
-                                            dtype))
+    _call(_native.gru1_forward_state, who, (gates, hs, xp, g2, bias, mask, h0, B, T, U, s, b0, b1, act[0], act[1],
+                                            act[2], dtype))
 
 
-def gru1_backward_state(dxp, dcarry, dhr, dseq, gates, hs, h0, mask, B, T, U, s, act, ract, dtype,
+def gru1_backward_state(dxp, dcarry, dhr, dseq, gates, hs, h0, mask, B, T, U, s, b0, b1, act, ract, dtype,
                         who="gru1_backward_state"):
     """Reset-before GRU backward, first half: dz, dhh and dcarry = z dh."""
-    _call(_native.gru1_backward_state, who, (dxp, dcarry, dhr, dseq, gates, hs, h0, mask, B, T, U, s, act[0], act[1],
-                                             ract[0], ract[1], dtype))
+    _call(_native.gru1_backward_state, who, (dxp, dcarry, dhr, dseq, gates, hs, h0, mask, B, T, U, s, b0, b1, act[0],
+                                             act[1], ract[0], ract[1], dtype))
 
 
-def gru1_backward_gates(dxp, dcarry, db, drh, gates, hs, h0, mask, B, T, U, s, ract, dtype,
+def gru1_backward_gates(dxp, dcarry, dbp, drh, gates, hs, h0, mask, B, T, U, s, b0, b1, ract, dtype,
                         who="gru1_backward_gates"):
-    """Reset-before GRU backward, second half: dr from drh, dcarry += r drh, db +=."""
-    _call(_native.gru1_backward_gates, who, (dxp, dcarry, db, drh, gates, hs, h0, mask, B, T, U, s, ract[0], ract[1],
-                                             dtype))
+    """Reset-before GRU backward, second half: dr from drh, dcarry += r drh, dbp +=."""
+    _call(_native.gru1_backward_gates, who, (dxp, dcarry, dbp, drh, gates, hs, h0, mask, B, T, U, s, b0, b1, ract[0],
+                                             ract[1], dtype))
 
 
 def embedding_gather(out, W, ids, base: int = 0, skip_neg: bool = False, pad: int | None = None,

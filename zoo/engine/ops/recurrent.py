@@ -41,10 +41,12 @@ and 'legacy_hard_sigmoid' (Keras 1/2, Analytics Zoo: clip(0.2 x + 0.5)).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
 import numpy as np
 
+from zoo.engine import threads
 from zoo.engine.kernels import rnn as K
 from zoo.engine.ops.base import Ctx, Op, register
 
@@ -65,16 +67,82 @@ def recurrent_weight_grad(hs: np.ndarray, dg: np.ndarray, h0: np.ndarray | None,
 
     hs (B, T, U) holds h_s; dg (B, T, G) may be a column slice. Flattened to rows r = b T + s,
     pairing row r of hs with row r + 1 of dg gives every (h_{s-1}, dg_s) pair in one GEMM, plus
-    B - 1 spurious pairs (h[b, T-1], dg[b+1, 0]) that one small GEMM takes back out.
+    B - 1 spurious pairs (h[b, T-1], dg[b+1, 0]) that one small GEMM takes back out. The
+    columns of out are split between the threads (single-threaded GEMMs, see run_ranges).
     """
     B, T, U = hs.shape
     hs2 = hs.reshape(B * T, U)
     dg2 = dg.reshape(B * T, dg.shape[-1])
-    np.matmul(hs2[:-1].T, dg2[1:], out=out)
-    if B > 1:
-        out -= np.matmul(hs[:-1, T - 1].T, dg[1:, 0])
-    if h0 is not None:
-        out += np.matmul(h0.T, dg[:, 0])
+
+    def cols(c0, c1):
+        o = out[:, c0:c1]
+        np.matmul(hs2[:-1].T, dg2[1:, c0:c1], out=o)
+        if B > 1:
+            o -= np.matmul(hs[:-1, T - 1].T, dg[1:, 0, c0:c1])
+        if h0 is not None:
+            o += np.matmul(h0.T, dg[:, 0, c0:c1])
+
+    run_ranges(col_ranges(out.shape[1]), cols)
+    return out
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+
+
+def row_ranges(B: int) -> list[tuple[int, int]]:
+    """Batch rows per worker: one contiguous range per thread (at most one per RB-row group),
+    each starting at a multiple of RB, so the bias-gradient groups never straddle two workers."""
+    groups = K.groups(B)
+    k = max(1, min(threads.get_num_threads(), groups))
+    cuts = [K.RB * (groups * i // k) for i in range(k)] + [B]
+    return [(cuts[i], min(cuts[i + 1], B)) for i in range(k)]
+
+
+def col_ranges(n: int, unit: int = 64) -> list[tuple[int, int]]:
+    """Column ranges of a GEMM output, one per thread, multiples of 16 wide, at least `unit`."""
+    k = max(1, min(threads.get_num_threads(), n // unit))
+    cuts = [(n * i // k) // 16 * 16 for i in range(k)] + [n]
+    return [(cuts[i], cuts[i + 1]) for i in range(k)]
+
+
+def run_ranges(ranges: list[tuple[int, int]], fn) -> None:
+    """fn(a, b) for every range: one range runs here with every thread for BLAS and the kernels;
+    several run at once, this thread and a pool, each with one BLAS/OpenMP thread.
+
+    The recurrences of different samples are independent and GEMM column blocks too, so a
+    worker never waits for another until its whole share is done: one synchronisation per
+    sequence (or per GEMM) instead of one per step, which keeps a loaded machine's stalls out of
+    every step. Splitting rows or columns does not change any element's summation order, so
+    the results do not depend on the thread count.
+    """
+    global _pool, _pool_size
+    if len(ranges) == 1:
+        fn(*ranges[0])
+        return
+    if _pool is None or _pool_size < len(ranges) - 1:
+        if _pool is not None:
+            _pool.shutdown(wait=True)
+        _pool = ThreadPoolExecutor(max_workers=len(ranges) - 1, thread_name_prefix="zoo-rnn")
+        _pool_size = len(ranges) - 1
+    with threads.num_threads(1):
+        futures = [_pool.submit(fn, *r) for r in ranges[1:]]
+        try:
+            fn(*ranges[0])
+        finally:
+            errors = [f.exception() for f in futures]
+    for e in errors:
+        if e is not None:
+            raise e
+
+
+def par_matmul_cols(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out = a @ b with the columns of b and out split between the threads."""
+
+    def cols(c0, c1):
+        np.matmul(a, b[:, c0:c1], out=out[:, c0:c1])
+
+    run_ranges(col_ranges(out.shape[1]), cols)
     return out
 
 
@@ -196,7 +264,7 @@ class _Recurrent(Op):
             xc = np.ascontiguousarray(x)
         x2 = xc.reshape(B * T, I)
         xp = ctx.buf("xp", (B, T, GU), dt)
-        np.matmul(x2, w, out=xp.reshape(B * T, GU))
+        ctx.xp2 = xp.reshape(B * T, GU)
         mm = None
         if m is not None:
             if m.shape != (B, T):
@@ -262,24 +330,35 @@ class _Recurrent(Op):
             dcarry += extra[0]
         return dseq, dcarry, extra
 
+    def _project(self, ctx: Ctx, b0: int, b1: int) -> None:
+        """xp = x @ W for the batch rows [b0, b1) (their B*T-rows are contiguous)."""
+        T = ctx.dims[1]
+        np.matmul(ctx.x2[b0 * T : b1 * T], ctx.w, out=ctx.xp2[b0 * T : b1 * T])
+
+    def _input_grad(self, ctx: Ctx, dxp, b0: int, b1: int) -> None:
+        """dx = dXP @ W^T for the batch rows [b0, b1), back in the input's time order."""
+        if not ctx.needs_grad[0]:
+            return
+        B, T, U = ctx.dims
+        d2 = dxp.reshape(B * T, -1)[b0 * T : b1 * T]
+        gx = ctx.buf("dx", ctx.xshape, ctx.x2.dtype)
+        if self.go_backwards:
+            tmp = ctx.buf("dxrev", ctx.xshape, ctx.x2.dtype)
+            np.matmul(d2, ctx.w.T, out=tmp.reshape(B * T, -1)[b0 * T : b1 * T])
+            np.copyto(gx[b0:b1], tmp[b0:b1, ::-1])
+        else:
+            np.matmul(d2, ctx.w.T, out=gx.reshape(B * T, -1)[b0 * T : b1 * T])
+
     def _finish(self, ctx: Ctx, dxp, grads: dict):
-        """Input and kernel gradients from dXP (B, T, G), in the op's input order."""
+        """The gradients in the op's input order (dx was made by _input_grad in the workers)."""
         B, T, U = ctx.dims
         flags = ctx.needs_grad
         x2, w = ctx.x2, ctx.w
-        d2 = dxp.reshape(B * T, -1)
         out = [None] * self.n_inputs
         if flags[0]:
-            gx = ctx.buf("dx", ctx.xshape, x2.dtype)
-            if self.go_backwards:
-                tmp = ctx.buf("dxrev", ctx.xshape, x2.dtype)
-                np.matmul(d2, w.T, out=tmp.reshape(B * T, -1))
-                np.copyto(gx, tmp[:, ::-1])
-            else:
-                np.matmul(d2, w.T, out=gx.reshape(B * T, -1))
-            out[0] = gx
+            out[0] = ctx.buf("dx", ctx.xshape, x2.dtype)
         if flags[1]:
-            out[1] = np.matmul(x2.T, d2)
+            out[1] = par_matmul_cols(x2.T, dxp.reshape(B * T, -1), np.empty(w.shape, x2.dtype))
         if flags[2]:
             out[2] = grads["r"]
         if self.use_bias and flags[self._ib]:
@@ -317,11 +396,17 @@ class SimpleRNN(_Recurrent):
         hs = ctx.buf("hs", (B, T, U), x.dtype)
         g = ctx.buf("g", (B, U), x.dtype)
         step, act, bb = K.simple_rnn_forward_step, self._act, ctx.b
-        for s in range(T):
-            hp = hs[:, s - 1] if s else h0
-            if hp is not None:
-                np.matmul(hp, r, out=g)
-            step(hs, xp, g if hp is not None else None, bb, mm, h0, B, T, U, s, act, code)
+
+        def run(b0, b1):
+            self._project(ctx, b0, b1)
+            gr = g[b0:b1]
+            for s in range(T):
+                hp = hs[b0:b1, s - 1] if s else (None if h0 is None else h0[b0:b1])
+                if hp is not None:
+                    np.matmul(hp, r, out=gr)
+                step(hs, xp, g if hp is not None else None, bb, mm, h0, B, T, U, s, b0, b1, act, code)
+
+        run_ranges(row_ranges(B), run)
         ctx.hs = hs
         return self._outputs(ctx, hs, (hs[:, T - 1],))
 
@@ -332,13 +417,19 @@ class SimpleRNN(_Recurrent):
         (h0,) = ctx.states
         dxp = ctx.buf("dxp", (B, T, U), dt)
         dhr = ctx.buf("dhr", (B, U), dt)
-        db = ctx.zeros("db", (U,), dt) if ctx.b is not None else None
+        dbp = ctx.zeros("dbp", (K.groups(B), U), dt) if ctx.b is not None else None
         step, act, code, hs, mm, rt = K.simple_rnn_backward_step, self._act, ctx.code, ctx.hs, ctx.mm, ctx.r.T
-        for s in range(T - 1, -1, -1):
-            step(dxp, dcarry, db, dhr if s < T - 1 else None, dseq, hs, mm, B, T, U, s, act, code)
-            if s or h0 is not None:
-                np.matmul(dxp[:, s], rt, out=dhr)
-        grads = {"b": db, "states": [dcarry + dhr] if h0 is not None else [None]}
+
+        def run(b0, b1):
+            dr = dhr[b0:b1]
+            for s in range(T - 1, -1, -1):
+                step(dxp, dcarry, dbp, dhr if s < T - 1 else None, dseq, hs, mm, B, T, U, s, b0, b1, act, code)
+                if s or h0 is not None:
+                    np.matmul(dxp[b0:b1, s], rt, out=dr)
+            self._input_grad(ctx, dxp, b0, b1)
+
+        run_ranges(row_ranges(B), run)
+        grads = {"b": None if dbp is None else dbp.sum(axis=0), "states": [dcarry + dhr] if h0 is not None else [None]}
         if ctx.needs_grad[2]:
             grads["r"] = recurrent_weight_grad(hs, dxp, h0, np.empty((U, U), dt))
         return self._finish(ctx, dxp, grads)
@@ -363,11 +454,18 @@ class LSTM(_Recurrent):
         tc = ctx.buf("tc", (B, T, U), dt)
         g = ctx.buf("g", (B, 4 * U), dt)
         step, act, ract, bb = K.lstm_forward_step, self._act, self._ract, ctx.b
-        for s in range(T):
-            hp = hs[:, s - 1] if s else h0
-            if hp is not None:
-                np.matmul(hp, r, out=g)
-            step(gates, hs, cs, tc, xp, g if hp is not None else None, bb, mm, h0, c0, B, T, U, s, act, ract, code)
+
+        def run(b0, b1):
+            self._project(ctx, b0, b1)
+            gr = g[b0:b1]
+            for s in range(T):
+                hp = hs[b0:b1, s - 1] if s else (None if h0 is None else h0[b0:b1])
+                if hp is not None:
+                    np.matmul(hp, r, out=gr)
+                step(gates, hs, cs, tc, xp, g if hp is not None else None, bb, mm, h0, c0, B, T, U, s, b0, b1, act,
+                     ract, code)
+
+        run_ranges(row_ranges(B), run)
         ctx.gates, ctx.hs, ctx.cs, ctx.tc = gates, hs, cs, tc
         return self._outputs(ctx, hs, (hs[:, T - 1], cs[:, T - 1]))
 
@@ -383,15 +481,22 @@ class LSTM(_Recurrent):
             dc.fill(0)
         dgates = ctx.buf("dgates", (B, T, 4 * U), dt)
         dhr = ctx.buf("dhr", (B, U), dt)
-        db = ctx.zeros("db", (4 * U,), dt) if ctx.b is not None else None
+        dbp = ctx.zeros("dbp", (K.groups(B), 4 * U), dt) if ctx.b is not None else None
         step, act, ract, code, rt = K.lstm_backward_step, self._act, self._ract, ctx.code, ctx.r.T
         gates, cs, tc, mm = ctx.gates, ctx.cs, ctx.tc, ctx.mm
-        for s in range(T - 1, -1, -1):
-            step(dgates, dc, dcarry, db, dhr if s < T - 1 else None, dseq, gates, cs, tc, c0, mm, B, T, U, s, act,
-                 ract, code)
-            if s or h0 is not None:
-                np.matmul(dgates[:, s], rt, out=dhr)
-        grads = {"b": db, "states": [dcarry + dhr if h0 is not None else None, dc.copy() if c0 is not None else None]}
+
+        def run(b0, b1):
+            dr = dhr[b0:b1]
+            for s in range(T - 1, -1, -1):
+                step(dgates, dc, dcarry, dbp, dhr if s < T - 1 else None, dseq, gates, cs, tc, c0, mm, B, T, U, s,
+                     b0, b1, act, ract, code)
+                if s or h0 is not None:
+                    np.matmul(dgates[b0:b1, s], rt, out=dr)
+            self._input_grad(ctx, dgates, b0, b1)
+
+        run_ranges(row_ranges(B), run)
+        grads = {"b": None if dbp is None else dbp.sum(axis=0),
+                 "states": [dcarry + dhr if h0 is not None else None, dc.copy() if c0 is not None else None]}
         if ctx.needs_grad[2]:
             grads["r"] = recurrent_weight_grad(ctx.hs, dgates, h0, np.empty((U, 4 * U), dt))
         return self._finish(ctx, dgates, grads)
@@ -431,11 +536,16 @@ class GRU(_Recurrent):
             g = ctx.buf("g", (B, 3 * U), dt)
             bi, br = (None, None) if bb is None else (bb[0], bb[1])
             step = K.gru_forward_step
-            for s in range(T):
-                hp = hs[:, s - 1] if s else h0
-                if hp is not None:
-                    np.matmul(hp, r, out=g)
-                step(gates, hs, xp, g if hp is not None else None, bi, br, mm, h0, B, T, U, s, act, ract, code)
+
+            def run(b0, b1):
+                self._project(ctx, b0, b1)
+                gr = g[b0:b1]
+                for s in range(T):
+                    hp = hs[b0:b1, s - 1] if s else (None if h0 is None else h0[b0:b1])
+                    if hp is not None:
+                        np.matmul(hp, r, out=gr)
+                    step(gates, hs, xp, g if hp is not None else None, bi, br, mm, h0, B, T, U, s, b0, b1, act, ract,
+                         code)
         else:
             gates = ctx.buf("gates", (B, T, 3 * U), dt)
             rh = ctx.buf("rh", (B, T, U), dt)
@@ -443,15 +553,21 @@ class GRU(_Recurrent):
             g2 = ctx.buf("g2", (B, U), dt)
             rzr, rhh = r[:, : 2 * U], r[:, 2 * U :]
             fa, fb = K.gru1_forward_gates, K.gru1_forward_state
-            for s in range(T):
-                hp = hs[:, s - 1] if s else h0
-                if hp is not None:
-                    np.matmul(hp, rzr, out=g1)
-                fa(gates, rh, hs, xp, g1 if hp is not None else None, bb, mm, h0, B, T, U, s, ract, code)
-                if hp is not None:
-                    np.matmul(rh[:, s], rhh, out=g2)
-                fb(gates, hs, xp, g2 if hp is not None else None, bb, mm, h0, B, T, U, s, act, code)
             ctx.rh = rh
+
+            def run(b0, b1):
+                self._project(ctx, b0, b1)
+                g1r, g2r = g1[b0:b1], g2[b0:b1]
+                for s in range(T):
+                    hp = hs[b0:b1, s - 1] if s else (None if h0 is None else h0[b0:b1])
+                    if hp is not None:
+                        np.matmul(hp, rzr, out=g1r)
+                    fa(gates, rh, hs, xp, g1 if hp is not None else None, bb, mm, h0, B, T, U, s, b0, b1, ract, code)
+                    if hp is not None:
+                        np.matmul(rh[b0:b1, s], rhh, out=g2r)
+                    fb(gates, hs, xp, g2 if hp is not None else None, bb, mm, h0, B, T, U, s, b0, b1, act, code)
+
+        run_ranges(row_ranges(B), run)
         ctx.gates, ctx.hs = gates, hs
         return self._outputs(ctx, hs, (hs[:, T - 1],))
 
@@ -464,37 +580,50 @@ class GRU(_Recurrent):
         dhr = ctx.buf("dhr", (B, U), dt)
         act, ract, code, gates, hs, mm = self._act, self._ract, ctx.code, ctx.gates, ctx.hs, ctx.mm
         need_r = ctx.needs_grad[2]
+        has_b = ctx.b is not None
         if self.reset_after:
             dgr = ctx.buf("dgr", (B, T, 3 * U), dt)
-            has_b = ctx.b is not None
-            dbi = ctx.zeros("dbi", (3 * U,), dt) if has_b else None
-            dbr = ctx.zeros("dbr", (3 * U,), dt) if has_b else None
+            dbpi = ctx.zeros("dbpi", (K.groups(B), 3 * U), dt) if has_b else None
+            dbpr = ctx.zeros("dbpr", (K.groups(B), 3 * U), dt) if has_b else None
             step, rt = K.gru_backward_step, ctx.r.T
-            for s in range(T - 1, -1, -1):
-                step(dxp, dgr, dcarry, dbi, dbr, dhr if s < T - 1 else None, dseq, gates, hs, h0, mm, B, T, U, s,
-                     act, ract, code)
-                if s or h0 is not None:
-                    np.matmul(dgr[:, s], rt, out=dhr)
-            grads = {"b": np.stack([dbi, dbr]) if has_b else None}
+
+            def run(b0, b1):
+                dr = dhr[b0:b1]
+                for s in range(T - 1, -1, -1):
+                    step(dxp, dgr, dcarry, dbpi, dbpr, dhr if s < T - 1 else None, dseq, gates, hs, h0, mm, B, T, U,
+                         s, b0, b1, act, ract, code)
+                    if s or h0 is not None:
+                        np.matmul(dgr[b0:b1, s], rt, out=dr)
+                self._input_grad(ctx, dxp, b0, b1)
+
+            run_ranges(row_ranges(B), run)
+            grads = {"b": np.stack([dbpi.sum(axis=0), dbpr.sum(axis=0)]) if has_b else None}
             if need_r:
                 grads["r"] = recurrent_weight_grad(hs, dgr, h0, np.empty((U, 3 * U), dt))
         else:
             drh = ctx.buf("drh", (B, U), dt)
-            db = ctx.zeros("db", (3 * U,), dt) if ctx.b is not None else None
+            dbp = ctx.zeros("dbp", (K.groups(B), 3 * U), dt) if has_b else None
             r = ctx.r
             rzr_t, rhh_t = r[:, : 2 * U].T, r[:, 2 * U :].T
             fa, fb = K.gru1_backward_state, K.gru1_backward_gates
-            for s in range(T - 1, -1, -1):
-                fa(dxp, dcarry, dhr if s < T - 1 else None, dseq, gates, hs, h0, mm, B, T, U, s, act, ract, code)
-                np.matmul(dxp[:, s, 2 * U :], rhh_t, out=drh)
-                fb(dxp, dcarry, db, drh, gates, hs, h0, mm, B, T, U, s, ract, code)
-                if s or h0 is not None:
-                    np.matmul(dxp[:, s, : 2 * U], rzr_t, out=dhr)
-            grads = {"b": db}
+
+            def run(b0, b1):
+                dr, drhr = dhr[b0:b1], drh[b0:b1]
+                for s in range(T - 1, -1, -1):
+                    fa(dxp, dcarry, dhr if s < T - 1 else None, dseq, gates, hs, h0, mm, B, T, U, s, b0, b1, act,
+                       ract, code)
+                    np.matmul(dxp[b0:b1, s, 2 * U :], rhh_t, out=drhr)
+                    fb(dxp, dcarry, dbp, drh, gates, hs, h0, mm, B, T, U, s, b0, b1, ract, code)
+                    if s or h0 is not None:
+                        np.matmul(dxp[b0:b1, s, : 2 * U], rzr_t, out=dr)
+                self._input_grad(ctx, dxp, b0, b1)
+
+            run_ranges(row_ranges(B), run)
+            grads = {"b": None if dbp is None else dbp.sum(axis=0)}
             if need_r:
                 gr = np.empty((U, 3 * U), dt)
                 gr[:, : 2 * U] = recurrent_weight_grad(hs, dxp[:, :, : 2 * U], h0, np.empty((U, 2 * U), dt))
-                np.matmul(ctx.rh.reshape(B * T, U).T, dxp.reshape(B * T, 3 * U)[:, 2 * U :], out=gr[:, 2 * U :])
+                par_matmul_cols(ctx.rh.reshape(B * T, U).T, dxp.reshape(B * T, 3 * U)[:, 2 * U :], gr[:, 2 * U :])
                 grads["r"] = gr
         grads["states"] = [dcarry + dhr if h0 is not None else None]
         return self._finish(ctx, dxp, grads)
@@ -718,7 +847,7 @@ class ConvLSTM2D(Op):
             if s:
                 hp = np.ascontiguousarray(hs[:, s - 1]).reshape(B, F, oh, ow)
                 g = self.rconv.forward(recs[s], hp, r)
-            step(gates, hs, cs, tc, xp, g, None, None, None, None, B, T, U, s, act, ract, code)
+            step(gates, hs, cs, tc, xp, g, None, None, None, None, B, T, U, s, 0, B, act, ract, code)
         ctx.saved = (x.shape, (B, T, U, F, oh, ow), gates, hs, cs, tc, code, cin, recs, r.shape)
         if self.return_sequences:
             return hs.reshape(B, T, F, oh, ow)
@@ -744,7 +873,7 @@ class ConvLSTM2D(Op):
         dhr = None
         step, act, ract = K.lstm_backward_step, self._act, self._ract
         for s in range(T - 1, -1, -1):
-            step(dgates, dc, dcarry, None, dhr, dseq, gates, cs, tc, None, None, B, T, U, s, act, ract, code)
+            step(dgates, dc, dcarry, None, dhr, dseq, gates, cs, tc, None, None, B, T, U, s, 0, B, act, ract, code)
             if s:
                 rc = recs[s]
                 rc.needs_grad = (True, bool(flags[2]))
