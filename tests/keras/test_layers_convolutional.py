@@ -663,3 +663,67 @@ def test_bad_input_names_the_layer():
         L.SeparableConv2D(2, 3, data_format="nchw2", name="s")
     with pytest.raises(TypeError, match="Conv2D 'c': propagate_back must be a bool, got 0"):
         L.Conv2D(2, 3, propagate_back=0, name="c")
+
+
+def test_models_of_the_family_save_load_and_train(tmp_path):
+    from zoo.keras.models import load_model
+
+    models = [
+        (
+            Sequential(
+                [
+                    L.InputLayer(input_shape=(2, 4, 6, 6)),
+                    L.Conv3D(3, 2, padding=((1, 0), (0, 1), (1, 1))),
+                    L.MaxPooling3D(2),
+                    L.UpSampling3D(2),
+                    L.ZeroPadding3D(1),
+                    L.Cropping3D(1),
+                    L.AveragePooling3D(2, dim_ordering="th"),
+                    L.GlobalMaxPooling3D(),
+                ]
+            ),
+            (4, 2, 4, 6, 6),
+        ),
+        (
+            Sequential(
+                [
+                    L.InputLayer(input_shape=(3, 6, 6)),
+                    L.Deconvolution2D(2, 3, 3, output_shape=(2, 14, 14), subsample=(2, 2)),
+                    L.SeparableConv2D(3, 3, activation="relu"),
+                    L.LocallyConnected2D(2, 3, activation="tanh"),
+                    L.ResizeBilinear(5, 5, align_corners=True),
+                    L.AveragePooling2D(2, pads=1, count_include_pad=True),
+                    L.ShareConvolution2D(2, 3, 3, pad_h=1, pad_w=1, propagate_back=False),
+                    L.DepthwiseConv2D(2, depth_multiplier=2),
+                    L.GlobalAveragePooling2D(),
+                ]
+            ),
+            (4, 3, 6, 6),
+        ),
+        (
+            Sequential(
+                [
+                    L.InputLayer(input_shape=(9, 3)),
+                    L.AtrousConvolution1D(4, 3, atrous_rate=2, border_mode="same"),
+                    L.UpSampling1D(2),
+                    L.Conv1DTranspose(2, 3, strides=2),
+                    L.LocallyConnected1D(3, 2),
+                    L.Cropping1D((1, 2)),
+                    L.MaxPooling1D(pool_length=2),
+                    L.GlobalAveragePooling1D(),
+                ]
+            ),
+            (4, 9, 3),
+        ),
+    ]
+    for i, (model, shape) in enumerate(models):
+        x = RNG.standard_normal(shape).astype(np.float32)
+        y = model.predict(x)
+        path = str(tmp_path / f"m{i}.zip")
+        model.save(path)
+        np.testing.assert_array_equal(load_model(path).predict(x), y)
+        model.compile("sgd", "mse")
+        hist = model.fit(
+            x, RNG.standard_normal(y.shape).astype(np.float32), batch_size=2, epochs=2, verbose=0
+        )
+        assert np.all(np.isfinite(hist.history["loss"]))
