@@ -1,4 +1,5 @@
-"""Wrappers of the convolution kernels (csrc/conv.c): im2col, col2im, layout swaps, depthwise.
+"""Wrappers of the convolution kernels (csrc/conv.c): im2col, col2im, layout swaps, bias,
+depthwise stencils and the Winograd F(2x2, 3x3) transforms.
 
 Every function checks dtypes, shapes, contiguity and the geometry before calling C, so no
 Python input can crash the process. The geometry of one convolution lives in a validated
@@ -8,7 +9,11 @@ Column matrix layout ("rows"): for images n0 <= n < n1 of a batch, `col` is a
 (C*KH*KW, n1 - n0, OH*OW) array whose row r = (c*KH + i)*KW + j holds, for each image,
 x[n, c, oh*sh - pt + i*dh, ow*sw - pl + j*dw] (0 in the padding), so
 `w.reshape(O, -1) @ col.reshape(C*KH*KW, -1)` is the convolution of the whole chunk.
-The "images" layout (n1 - n0, C*KH*KW, OH*OW) stacks one such matrix per image.
+With `row_stride` the rows sit row_stride >= (n1 - n0)*OH*OW elements apart in a flat
+buffer (`col_stride` picks one off powers of two, which keeps the taps out of each other's
+cache sets). The "images" layout (n1 - n0, C*KH*KW, OH*OW) stacks one matrix per image.
+
+Winograd: see `wino_input` and the comment above the kernels in csrc/conv.c.
 """
 
 from __future__ import annotations
@@ -22,11 +27,21 @@ __all__ = [
     "ConvGeometry",
     "bias_add",
     "col2im",
+    "col_stride",
     "depthwise_backward_w",
     "depthwise_backward_x",
     "depthwise_forward",
     "im2col",
     "swap01",
+    "wino_input",
+    "wino_input_adjoint",
+    "wino_output",
+    "wino_output_adjoint",
+    "wino_stride",
+    "wino_supported",
+    "wino_tiles",
+    "wino_weights",
+    "wino_weights_adjoint",
 ]
 
 _INT32_MAX = 2**31 - 1
