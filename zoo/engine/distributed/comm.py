@@ -268,7 +268,10 @@ class Ring:
             return
 
         def guard() -> None:
-            self.listener.settimeout(0.5)
+            try:
+                self.listener.settimeout(0.5)
+            except OSError:  # closed already
+                return
             while not self._closed:
                 try:
                     conn, _ = self.listener.accept()
@@ -396,7 +399,8 @@ class Ring:
     def all_gather(self, buf: np.ndarray, bounds: list[tuple[int, int]], compress: bool = False) -> None:
         """Copy chunk `rank` of `buf` to every rank (each rank contributes its own chunk).
 
-        With `compress`, the received chunks are the bfloat16 roundings of the senders'.
+        With `compress`, every chunk (the own one too, rounded in place) becomes its
+        bfloat16 rounding, so all ranks end with the same bits.
         """
         self._check("all_gather", buf, bounds)
         if self.size == 1:
@@ -405,6 +409,10 @@ class Ring:
             raise TypeError("Ring.all_gather: compress=True needs a float32 buffer")
         t0 = time.perf_counter()
         n, r = self.size, self.rank
+        if compress:
+            lo, hi = bounds[r]
+            own = buf[lo:hi]
+            K.bf16_unpack(K.bf16_pack(own, self._buf("own16", hi - lo, np.uint16)), own)
         for s in range(n - 1):
             lo, hi = bounds[(r - s) % n]
             self._send_array(buf[lo:hi], compress)

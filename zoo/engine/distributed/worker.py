@@ -244,9 +244,8 @@ class _Worker:
             if grp is not None:
                 for s in grp.states[1:]:
                     s[...] = store.state
-        if self.compress:
-            seg = store.data[self.lo:self.hi]
-            KC.bf16_unpack(KC.bf16_pack(self.master[self.lo:self.hi]), seg)
+        if self.compress:  # the all-gather sends (and keeps) the bfloat16 rounding of the master chunk
+            store.data[self.lo:self.hi] = self.master[self.lo:self.hi]
         t4 = time.perf_counter()
         ring.all_gather(store.data, self.bounds, self.compress)
         t5 = time.perf_counter()
@@ -467,8 +466,9 @@ def run_task(job: dict, data_fn, ctx) -> list[tuple]:
         w.train()
         w.gather_for_checkpoint()
         blob = w.blob()
+        rejected = int(ring.allreduce_small([ring.rejected])[0])
         info.update({"loop_seconds": w.loop_seconds, "timings": w.timings, "resumed": resumed,
-                     "rejected": ring.rejected, "bytes_sent": ring.bytes_sent, "workers": size,
+                     "rejected": rejected, "bytes_sent": ring.bytes_sent, "workers": size,
                      "rows": w.total, "ring_seconds": ring.seconds,
                      "replicas": w.tr._group.k if w.tr._group is not None else 1})
         if rank != 0:
