@@ -334,3 +334,20 @@ def test_summary_is_html_in_jupyter(monkeypatch):
     html = shown[0].data
     assert "<table>" in html and "<th>Connected to</th>" in html and "da[0][0], db[0][0]" in html
     assert "Total params: 147" in html
+
+
+def test_functional_layer_and_weight_order_is_keras_order(tf):
+    def build(lib, Input):
+        a, b = Input((6,), name="a"), Input((4,), name="b")
+        hb = lib.Dense(5, name="db")(b)
+        ha2 = lib.Dense(7, name="da2")(lib.Dense(8, name="da")(a))
+        return [a, b], lib.Dense(3, name="out")(lib.Concatenate(name="cat")([ha2, hb]))
+
+    zi, zo = build(L, L.Input)
+    ti, to = build(tf.keras.layers, tf.keras.Input)
+    zm, tm = Model(zi, zo), tf.keras.Model(ti, to)
+    assert [lay.name for lay in zm.layers] == [lay.name for lay in tm.layers]
+    tm.set_weights(zm.get_weights())  # whole lists, no name matching
+    rng = np.random.default_rng(0)
+    x = [rng.standard_normal((3, 6)).astype(np.float32), rng.standard_normal((3, 4)).astype(np.float32)]
+    np.testing.assert_allclose(zm.predict(x), tm.predict(x, verbose=0), rtol=1e-5, atol=1e-6)

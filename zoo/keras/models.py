@@ -133,15 +133,10 @@ class Model(Layer):
         self.graph = Graph(self.inputs, self.outputs)
         self._node_set = set(self.graph.nodes)
         self._calls = self._collect_calls()
-        layers, seen = [], set()
-        for layer, _, _, _ in self._calls:
-            if id(layer) not in seen:
-                seen.add(id(layer))
-                layers.append(layer)
-        self._layers = layers
+        self._layers = self._layers_by_depth()
         self._weights = []
         ids = set()
-        for layer in layers:
+        for layer in self._layers:
             for p in layer.weights:
                 if id(p) not in ids:
                     ids.add(id(p))
@@ -186,6 +181,25 @@ class Model(Layer):
         order = sorted(found.values(), key=lambda c: min((pos[id(o.node)] for o in c[3] if id(o.node) in pos),
                                                           default=-1))
         return order
+
+    def _layers_by_depth(self) -> list[Layer]:
+        """Unique layers ordered as Keras orders them: by depth (longest path to an output), deepest
+        first, ties in topological order; so get_weights() lists weights in tf.keras's order."""
+        index = {(id(layer), k): i for i, (layer, k, _, _) in enumerate(self._calls)}
+        depth = [0] * len(self._calls)
+        for i in range(len(self._calls) - 1, -1, -1):
+            for t in self._calls[i][2]:
+                call = self._producer(t)
+                j = index.get((id(call[0]), call[1])) if call is not None else None
+                if j is not None:
+                    depth[j] = max(depth[j], depth[i] + 1)
+        layer_depth: dict[int, int] = {}
+        order: list[Layer] = []
+        for (layer, _, _, _), d in zip(self._calls, depth):
+            if id(layer) not in layer_depth:
+                order.append(layer)
+            layer_depth[id(layer)] = max(layer_depth.get(id(layer), 0), d)
+        return sorted(order, key=lambda lay: -layer_depth[id(lay)])
 
     # ---- introspection --------------------------------------------------------------------
 
@@ -391,13 +405,13 @@ class Model(Layer):
     def _summary_rows(self, functional, expand_nested, show_trainable, indent) -> list[list[str]]:
         refs = self._call_refs()
         rows = []
-        done = set()
+        first = {}
         for layer, k, ins, outs in self._calls:
+            first.setdefault(id(layer), (ins, outs))
+        for layer in self._layers:
             if isinstance(self, Sequential) and isinstance(layer, InputLayer):
                 continue
-            if id(layer) in done:
-                continue
-            done.add(id(layer))
+            ins, outs = first[id(layer)]
             shape = [o.shape for o in outs]
             row = [f"{indent}{layer.name} ({type(layer).__name__})", _fmt_shape(shape if len(shape) > 1 else shape[0]),
                    f"{layer.count_params():,}"]
