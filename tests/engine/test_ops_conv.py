@@ -190,11 +190,14 @@ def test_conv2d_asymmetric_strides_and_dilation(rng, tf):
 
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
-def test_conv2d_1x1_fast_path(padding, rng, tf):
+def test_conv2d_1x1_fast_path(padding, rng, tf, monkeypatch):
     x = rng.normal(size=(3, 5, 4, 6))
     w = rng.normal(size=(7, 5, 1, 1))
     b = rng.normal(size=7)
     op = Conv2D(padding=padding)
+    _, ctx = run_op(op, x, w, b)
+    assert ctx.conv_plan.mode == "gemm"  # small images: the column path's wide GEMMs win
+    monkeypatch.setattr(conv_mod, "ONE_BY_ONE_MIN_PIXELS", 1)
     y, ctx = run_op(op, x, w, b)
     assert ctx.conv_plan.mode == "1x1"
     assert_close(y, _naive_conv2d(x, w, b, (1, 1), ((0, 0), (0, 0)), (1, 1), 1), rtol=1e-10, atol=1e-10)
@@ -316,7 +319,8 @@ def test_conv2d_non_contiguous_inputs(rng):
 
 
 @pytest.mark.parametrize("case", ["gemm", "1x1"])
-def test_conv2d_threads_agree(case, rng):
+def test_conv2d_threads_agree(case, rng, monkeypatch):
+    monkeypatch.setattr(conv_mod, "ONE_BY_ONE_MIN_PIXELS", 1)
     x = rng.normal(size=(8, 6, 13, 11)).astype(np.float32)
     if case == "gemm":
         w = rng.normal(size=(8, 3, 3, 3)).astype(np.float32)

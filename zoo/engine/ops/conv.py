@@ -204,6 +204,11 @@ WINOGRAD_MIN_CHANNELS = 16
 #: want their operands in the cache).
 WINOGRAD_CHUNK_BYTES = 1 << 20
 
+#: 1x1 stride-1 convolutions of at least this many pixels per image run one GEMM per image
+#: on the input as it is; smaller images go through the column path (a transposing copy and
+#: one GEMM over the whole chunk), whose wider GEMMs are faster.
+ONE_BY_ONE_MIN_PIXELS = 512
+
 #: A batch is cut into at least this many chunks (when it has the images), so that two to
 #: four threads share it evenly, whatever the number of threads.
 MIN_CHUNKS = 4
@@ -348,7 +353,13 @@ class Conv2D(Op):
         plan.args = []
         plan.dw_parts = plan.db_parts = None
         th, tw = K.wino_tiles(g)
-        if g.kh == g.kw == 1 and g.sh == g.sw == 1 and g.pt == g.pb == g.pl == g.pr == 0 and g.groups == 1:
+        if (
+            g.kh == g.kw == 1
+            and g.sh == g.sw == 1
+            and g.pt == g.pb == g.pl == g.pr == 0
+            and g.groups == 1
+            and g.P >= ONE_BY_ONE_MIN_PIXELS
+        ):
             plan.mode = "1x1"
             per_image = (g.C + g.O) * g.P * dt.itemsize
         elif WINOGRAD and K.wino_supported(g) and min(g.C, g.O) >= WINOGRAD_MIN_CHANNELS and g.P >= 64:
