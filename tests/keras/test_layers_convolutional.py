@@ -727,3 +727,44 @@ def test_models_of_the_family_save_load_and_train(tmp_path):
             x, RNG.standard_normal(y.shape).astype(np.float32), batch_size=2, epochs=2, verbose=0
         )
         assert np.all(np.isfinite(hist.history["loss"]))
+
+
+def test_keras1_factories_layer_harness():
+    cases = [
+        (
+            L.AtrousConvolution1D,
+            {"nb_filter": 2, "filter_length": 3, "atrous_rate": 2},
+            (2, 9, 3),
+            (2, 5, 2),
+            2,
+        ),
+        (
+            L.AtrousConvolution2D,
+            {"nb_filter": 2, "nb_row": 3, "nb_col": 3, "atrous_rate": (2, 1)},
+            (2, 3, 7, 6),
+            (2, 2, 3, 4),
+            2,
+        ),
+        (
+            L.Deconvolution2D,
+            {
+                "nb_filter": 2,
+                "nb_row": 3,
+                "nb_col": 3,
+                "output_shape": (None, 2, 12, 12),
+                "subsample": (2, 2),
+            },
+            (2, 3, 5, 5),
+            (2, 2, 12, 12),
+            2,
+        ),
+        (
+            L.SeparableConvolution2D,
+            {"nb_filter": 4, "nb_row": 3, "nb_col": 3, "depth_multiplier": 2, "bias": False},
+            (2, 3, 6, 6),
+            (2, 4, 4, 4),
+            2,
+        ),
+    ]
+    for cls, kw, shape, out, n in cases:
+        check_layer(cls, kw, input_shape=shape, expected_output_shape=out, expected_num_weights=n)
