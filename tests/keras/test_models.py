@@ -55,6 +55,8 @@ def test_multi_output_dict_losses_metrics_and_keys():
               metrics={"cls": ["accuracy"], "reg": ["mae"]}, loss_weights={"cls": 1.0, "reg": 0.5})
     hist = m.fit({"a": xa, "b": xb}, {"cls": y, "reg": yr}, batch_size=16, epochs=2, verbose=0,
                  validation_data=([xa, xb], [y, yr]))
+    assert hist.history["loss"][0] == pytest.approx(hist.history["cls_loss"][0] + 0.5 * hist.history["reg_loss"][0],
+                                                    rel=1e-5)
     assert {"loss", "cls_accuracy", "reg_mae", "val_loss", "val_cls_loss", "val_reg_loss", "val_cls_accuracy",
             "val_reg_mae"} <= set(hist.history)
     res = m.evaluate([xa, xb], [y, yr], return_dict=True)

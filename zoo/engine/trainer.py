@@ -200,6 +200,7 @@ class Trainer:
         store = self.store
         outs = self.executor.forward(xs + ys + sws, training=True, check=False)
         k = len(self.losses)
+        self._step_outs = outs  # per-output losses of this step (outs[:k]), read by fit for several outputs
         loss = sum(w * float(v) for w, v in zip(self.loss_weights, outs[:k]))
         self.executor.backward(self._loss_grads)
         for p, reg in self.regularizers.items():
@@ -255,6 +256,8 @@ class Trainer:
                     m.reset()
             order = self.shuffle_rng.permutation(n) if shuffle else None
             loss_sum, seen, t0 = 0.0, 0, time.perf_counter()
+            k_out = len(self.losses)
+            out_sums = [0.0] * k_out
             state.epoch_end = False
             for b, start in enumerate(range(0, n, batch_size)):
                 stop = min(start + batch_size, n)
@@ -267,6 +270,9 @@ class Trainer:
                 loss, preds = self.train_step(xb, yb, wb)
                 m = stop - start
                 loss_sum += loss * m
+                if k_out > 1:
+                    for i in range(k_out):
+                        out_sums[i] += float(self._step_outs[i]) * m
                 seen += m
                 for ms, p, t, w in zip(self.metrics, preds, yb, wb):
                     for metric in ms:
@@ -288,6 +294,9 @@ class Trainer:
             if not state.epoch_end:
                 break
             logs = {"loss": loss_sum / max(seen, 1)}
+            if k_out > 1:
+                for i in range(k_out):
+                    logs[f"{self.output_names[i]}_loss"] = out_sums[i] / max(seen, 1)
             for i, ms in enumerate(self.metrics):
                 for metric in ms:
                     logs[self._metric_key(metric, i)] = metric.result()
