@@ -1,4 +1,6 @@
 import itertools
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -339,6 +341,23 @@ def test_conv2d_threads_agree(case, rng, monkeypatch):
 
     # the chunks do not depend on the threads, and each chunk's GEMMs run single-threaded
     check_threads(run, exact=True)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_conv2d_thread_pool_survives_fork(rng):
+    # Spark's Python workers are forked: the child must not wait on the parent's pool threads
+    x = rng.normal(size=(8, 4, 8, 8)).astype(np.float32)
+    w = rng.normal(size=(4, 4, 3, 3)).astype(np.float32)
+    op = Conv2D(padding="same")
+    with threads.num_threads(2):
+        y = op.forward(Ctx(n_inputs=2), x, w).copy()
+        pid = os.fork()
+        if pid == 0:  # child: a hang ends with SIGALRM, a wrong result with status 3
+            signal.alarm(20)
+            ok = np.array_equal(op.forward(Ctx(n_inputs=2), x, w), y)
+            os._exit(0 if ok else 3)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_conv2d_in_a_graph(rng):

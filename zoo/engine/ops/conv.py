@@ -20,6 +20,7 @@ max((ceil(H/s) - 1)*s + (k-1)*d + 1 - H, 0), the odd pixel at the bottom/right);
 from __future__ import annotations
 
 import itertools
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -141,6 +142,16 @@ class _Plan:
 
 _executor: ThreadPoolExecutor | None = None
 _executor_size = 0
+
+
+def _forget_executor() -> None:
+    """After a fork the pool's threads do not exist in the child: start a new pool there."""
+    global _executor, _executor_size
+    _executor, _executor_size = None, 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_executor)
 
 
 def _run_workers(workers: list, n_chunks: int, fn) -> None:
