@@ -353,3 +353,18 @@ def test_functional_layer_and_weight_order_is_keras_order(tf):
     rng = np.random.default_rng(0)
     x = [rng.standard_normal((3, 6)).astype(np.float32), rng.standard_normal((3, 4)).astype(np.float32)]
     np.testing.assert_allclose(zm.predict(x), tm.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_new_graph_and_to_model_share_weights():
+    m = _two_input()
+    xa, xb, _ = _data(5)
+    cut = m.new_graph(["da", "db"])
+    ha, hb = cut.predict([xa, xb])
+    k, b = m.get_layer("da").get_weights()
+    np.testing.assert_allclose(ha, np.maximum(xa @ k + b, 0), rtol=1e-5, atol=1e-6)
+    assert hb.shape == (5, 8)
+    seq = Sequential([L.Dense(3, input_shape=(2,)), L.Dense(1)])
+    fm = seq.to_model()
+    assert isinstance(fm, Model) and not isinstance(fm, Sequential) and fm.layers[1] is seq.layers[1]
+    with pytest.raises(ValueError, match="no layer named 'nope'"):
+        m.new_graph("nope")

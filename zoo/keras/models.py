@@ -317,6 +317,27 @@ class Model(Layer):
             if id(layer) in keep:
                 layer.trainable = False
 
+    def new_graph(self, outputs) -> Model:
+        """A model from this model's inputs to the outputs of the named layers (weights shared);
+        Analytics Zoo's transfer-learning cut."""
+        names = [outputs] if isinstance(outputs, str) else list(outputs)
+        first = {}
+        for layer, _, _, outs in self._calls:
+            first.setdefault(layer.name, outs)
+        tensors = []
+        for n in names:
+            if n not in first:
+                raise ValueError(f"Model '{self.name}': no layer named {n!r}; layers: "
+                                 f"{[lay.name for lay in self._layers]}")
+            tensors.extend(first[n])
+        ins = self.inputs if self._multi_in else self.inputs[0]
+        return Model(ins, tensors if len(tensors) > 1 else tensors[0])
+
+    def to_model(self) -> Model:
+        """This model as a functional Model over the same layers (Analytics Zoo's Sequential.to_model)."""
+        return Model(self.inputs if self._multi_in else self.inputs[0],
+                     self.outputs if self._multi_out else self.outputs[0], name=G.unique_name("model"))
+
     def _named_layers(self, names) -> list[Layer]:
         if names is None:
             return list(self._layers)
