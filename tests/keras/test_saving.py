@@ -324,3 +324,32 @@ def test_unsavable_things_are_refused_before_writing(tmp_path):
     with pytest.raises(ValueError, match=r"cannot save Dense 'pyact': its activation is a Python function"):
         m.save(p)
     assert not os.path.exists(p)
+
+
+def test_random_damage_gives_value_error_or_the_same_model(tmp_path):
+    x = np.ones((4, 8), np.float32)
+    m = _seq()
+    m.compile("adam", "sparse_categorical_crossentropy")
+    m.fit(*_data(), verbose=0)
+    good = str(tmp_path / "good.zoo")
+    m.save(good)
+    data = Path(good).read_bytes()
+    rng = np.random.default_rng(0)
+    bad = str(tmp_path / "bad.zoo")
+    outcomes = {"error": 0, "same": 0}
+    for trial in range(120):
+        b = bytearray(data)
+        if trial % 2:
+            i = int(rng.integers(len(b)))
+            b[i] ^= 1 << int(rng.integers(8))
+        else:
+            b = b[: int(rng.integers(len(b)))]
+        Path(bad).write_bytes(bytes(b))
+        try:
+            loaded = load_model(bad)
+        except ValueError:
+            outcomes["error"] += 1
+            continue
+        np.testing.assert_array_equal(loaded.predict(x), m.predict(x))  # the flip hit a harmless header byte
+        outcomes["same"] += 1
+    assert outcomes["error"] >= 100

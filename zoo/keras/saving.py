@@ -36,6 +36,7 @@ import os
 import re
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -431,7 +432,7 @@ def _read_zip(path: str, what: str) -> dict[str, bytes]:
         raise
     except zipfile.BadZipFile as e:
         raise ValueError(f"{what}({path!r}): not a readable zoo zip (truncated or damaged?): {e}") from None
-    except (OSError, EOFError, RuntimeError, ValueError, NotImplementedError) as e:
+    except (OSError, EOFError, RuntimeError, ValueError, NotImplementedError, zlib.error) as e:
         raise ValueError(f"{what}({path!r}): cannot read the zip: {type(e).__name__}: {e}") from None
 
 
@@ -439,7 +440,7 @@ def _read_npz(data: bytes, member: str, source: str) -> dict[str, np.ndarray]:
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, zlib.error) as e:
         raise ValueError(f"{source}: member {member!r} is not a valid pickle-free .npz: {type(e).__name__}: "
                          f"{e}") from None
 
@@ -452,8 +453,8 @@ def _open_zoo_zip(path: str, what: str, formats: tuple[str, ...]) -> tuple[dict,
         raise ValueError(f"{source}: no config.json in the zip; not a zoo model file, or truncated{extra}")
     try:
         meta = json.loads(members["config.json"].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{source}: config.json is not valid JSON: {e}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise ValueError(f"{source}: config.json is not valid JSON: {type(e).__name__}: {e}") from None
     if not isinstance(meta, dict) or meta.get("format") not in formats:
         raise ValueError(f"{source}: config.json has format {meta.get('format') if isinstance(meta, dict) else None!r}"
                          f", expected one of {list(formats)}")
@@ -672,7 +673,7 @@ def load_model(filepath: str, custom_objects: dict | None = None, compile: bool 
         raise ValueError(f"{source}: config.json has no 'model' (a weights-only file? use load_weights)")
     try:
         model = model_from_config(meta["model"], custom_objects, safe_mode)
-    except (KeyError, TypeError, IndexError, AttributeError) as e:
+    except (KeyError, TypeError, IndexError, AttributeError, RecursionError) as e:
         raise ValueError(f"{source}: bad model config: {type(e).__name__}: {e}") from None
     except ValueError as e:
         raise ValueError(f"{source}: {e}") from None
