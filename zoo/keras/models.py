@@ -630,10 +630,12 @@ class Model(Layer):
         fit(epochs=2).
         """
         kwargs.pop("distributed", None)  # Analytics Zoo: local training is what this call does
-        for k in ("steps_per_epoch", "validation_steps", "validation_batch_size", "validation_freq"):
-            if kwargs.get(k) is not None and k != "validation_batch_size":
+        kwargs.pop("validation_batch_size", None)
+        if kwargs.pop("validation_freq", 1) != 1:
+            raise ValueError("Model.fit: only validation_freq=1 (validate after every epoch) is supported")
+        for k in ("steps_per_epoch", "validation_steps"):
+            if kwargs.pop(k, None) is not None:
                 raise ValueError(f"Model.fit: {k} is not supported for array input; give arrays and batch_size")
-            kwargs.pop(k, None)
         if kwargs:
             raise TypeError(f"Model.fit: unexpected argument(s) {sorted(kwargs)}")
         who = "Model.fit"
