@@ -7,10 +7,13 @@ image. The work is im2col in C (csrc/conv.c) plus one BLAS GEMM per group over a
 images whose column matrix fits in the cache; backward recomputes the column matrix per
 chunk (each thread's last chunk is reused), gets dW with one GEMM and dx with a GEMM plus
 col2im. 3x3 stride-1 convolutions with 16+ channels use Winograd F(2x2, 3x3) instead (C
-transforms around 16 batched GEMMs, 2.25x fewer multiplications), 1x1 stride-1 ones skip
-im2col, and depthwise ones (groups == C) use a direct C stencil instead of tiny GEMMs.
-The threads share a batch chunk by chunk, each running single-threaded GEMMs on data in
-its own cache; results do not depend on the number of threads.
+transforms around 16 batched GEMMs, 2.25x fewer multiplications), 1x1 stride-1 ones on
+images of 512+ pixels skip im2col (one GEMM per image), and depthwise ones (groups == C)
+use a direct C stencil instead of tiny GEMMs. The threads share a batch chunk by chunk,
+each running single-threaded GEMMs on data in its own cache; results do not depend on the
+number of threads. Buffers (column matrices, transforms, gradient parts) live in the node's
+Ctx and are reused across calls; the per-shape plan prepares the kernels' arguments, so a
+call costs a few microseconds of Python per chunk.
 
 Padding (TF semantics for 'same'): 'valid' (none); 'same' (output ceil(H / s); total pad
 max((ceil(H/s) - 1)*s + (k-1)*d + 1 - H, 0), the odd pixel at the bottom/right); an int p
