@@ -34,6 +34,11 @@ def _ids64(ctx: Ctx, ids, who: str) -> np.ndarray:
     return out
 
 
+def _who(kind: str, ctx: Ctx) -> str:
+    """'Embedding' or "Embedding 'node name'" for messages."""
+    return kind if not ctx.name or ctx.name == kind else f"{kind} '{ctx.name}'"
+
+
 def _check_table(w, who: str) -> np.ndarray:
     if not isinstance(w, np.ndarray) or w.dtype not in _FLOATS or w.ndim != 2:
         raise TypeError(f"{who}: expected a 2-D float32/float64 table (V, D), got "
@@ -74,7 +79,7 @@ class Embedding(Op):
         return tuple(ids) + (w[1],)
 
     def forward(self, ctx: Ctx, ids, w):
-        who = "Embedding"
+        who = _who("Embedding", ctx)
         w = _check_table(w, who)
         idx = _ids64(ctx, ids, who)
         D = w.shape[1]
@@ -90,7 +95,7 @@ class Embedding(Op):
         dw.fill(0)
         g = np.ascontiguousarray(gy, dtype=ctx.dtype).reshape(-1, ctx.wshape[1])
         K.embedding_scatter(dw, ctx.ids.reshape(-1), g, None, 0 if self.zero_based else 1, pad=self.padding_id,
-                            who="Embedding")
+                            who=_who("Embedding", ctx))
         return None, dw
 
 
@@ -128,7 +133,7 @@ class EmbeddingBag(Op):
         return (ids[0], w[1])
 
     def forward(self, ctx: Ctx, ids, w):
-        who = "EmbeddingBag"
+        who = _who("EmbeddingBag", ctx)
         w = _check_table(w, who)
         idx = _ids64(ctx, ids, who)
         if idx.ndim != 2:
