@@ -6,7 +6,7 @@ Reshape/Transpose node around it. Matrix products go to BLAS (np.matmul on strid
 the row softmax and the dropout to the C kernels of csrc/act.c and csrc/norm.c.
 
     scores = scale * q_h @ k_h^T                    (B, H, T, S), scale default 1/sqrt(Dk)
-    scores[masked] = -1e30                          mask == 0, or j > i when causal
+    scores += -1e30 where masked                    mask == 0, or j > i when causal
     p = softmax(scores) over S, rows with every key masked set to 0 (as Keras)
     out_h = dropout(p) @ v_h                        (B, H, T, Dv) -> (B, T, H * Dv)
 
@@ -28,7 +28,7 @@ from zoo.engine.ops.base import Ctx, Op, register
 __all__ = ["DotProductAttention", "DotProductAttentionScores"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-#: the score given to masked entries: exp(_NEG - max) is exactly 0 in float32 and float64
+#: added to masked scores: exp(score + _NEG - max) is exactly 0 in float32 and float64
 _NEG = -1e30
 
 
@@ -170,27 +170,32 @@ class DotProductAttention(Op):
             vh = v.reshape(B, S, H, v.shape[2] // H).transpose(0, 2, 1, 3)
         return qh, kh, vh, mask
 
-    def _drop(self, ctx: Ctx, mask, B: int, T: int, S: int):
-        """A bool array (broadcasting to (B, H, T, S)) True where a score is masked, or None."""
-        drop = None
+    def _bias(self, ctx: Ctx, mask, B: int, T: int, S: int, dt):
+        """(bias, empty): an additive bias (0 or _NEG, broadcasting to (B, H, T, S)) or None, and a bool
+        (..., T, 1) array of the query rows with every key masked (None when there are none)."""
+        bias = None
         if self.causal:
-            key = (T, S)
+            key = (T, S, dt)
             if getattr(ctx, "tri_key", None) != key:
                 ctx.tri = np.triu(np.ones((T, S), dtype=bool), 1)
+                ctx.tri_bias = np.where(ctx.tri, dt.type(_NEG), dt.type(0))
                 ctx.tri_key = key
-            drop = ctx.tri
-        if mask is not None:
-            if not isinstance(mask, np.ndarray) or mask.ndim not in (2, 3, 4):
-                raise ValueError(f"{self._who}: expected a mask of rank 2, 3 or 4, got "
-                                 f"{getattr(mask, 'shape', type(mask).__name__)}")
-            m4 = mask.reshape(_mask4(mask.shape))
-            full = (B, self.num_heads, T, S)
-            if any(m != 1 and m != d for m, d in zip(m4.shape, full)):
-                raise ValueError(f"{self._who}: expected a mask that broadcasts to the scores {full}, got shape "
-                                 f"{mask.shape}")
-            off = m4 == 0
-            drop = off if drop is None else (off | drop)
-        return drop
+            bias = ctx.tri_bias
+        if mask is None:
+            return bias, None  # a causal row always keeps key 0
+        if not isinstance(mask, np.ndarray) or mask.ndim not in (2, 3, 4):
+            raise ValueError(f"{self._who}: expected a mask of rank 2, 3 or 4, got "
+                             f"{getattr(mask, 'shape', type(mask).__name__)}")
+        m4 = mask.reshape(_mask4(mask.shape))
+        full = (B, self.num_heads, T, S)
+        if any(m != 1 and m != d for m, d in zip(m4.shape, full)):
+            raise ValueError(f"{self._who}: expected a mask that broadcasts to the scores {full}, got shape "
+                             f"{mask.shape}")
+        off = m4 == 0
+        if self.causal:
+            off = off | ctx.tri
+        rows = off.all(axis=-1, keepdims=True)
+        return np.where(off, dt.type(_NEG), dt.type(0)), (rows if rows.any() else None)
 
     def forward(self, ctx: Ctx, *xs):
         qh, kh, vh, mask = self._views(xs)
@@ -201,14 +206,9 @@ class DotProductAttention(Op):
         p = ctx.buf("p", (B, H, T, S), dt)
         np.matmul(qh, kh.swapaxes(-1, -2), out=p)
         p *= scale
-        drop = self._drop(ctx, mask, B, T, S)
-        empty = None
-        if drop is not None:
-            np.copyto(p, _NEG, where=drop)
-            if mask is not None:
-                rows = drop.all(axis=-1, keepdims=True)
-                if rows.any():
-                    empty = rows
+        bias, empty = self._bias(ctx, mask, B, T, S, dt)
+        if bias is not None:
+            np.add(p, bias, out=p)
         lay = (B * H * T, S, 1)
         if p.size:
             KA.softmax_forward(p, p, lay, who=self._who)
