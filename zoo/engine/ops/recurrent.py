@@ -46,7 +46,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from zoo.engine import threads
+from zoo.engine import _native, threads
 from zoo.engine.kernels import rnn as K
 from zoo.engine.ops.base import Ctx, Op, register
 
@@ -125,8 +125,12 @@ def run_ranges(ranges: list[tuple[int, int]], fn) -> None:
             _pool.shutdown(wait=True)
         _pool = ThreadPoolExecutor(max_workers=len(ranges) - 1, thread_name_prefix="zoo-rnn")
         _pool_size = len(ranges) - 1
+    def task(a, b):
+        _native.set_num_threads(1)  # this pool thread's own OpenMP setting (kernels run serially)
+        fn(a, b)
+
     with threads.num_threads(1):
-        futures = [_pool.submit(fn, *r) for r in ranges[1:]]
+        futures = [_pool.submit(task, *r) for r in ranges[1:]]
         try:
             fn(*ranges[0])
         finally:
