@@ -197,6 +197,25 @@ def test_mha_dropout_only_in_training(rng):
     assert not np.allclose(a, b)
 
 
+def test_mha_save_load_round_trip(tmp_path, rng):
+    """Call-time flags (causal, scores) and the weights survive save/load_model (config only, no pickle)."""
+    q_in, v_in, m_in = Input((4, 6)), Input((5, 3)), Input((4, 5))
+    mha = MultiHeadAttention(2, 3, value_dim=2, output_shape=(2, 2), dropout=0.1)
+    y, scores = mha(q_in, v_in, attention_mask=m_in, return_attention_scores=True, use_causal_mask=True)
+    model = Model([q_in, v_in, m_in], [y, scores])
+    xs = [rng.standard_normal((3, 4, 6)).astype(np.float32), rng.standard_normal((3, 5, 3)).astype(np.float32),
+          (rng.random((3, 4, 5)) > 0.3).astype(np.float32)]
+    before = model.predict(xs)
+    json.dumps(mha.get_config())
+    path = str(tmp_path / "mha.zip")
+    model.save(path)
+    after = load_model(path).predict(xs)
+    assert after[0].shape == (3, 4, 2, 2) and after[1].shape == (3, 2, 4, 5)
+    for a, b in zip(before, after):
+        np.testing.assert_array_equal(a, b)
+    assert np.all(after[1][..., 0, 1:] == 0)  # causal: query 0 sees key 0 only
+
+
 def test_mha_bad_input():
     q, v = Input((5, 8)), Input((4, 6))
     mha = MultiHeadAttention(2, 3)
@@ -255,6 +274,20 @@ def test_transformer_matches_numpy_reference(bidirectional, rng):
     assert len(got) == BLOCKS
     for g, r in zip(got, ref):
         assert_close(g, r, rtol=1e-5, atol=1e-5)
+
+
+def test_transformer_all_blocks_float_ids_and_frozen_config(rng):
+    """output_all_block gives one output per block; float ids (Input's default dtype) are truncated."""
+    kwargs = {"n_block": 3, "n_head": HEADS, "vocab": VOCAB, "hidden_size": HIDDEN, "output_all_block": True,
+              "bidirectional": True}
+    layer, _ = check_layer(TransformerLayer, kwargs, input_shape=[(2, SEQ), (2, SEQ)],
+                           expected_output_shape=[(2, SEQ, HIDDEN)] * 3,
+                           input_data=[_ids(rng, (2, SEQ), VOCAB).astype(np.float32) + 0.25,
+                                       np.tile(np.arange(SEQ), (2, 1)).astype(np.float32)])
+    assert layer.output_shape == [(None, SEQ, HIDDEN)] * 3
+    frozen = TransformerLayer.from_config({**layer.get_config(), "name": "frozen_tl", "trainable": False})
+    _tl_model(frozen)
+    assert frozen.count_params() == layer.count_params() and not frozen.trainable_weights
 
 
 def test_transformer_causal_does_not_look_ahead(rng):
@@ -379,6 +412,69 @@ def test_transformer_out_of_range_ids(rng):
     model = _tl_model(TransformerLayer.init(vocab=VOCAB, seq_len=SEQ, n_block=1, n_head=HEADS, hidden_size=HIDDEN))
     with pytest.raises(ValueError, match=r"id 25 at flat position 0 is out of range \[0, 20\)"):
         model.predict([np.full((1, SEQ), 25), np.tile(np.arange(SEQ), (1, 1))])
+
+
+# ---- gradients of the whole stack vs TensorFlow autodiff of the same formulas ----------------------------
+
+def _tf_stack(tf, ws, xs, heads, causal, gelu_approx, eps, bert):
+    """The TransformerLayer / BERT forward in TensorFlow ops (float64) on variables holding ws."""
+    vs = [tf.Variable(w) for w in ws]
+    ln = lambda x, g, b, e: (x - tf.reduce_mean(x, -1, keepdims=True)) / tf.sqrt(
+        tf.math.reduce_variance(x, -1, keepdims=True) + e) * g + b
+    with tf.GradientTape() as tape:
+        if bert:
+            ids, seg, pos, mask = xs
+            h = ln(tf.gather(vs[0], ids) + tf.gather(vs[1], pos) + tf.gather(vs[2], seg), vs[3], vs[4], 1e-12)
+            blocks, key_bias = vs[5:-2], (1.0 - mask[:, None, None, :]) * -10000.0
+        else:
+            ids, pos = xs
+            h, blocks, key_bias = tf.gather(vs[0], ids) + tf.gather(vs[0], pos), vs[1:], None
+        B, S, d = h.shape
+        dh = d // heads
+        outs = []
+        for i in range(0, len(blocks), 12):
+            wqkv, bqkv, wo, bo, g1, b1, wf, bf, wf2, bf2, g2, b2 = blocks[i:i + 12]
+            c = tf.reshape(tf.reshape(h, (-1, d)) @ wqkv + bqkv, (B, S, 3, heads, dh))
+            q, k, v = (tf.transpose(c[:, :, j], (0, 2, 1, 3)) for j in range(3))
+            sc = q @ tf.transpose(k, (0, 1, 3, 2)) / math.sqrt(dh)
+            if causal:
+                sc = tf.where(np.tril(np.ones((S, S), bool)), sc, -1e9)
+            if key_bias is not None:
+                sc = sc + key_bias
+            a = tf.reshape(tf.transpose(tf.nn.softmax(sc) @ v, (0, 2, 1, 3)), (B * S, d)) @ wo + bo
+            n = ln(h + tf.reshape(a, (B, S, d)), g1, b1, eps)
+            m = tf.nn.gelu(tf.reshape(n, (-1, d)) @ wf + bf, approximate=gelu_approx) @ wf2 + bf2
+            h = ln(n + tf.reshape(m, (B, S, d)), g2, b2, eps)
+            outs.append(h)
+        if bert:
+            outs.append(tf.tanh(h[:, 0] @ vs[-2] + vs[-1]))
+        rs = [np.random.default_rng(3 + i).standard_normal(o.shape) for i, o in enumerate(outs)]
+        loss = sum(tf.reduce_sum(o * r) for o, r in zip(outs, rs))
+    grads = [tf.convert_to_tensor(g).numpy() for g in tape.gradient(loss, vs)]
+    return [o.numpy() for o in outs], rs, grads
+
+
+@pytest.mark.parametrize("bert", [False, True])
+def test_weight_gradients_match_tensorflow(bert, tf, rng):
+    if bert:
+        layer = BERT.init(vocab=VOCAB, hidden_size=HIDDEN, n_block=BLOCKS, n_head=HEADS, seq_len=SEQ,
+                          intermediate_size=12, hidden_drop=0.0, attn_drop=0.0, output_all_block=True)
+        model, xs = _bert_model(layer), _bert_inputs(rng, 3)
+    else:
+        layer = TransformerLayer.init(vocab=VOCAB, seq_len=SEQ, n_block=BLOCKS, n_head=HEADS, hidden_size=HIDDEN,
+                                      output_all_block=True, hidden_drop=0.0, attn_drop=0.0, embedding_drop=0.0)
+        model, xs = _tl_model(layer), [_ids(rng, (3, SEQ), VOCAB - SEQ), np.tile(np.arange(VOCAB - SEQ, VOCAB),
+                                                                             (3, 1))]
+    ws = _randomize(layer, rng)
+    outs, rs, tgrads = _tf_stack(tf, ws, xs, HEADS, not bert, not bert, 1e-12 if bert else 1e-5, bert)
+    exe = Executor(model.graph)
+    ys = exe.forward(xs, training=True)
+    for y, o in zip(ys, outs):
+        assert_close(y, o, rtol=1e-5, atol=1e-5)
+    exe.backward([r.astype(np.float32) for r in rs])
+    for name, p, g in zip(layer._weight_names, layer.weights, tgrads):
+        zg = exe.store.grad[p.offset:p.offset + p.size].reshape(p.shape)
+        assert_close(zg, g, rtol=1e-3, atol=2e-4, err_msg=f"gradient of {name}")
 
 
 # ---- BERT ------------------------------------------------------------------------------------------
