@@ -270,6 +270,24 @@ def test_conv_lstm2d(kw, rng):
     check_grad(op, ins, max_checks=25)
 
 
+@pytest.mark.parametrize("kw", [{"return_sequences": True}, {"padding": "same", "go_backwards": True}])
+def test_conv_lstm3d(kw, rng):
+    op = R.ConvLSTM3D(2, **kw)
+    x = rng.normal(size=(2, 2, 2, 4, 4, 4))
+    w, r, b = rng.normal(size=(8, 2, 3, 3, 3)) * 0.3, rng.normal(size=(8, 2, 3, 3, 3)) * 0.3, rng.normal(size=8) * 0.3
+    y, _ = run_op(op, x, w, r, b)
+    assert y.shape == op.infer_shape(x.shape, w.shape, r.shape, b.shape)
+    # a 3-D ConvLSTM over depth-1 volumes with kd = 1 is the 2-D one
+    op2 = R.ConvLSTM2D(2, padding=kw.get("padding", "valid"), go_backwards=kw.get("go_backwards", False),
+                       return_sequences=kw.get("return_sequences", False))
+    y3, _ = run_op(op, x[:, :, :, :1], w[:, :, 1:2], r[:, :, 1:2], b)
+    y2, _ = run_op(op2, x[:, :, :, 0], w[:, :, 1], r[:, :, 1], b)
+    assert_close(y3.reshape(y2.shape) if op.return_sequences else y3[:, :, 0], y2, rtol=1e-12)
+    check_grad(op, [x, w, r, b], max_checks=20)
+    with pytest.raises(ValueError, match=r"expected input of rank 6 \(batch, time, channels, 3 spatial axes\)"):
+        op.infer_shape((None, 2, 2, 4, 4), w.shape, r.shape, b.shape)
+
+
 # ---- sequence helpers ------------------------------------------------------------------------------
 
 

@@ -285,6 +285,16 @@ def test_conv_lstm2d_channels_first_and_keras1(rng):
     assert [w.shape for w in first.get_weights()] == [(3, 2, 2, 12), (3, 2, 3, 12), (12,)]
 
 
+def test_conv_lstm3d(rng, tf):
+    x = rng.standard_normal((2, 3, 4, 5, 5, 2)).astype(np.float32)
+    check_keras_parity(L.ConvLSTM3D(2, 3, padding="same", data_format="channels_last", return_sequences=True),
+                       tf.keras.layers.ConvLSTM3D(2, 3, padding="same", return_sequences=True), x, rtol=RTOL, atol=ATOL)
+    layer = L.ConvLSTM3D(nb_filter=2, nb_kernel=3, border_mode="same", dim_ordering="th")
+    assert layer.recurrent_activation == "legacy_hard_sigmoid" and layer.kernel_size == (3, 3, 3)
+    check_layer(L.ConvLSTM3D, {"filters": 2, "kernel_size": 2}, input_shape=(2, 3, 1, 4, 4, 4),
+                expected_output_shape=(2, 2, 3, 3, 3), expected_num_weights=3)
+
+
 # ---- the layer harness -------------------------------------------------------------------------------
 
 

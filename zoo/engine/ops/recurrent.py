@@ -50,7 +50,7 @@ from zoo.engine import _native, threads
 from zoo.engine.kernels import rnn as K
 from zoo.engine.ops.base import Ctx, Op, register
 
-__all__ = ["SimpleRNN", "LSTM", "GRU", "ConvLSTM2D", "ReverseSequence", "TimeFold", "TimeUnfold", "Masking",
+__all__ = ["SimpleRNN", "LSTM", "GRU", "ConvLSTM2D", "ConvLSTM3D", "ReverseSequence", "TimeFold", "TimeUnfold", "Masking",
            "recurrent_weight_grad"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -762,38 +762,40 @@ class Masking(Op):
 # ---- convolutional LSTM ------------------------------------------------------------------------
 
 
-@register
-class ConvLSTM2D(Op):
-    """LSTM whose products are 2-D convolutions, over x (B, T, C, H, W) (channels first).
+class _ConvLSTM(Op):
+    """LSTM whose products are convolutions, over x (B, T, C, *spatial) (channels first).
 
-    Inputs: x, kernel (4F, C, kh, kw), recurrent kernel (4F, F, kh, kw), [bias (4F,)]; gates
-    i, f, c, o are blocks of F output channels (Keras's order). The input convolution (strides,
-    padding, dilation) runs once over all B*T frames; per step the recurrent convolution of
-    h_{s-1} ('same' padding, stride 1) and the LSTM step kernel (csrc/rnn.c, with the F*H'*W'
-    values of a state as its units) update c and h of shape (B, F, H', W'). Output
-    (B, T, F, H', W') with return_sequences (in processing order), else (B, F, H', W').
+    Inputs: x, kernel (4F, C, *k), recurrent kernel (4F, F, *k), [bias (4F,)]; gates i, f, c, o
+    are blocks of F output channels (Keras's order). The input convolution (strides, padding,
+    dilation) runs once over all B*T frames; per step the recurrent convolution of h_{s-1}
+    ('same' padding, stride 1) and the LSTM step kernel (csrc/rnn.c, with the F * prod(spatial')
+    values of a state as its units) update c and h of shape (B, F, *spatial'). Output
+    (B, T, F, *spatial') with return_sequences (in processing order), else (B, F, *spatial').
     Backward runs the step kernel and the recurrent convolution's backward per step, then one
     backward of the input convolution.
     """
 
-    type_name = "conv_lstm2d"
+    rank: ClassVar[int] = 2
 
     def __init__(self, filters: int, strides=1, padding="valid", dilation=1, activation: str = "tanh",
                  recurrent_activation: str = "sigmoid", use_bias: bool = True, return_sequences: bool = False,
                  go_backwards: bool = False):
-        from zoo.engine.ops.conv import Conv2D
-
+        name = type(self).__name__
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
-            raise ValueError(f"ConvLSTM2D: filters must be a positive int, got {filters!r}")
+            raise ValueError(f"{name}: filters must be a positive int, got {filters!r}")
         self.filters = int(filters)
-        self.conv = Conv2D(strides, padding, dilation)
-        self.rconv = Conv2D(1, "same", 1)
+        self.conv = self._conv_op(strides, padding, dilation)
+        self.rconv = self._conv_op(1, "same", 1)
         self.activation, self.recurrent_activation = str(activation), str(recurrent_activation)
-        self._act = K.act_code(activation, "ConvLSTM2D: activation")
-        self._ract = K.act_code(recurrent_activation, "ConvLSTM2D: recurrent_activation")
+        self._act = K.act_code(activation, f"{name}: activation")
+        self._ract = K.act_code(recurrent_activation, f"{name}: recurrent_activation")
         self.use_bias = _flag(use_bias)
         self.return_sequences = _flag(return_sequences)
         self.go_backwards = _flag(go_backwards)
+
+    @staticmethod
+    def _conv_op(strides, padding, dilation) -> Op:
+        raise NotImplementedError
 
     def get_config(self) -> dict:
         c = self.conv.get_config()
@@ -803,14 +805,15 @@ class ConvLSTM2D(Op):
                 "return_sequences": self.return_sequences, "go_backwards": self.go_backwards}
 
     def infer_shape(self, x, w, r, b=None):
-        F = self.filters
+        F, n = self.filters, self.rank
         if (b is None) == self.use_bias:
             raise ValueError(f"expected {'4' if self.use_bias else '3'} inputs (x, kernel, recurrent kernel"
                              f"{', bias' if self.use_bias else ''})")
-        if len(x) != 5:
-            raise ValueError(f"expected input of rank 5 (batch, time, channels, rows, cols), got shape {tuple(x)}")
-        if len(w) != 4 or w[0] != 4 * F or (x[2] is not None and w[1] != x[2]):
-            raise ValueError(f"expected kernel shape {(4 * F, x[2])} + (kh, kw), got {tuple(w)}")
+        if len(x) != n + 3:
+            raise ValueError(f"expected input of rank {n + 3} (batch, time, channels, {n} spatial axes), got shape "
+                             f"{tuple(x)}")
+        if len(w) != n + 2 or w[0] != 4 * F or (x[2] is not None and w[1] != x[2]):
+            raise ValueError(f"expected kernel shape {(4 * F, x[2])} + ({n} kernel sizes), got {tuple(w)}")
         if tuple(r) != (4 * F, F) + tuple(w[2:]):
             raise ValueError(f"expected recurrent kernel shape {(4 * F, F) + tuple(w[2:])}, got {tuple(r)}")
         if b is not None and tuple(b) != (4 * F,):
@@ -819,9 +822,9 @@ class ConvLSTM2D(Op):
         return ((x[0], x[1], F) + tuple(frame[2:])) if self.return_sequences else ((x[0], F) + tuple(frame[2:]))
 
     def forward(self, ctx: Ctx, x, w, r, b=None):
-        name = "ConvLSTM2D"
-        if not isinstance(x, np.ndarray) or x.dtype not in _FLOATS or x.ndim != 5:
-            raise TypeError(f"{name}: expected a float32/float64 input of rank 5, got "
+        name, n = type(self).__name__, self.rank
+        if not isinstance(x, np.ndarray) or x.dtype not in _FLOATS or x.ndim != n + 3:
+            raise TypeError(f"{name}: expected a float32/float64 input of rank {n + 3}, got "
                             f"{getattr(x, 'dtype', type(x).__name__)} {getattr(x, 'shape', '')}")
         B, T = x.shape[:2]
         if B < 1 or T < 1:
@@ -833,10 +836,10 @@ class ConvLSTM2D(Op):
         else:
             xc = np.ascontiguousarray(x)
         cin = ctx.__dict__.setdefault("cin", Ctx(f"{ctx.name}/input_conv", n_inputs=3 if b is not None else 2))
-        xp4 = self.conv.forward(cin, xc.reshape((B * T,) + x.shape[2:]), w, b)
-        oh, ow = xp4.shape[2:]
-        U = F * oh * ow
-        xp = xp4.reshape(B, T, 4 * U)
+        xpc = self.conv.forward(cin, xc.reshape((B * T,) + x.shape[2:]), w, b)
+        sp = tuple(xpc.shape[2:])
+        U = F * int(np.prod(sp))
+        xp = xpc.reshape(B, T, 4 * U)
         code = K.dtype_of(x, name)
         gates = ctx.buf("gates", (B, T, 4 * U), dt)
         hs = ctx.buf("hs", (B, T, U), dt)
@@ -849,18 +852,18 @@ class ConvLSTM2D(Op):
         for s in range(T):
             g = None
             if s:
-                hp = np.ascontiguousarray(hs[:, s - 1]).reshape(B, F, oh, ow)
+                hp = np.ascontiguousarray(hs[:, s - 1]).reshape((B, F) + sp)
                 g = self.rconv.forward(recs[s], hp, r)
             step(gates, hs, cs, tc, xp, g, None, None, None, None, B, T, U, s, 0, B, act, ract, code)
-        ctx.saved = (x.shape, (B, T, U, F, oh, ow), gates, hs, cs, tc, code, cin, recs, r.shape)
+        ctx.saved = (x.shape, (B, T, U, F, sp), gates, hs, cs, tc, code, cin, recs, r.shape)
         if self.return_sequences:
-            return hs.reshape(B, T, F, oh, ow)
-        y = ctx.buf("ylast", (B, F, oh, ow), dt)
-        np.copyto(y, hs[:, T - 1].reshape(B, F, oh, ow))
+            return hs.reshape((B, T, F) + sp)
+        y = ctx.buf("ylast", (B, F) + sp, dt)
+        np.copyto(y, hs[:, T - 1].reshape((B, F) + sp))
         return y
 
     def backward(self, ctx: Ctx, gy):
-        xshape, (B, T, U, F, oh, ow), gates, hs, cs, tc, code, cin, recs, rshape = ctx.saved
+        xshape, (B, T, U, F, sp), gates, hs, cs, tc, code, cin, recs, rshape = ctx.saved
         has_b = self.use_bias
         flags = ctx.needs_grad
         dt = hs.dtype
@@ -881,17 +884,44 @@ class ConvLSTM2D(Op):
             if s:
                 rc = recs[s]
                 rc.needs_grad = (True, bool(flags[2]))
-                gdh, gdr = self.rconv.backward(rc, np.ascontiguousarray(dgates[:, s]).reshape(B, 4 * F, oh, ow))
+                gdh, gdr = self.rconv.backward(rc, np.ascontiguousarray(dgates[:, s]).reshape((B, 4 * F) + sp))
                 dhr = ctx.buf("dhr", (B, U), dt)
                 np.copyto(dhr, gdh.reshape(B, U))
                 if dr is not None:
                     dr += gdr
         cin.needs_grad = (bool(flags[0]), bool(flags[1])) + ((bool(flags[3]),) if has_b else ())
-        gxs = self.conv.backward(cin, dgates.reshape(B * T, 4 * F, oh, ow))
+        gxs = self.conv.backward(cin, dgates.reshape((B * T, 4 * F) + sp))
         gx = None
         if flags[0]:
-            g5 = gxs[0].reshape(xshape)
+            g = gxs[0].reshape(xshape)
             gx = ctx.buf("dx", xshape, dt)
-            np.copyto(gx, g5[:, ::-1] if self.go_backwards else g5)
-        out = (gx, gxs[1], dr) + ((gxs[2],) if has_b else ())
-        return out
+            np.copyto(gx, g[:, ::-1] if self.go_backwards else g)
+        return (gx, gxs[1], dr) + ((gxs[2],) if has_b else ())
+
+
+@register
+class ConvLSTM2D(_ConvLSTM):
+    """Convolutional LSTM over x (B, T, C, H, W) with 2-D convolutions (see _ConvLSTM)."""
+
+    type_name = "conv_lstm2d"
+    rank = 2
+
+    @staticmethod
+    def _conv_op(strides, padding, dilation) -> Op:
+        from zoo.engine.ops.conv import Conv2D
+
+        return Conv2D(strides, padding, dilation)
+
+
+@register
+class ConvLSTM3D(_ConvLSTM):
+    """Convolutional LSTM over x (B, T, C, D, H, W) with 3-D convolutions (see _ConvLSTM)."""
+
+    type_name = "conv_lstm3d"
+    rank = 3
+
+    @staticmethod
+    def _conv_op(strides, padding, dilation) -> Op:
+        from zoo.engine.ops.conv3d import Conv3D
+
+        return Conv3D(strides, padding, dilation)

@@ -1,4 +1,4 @@
-"""Recurrent layers: SimpleRNN, LSTM, GRU, ConvLSTM2D, and Masking; how step masks travel.
+"""Recurrent layers: SimpleRNN, LSTM, GRU, ConvLSTM2D/3D, and Masking; how step masks travel.
 
 Each recurrent layer is one engine node running the whole sequence (zoo/engine/ops/recurrent.py:
 one GEMM for the input projection, then one GEMM and one fused C kernel per step).
@@ -39,7 +39,7 @@ from zoo.engine.ops import recurrent as R
 from zoo.keras import backend, initializers
 from zoo.keras.layers.base import Layer, check_positive_int, to_tuple
 
-__all__ = ["SimpleRNN", "LSTM", "GRU", "ConvLSTM2D", "Masking", "get_mask", "set_mask"]
+__all__ = ["SimpleRNN", "LSTM", "GRU", "ConvLSTM2D", "ConvLSTM3D", "Masking", "get_mask", "set_mask"]
 
 _RNN_ACTIVATIONS = ("linear", "tanh", "sigmoid", "hard_sigmoid", "legacy_hard_sigmoid", "relu")
 #: layers that keep the (batch, time) axes and work per step: a mask passes through them
@@ -332,29 +332,13 @@ class GRU(_RNN):
         return {**super().get_config(), "reset_after": self.reset_after}
 
 
-# ---- ConvLSTM2D --------------------------------------------------------------------------------
+# ---- ConvLSTM2D / ConvLSTM3D ---------------------------------------------------------------------
 
 
-class ConvLSTM2D(Layer):
-    """Convolutional LSTM (Shi 2015): an LSTM whose products are 2-D convolutions.
+class _ConvLSTM(Layer):
+    """Shared constructor, weights and call of ConvLSTM2D and ConvLSTM3D."""
 
-    Gates `[i, f, c~, o] = [ract, ract, act, ract](conv(x_t, kernel) + conv(h_{t-1},
-    recurrent_kernel) + bias)` (the recurrent convolution pads 'same'), `c_t = f c_{t-1} + i c~`,
-    `h_t = o act(c_t)`.
-
-    Args:
-        filters (Keras 1: nb_filter), kernel_size (int or pair; Keras 1: nb_row, nb_col or
-        Analytics Zoo's nb_kernel), strides (subsample), padding ('valid'/'same'; border_mode),
-        data_format ('channels_first'/'th', the default unless changed by
-        backend.set_image_data_format, or 'channels_last'/'tf'; dim_ordering), dilation_rate,
-        activation, recurrent_activation (inner_activation), use_bias, unit_forget_bias,
-        initializers, regularizers (W_/U_/b_regularizer), return_sequences, go_backwards.
-    Input shape: (batch, time, channels, rows, cols) channels first, (batch, time, rows, cols,
-    channels) channels last. Output: (batch, time, filters, rows', cols') with return_sequences
-    (channels last: filters at the end), else without the time axis.
-    Weights (get_weights, as Keras): kernel (kh, kw, channels, 4 filters), recurrent_kernel
-    (kh, kw, filters, 4 filters), bias (4 filters,).
-    """
+    rank = 2
 
     def __init__(self, filters=None, kernel_size=None, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, activation="tanh", recurrent_activation=None, use_bias: bool = True,
@@ -365,20 +349,24 @@ class ConvLSTM2D(Layer):
                  nb_kernel=None, subsample=None, border_mode=None, dim_ordering=None, inner_activation=None,
                  W_regularizer=None, U_regularizer=None, b_regularizer=None, **kwargs):
         super().__init__(**kwargs)
+        n = self.rank
         keras1 = filters is None and nb_filter is not None or inner_activation is not None
         self.keras1 = keras1
         self.filters = check_positive_int(self, "filters", filters if filters is not None else nb_filter)
         if kernel_size is None:
-            kernel_size = nb_kernel if nb_kernel is not None else (nb_row, nb_col if nb_col is not None else nb_row)
-        self.kernel_size = to_tuple(self, "kernel_size", kernel_size, 2)
-        self.strides = to_tuple(self, "strides", subsample if subsample is not None else strides, 2)
-        self.dilation_rate = to_tuple(self, "dilation_rate", dilation_rate, 2)
+            if nb_kernel is not None:
+                kernel_size = nb_kernel
+            elif n == 2 and nb_row is not None:
+                kernel_size = (nb_row, nb_col if nb_col is not None else nb_row)
+        self.kernel_size = to_tuple(self, "kernel_size", kernel_size, n)
+        self.strides = to_tuple(self, "strides", subsample if subsample is not None else strides, n)
+        self.dilation_rate = to_tuple(self, "dilation_rate", dilation_rate, n)
         p = str(border_mode if border_mode is not None else padding).lower()
         if p not in ("valid", "same"):
             raise self.error(f"padding must be 'valid' or 'same', got {padding!r}")
         self.padding = p
         self.data_format = backend.normalize_data_format(dim_ordering if dim_ordering is not None else data_format,
-                                                         f"ConvLSTM2D '{self.name}'")
+                                                         f"{type(self).__name__} '{self.name}'")
         self.activation = _rnn_activation(self, "activation", activation, keras1)
         ract = inner_activation if inner_activation is not None else recurrent_activation
         self.recurrent_activation = _rnn_activation(self, "recurrent_activation",
@@ -393,13 +381,16 @@ class ConvLSTM2D(Layer):
         self.recurrent_regularizer = U_regularizer if U_regularizer is not None else recurrent_regularizer
         self.bias_regularizer = b_regularizer if b_regularizer is not None else bias_regularizer
         if dropout or recurrent_dropout:
-            raise NotImplementedError(f"ConvLSTM2D '{self.name}': dropout and recurrent_dropout are not supported")
+            raise NotImplementedError(f"{type(self).__name__} '{self.name}': dropout and recurrent_dropout are not "
+                                      f"supported")
         self.return_sequences = bool(return_sequences)
         self.go_backwards = bool(go_backwards)
 
     def _channels(self, input_shape) -> int:
-        if len(input_shape) != 5:
-            raise self.error(f"expected input of rank 5 (batch, time, ...image axes), got shape {tuple(input_shape)}")
+        n = self.rank
+        if len(input_shape) != n + 3:
+            raise self.error(f"expected input of rank {n + 3} (batch, time, ...image axes), got shape "
+                             f"{tuple(input_shape)}")
         c = input_shape[2] if self.data_format == "channels_first" else input_shape[-1]
         if c is None:
             raise self.error(f"the channel axis must be known, got shape {tuple(input_shape)}")
@@ -423,35 +414,41 @@ class ConvLSTM2D(Layer):
         else:
             self.bias = None
 
-    # engine (4F, C, kh, kw) <-> Keras (kh, kw, C, 4F)
+    # engine (4F, C, k...) <-> Keras (k..., C, 4F)
     def keras_weight_shape(self, name, shape):
         return tuple(shape[2:]) + (shape[1], shape[0]) if name != "bias" else shape
 
     def to_keras_weight(self, name, value):
-        return value if name == "bias" else np.ascontiguousarray(np.transpose(value, (2, 3, 1, 0)))
+        if name == "bias":
+            return value
+        return np.ascontiguousarray(np.transpose(value, tuple(range(2, value.ndim)) + (1, 0)))
 
     def from_keras_weight(self, name, value):
         value = np.asarray(value, dtype=np.float32)
-        return value if name == "bias" else np.ascontiguousarray(np.transpose(value, (3, 2, 0, 1)))
-
-    def compute_output_shape(self, input_shape):
-        return tuple(self._out_shape(input_shape))
+        if name == "bias":
+            return value
+        n = value.ndim
+        return np.ascontiguousarray(np.transpose(value, (n - 1, n - 2) + tuple(range(n - 2))))
 
     def call(self, x):
         c = self._channels(x.shape)
         if c != self.kernel.shape[1]:
             raise self.error(f"expected {self.kernel.shape[1]} input channels, got input shape {x.shape}")
+        n = self.rank
         last = self.data_format == "channels_last"
         if last:
-            x = F.transpose(x, (0, 1, 4, 2, 3))
-        op = R.ConvLSTM2D(self.filters, self.strides, self.padding, self.dilation_rate, self.activation,
-                          self.recurrent_activation, self.use_bias, self.return_sequences, self.go_backwards)
+            x = F.transpose(x, (0, 1, n + 2) + tuple(range(2, n + 2)))
+        op_cls = R.ConvLSTM2D if n == 2 else R.ConvLSTM3D
+        op = op_cls(self.filters, self.strides, self.padding, self.dilation_rate, self.activation,
+                    self.recurrent_activation, self.use_bias, self.return_sequences, self.go_backwards)
         inputs = [x, G.parameter(self.kernel), G.parameter(self.recurrent_kernel)]
         if self.bias is not None:
             inputs.append(G.parameter(self.bias))
         y = G.apply(op, inputs)
         if last:
-            y = F.transpose(y, (0, 1, 3, 4, 2) if self.return_sequences else (0, 2, 3, 1))
+            lead = (0, 1) if self.return_sequences else (0,)
+            k = len(lead)
+            y = F.transpose(y, lead + tuple(range(k + 1, k + 1 + n)) + (k,))
         return y
 
     def get_config(self):
@@ -465,6 +462,50 @@ class ConvLSTM2D(Layer):
             if _init_name(getattr(self, key)) is not None:
                 cfg[key] = getattr(self, key)
         return cfg
+
+
+class ConvLSTM2D(_ConvLSTM):
+    """Convolutional LSTM (Shi 2015): an LSTM whose products are 2-D convolutions.
+
+    Gates `[i, f, c~, o] = [ract, ract, act, ract](conv(x_t, kernel) + conv(h_{t-1},
+    recurrent_kernel) + bias)` (the recurrent convolution pads 'same'), `c_t = f c_{t-1} + i c~`,
+    `h_t = o act(c_t)`.
+
+    Args:
+        filters (Keras 1: nb_filter), kernel_size (int or pair; Keras 1: nb_row, nb_col or
+        Analytics Zoo's nb_kernel), strides (subsample), padding ('valid'/'same'; border_mode),
+        data_format ('channels_first'/'th', the default unless changed by
+        backend.set_image_data_format, or 'channels_last'/'tf'; dim_ordering), dilation_rate,
+        activation, recurrent_activation (inner_activation), use_bias, unit_forget_bias,
+        initializers, regularizers (W_/U_/b_regularizer), return_sequences, go_backwards.
+    Input shape: (batch, time, channels, rows, cols) channels first, (batch, time, rows, cols,
+    channels) channels last. Output: (batch, time, filters, rows', cols') with return_sequences
+    (channels last: filters at the end), else without the time axis.
+    Weights (get_weights, as Keras): kernel (kh, kw, channels, 4 filters), recurrent_kernel
+    (kh, kw, filters, 4 filters), bias (4 filters,).
+    Example:
+        >>> from zoo.keras.models import Sequential
+        >>> Sequential([ConvLSTM2D(4, 3, padding="same", input_shape=(5, 2, 8, 8))]).output_shape
+        (None, 4, 8, 8)
+    """
+
+    rank = 2
+
+
+class ConvLSTM3D(_ConvLSTM):
+    """Convolutional LSTM with 3-D convolutions (see ConvLSTM2D; Analytics Zoo: nb_filter, nb_kernel).
+
+    Input shape: (batch, time, channels, depth, rows, cols) channels first, or channels last.
+    Weights (as Keras): kernel (kd, kh, kw, channels, 4 filters), recurrent_kernel
+    (kd, kh, kw, filters, 4 filters), bias (4 filters,).
+    Example:
+        >>> from zoo.keras.models import Sequential
+        >>> Sequential([ConvLSTM3D(2, 3, padding="same", return_sequences=True,
+        ...                        input_shape=(4, 1, 5, 5, 5))]).output_shape
+        (None, 4, 2, 5, 5, 5)
+    """
+
+    rank = 3
 
 
 # ---- Masking ----------------------------------------------------------------------------------
