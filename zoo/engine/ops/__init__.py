@@ -7,7 +7,8 @@ from zoo.engine.ops.base import OPS, Ctx, Op, from_config, register
 from zoo.engine.ops.conv import Conv1D, Conv2D
 from zoo.engine.ops.elementwise import *  # noqa: F401,F403
 from zoo.engine.ops.elementwise import __all__ as _elementwise
-from zoo.engine.ops import misc  # noqa: F401  (registers its ops)
+from zoo.engine.ops import (attention, az_losses, conv3d, conv_extra, embedding, misc,  # noqa: F401
+                            recurrent)  # (imported to register their ops by type name)
 from zoo.engine.ops.linear import Linear, MatMul
 from zoo.engine.ops.norm import LRN, BatchNorm, Dropout
 from zoo.engine.ops.pool import AvgPool1D, AvgPool2D, GlobalAvgPool, GlobalMaxPool, MaxPool1D, MaxPool2D
