@@ -60,11 +60,10 @@ class _PortableOptimizer:
 
 
 @contextlib.contextmanager
-def _detached(trainer: Trainer):
-    """Graph nodes without their tags (Keras layers) and parameters without their store, while pickling."""
-    nodes = trainer.model.nodes
+def detached(nodes, params):
+    """Graph nodes without their tags (e.g. Keras layers) and parameters without their store
+    while pickling, so that only the graph and the parameter values travel."""
     tags = [n.tag for n in nodes]
-    params = list(trainer.store.params) + list(trainer.store.states)
     stores = [p.store for p in params]
     try:
         for n in nodes:
@@ -90,7 +89,7 @@ def trainer_spec(trainer: Trainer) -> bytes:
             "regularizers": trainer.regularizers,
             "store_order": list(trainer.store.params) + list(trainer.store.states),
             "state": (st.epoch, st.iteration, st.loss, st.score)}
-    with _detached(trainer):
+    with detached(trainer.model.nodes, spec["store_order"]):
         return cloudpickle.dumps(spec)
 
 
@@ -325,7 +324,8 @@ class DistributedTrainer:
             for cb in cbs:
                 cb.on_epoch_begin(e, {})
             for b, it in enumerate(by_epoch.get(e, [])):
-                logs = {"loss": it["loss"], "size": it["size"], "lr": it["lr"], "throughput": it["throughput"]}
+                logs = {"loss": it["loss"], "size": it["size"], "lr": it["lr"], "throughput": it["throughput"],
+                        "iteration": it["iteration"]}
                 for cb in cbs:
                     cb.on_batch_begin(b, {})
                     cb.on_batch_end(b, logs)

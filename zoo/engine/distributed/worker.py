@@ -285,7 +285,8 @@ class _Worker:
         rngs = [json.loads(b) for b in self.ring.allgather_bytes(json.dumps(
             [[ctx.rng.bit_generator.state for *_, ctx in tr.executor.plan],
              tr._group.rng_states() if tr._group is not None else []]).encode())]
-        extra = {"job_id": self.job["job_id"], "batch_in_epoch": self.batch_in_epoch, "epoch_loss": self.epoch_loss,
+        extra = {"job_id": self.job["job_id"], "log": self.rows, "batch_in_epoch": self.batch_in_epoch,
+                 "epoch_loss": self.epoch_loss,
                  "epoch_seen": self.epoch_seen, "workers": self.size, "rngs": rngs,
                  "metrics": [[[m.total, m.count] for m in ms] for ms in tr.metrics]}
         if not self.compress:
@@ -301,6 +302,8 @@ class _Worker:
         extra = load_blob(self.tr, blob)
         tr = self.tr
         self.batch_in_epoch = int(extra.get("batch_in_epoch", 0))
+        if self.rank == 0:  # the rows of the iterations before the checkpoint (sent once, at the end)
+            self.rows = [tuple(r) for r in extra.get("log", [])]
         self.epoch_loss, self.epoch_seen = float(extra.get("epoch_loss", 0.0)), int(extra.get("epoch_seen", 0))
         for ms, saved in zip(tr.metrics, extra.get("metrics", [])):
             for m, (tot, cnt) in zip(ms, saved):
