@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from tests.harness import assert_close, check_grad, check_threads, run_op
+from zoo.engine import threads
 from zoo.engine.ops import OPS
+from zoo.engine.ops import attention as A
 from zoo.engine.ops.attention import DotProductAttention, DotProductAttentionScores
 
 
@@ -191,6 +193,35 @@ def test_threads(rng):
         return [y.copy()] + [a.copy() for a in g[:3]]
 
     check_threads(run, exact=False, rtol=1e-5, atol=1e-6)
+
+
+def test_batch_split_across_threads(rng, monkeypatch):
+    """Large stacks run the per-head products single-threaded, the batch split over the threads: same
+    results as one thread, and correct gradients through the split path."""
+    q, k, v = _qkv(rng, 5, 64, 64, 2, 64, 64, np.float32)
+    assert 5 * 2 * 64 * 64 * 64 >= A._SPLIT_WORK
+    mask = (rng.random((5, 64)) > 0.2).astype(np.float32)
+    op = DotProductAttention(2, causal=True)
+
+    def run():
+        y, ctx = run_op(op, q, k, v, mask)
+        g = op.backward(ctx, np.ones_like(y))
+        return [y.copy()] + [a.copy() for a in g[:3]]
+
+    with threads.num_threads(3):
+        y3 = run()
+        assert threads.get_num_threads() == 3  # restored after the single-threaded products
+    check_threads(run, exact=False, rtol=1e-5, atol=1e-6)
+    with threads.num_threads(1):
+        y1 = run()
+    for a, b in zip(y1, y3):
+        assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert_close(y3[0], _naive(q, k, v, 2, mask, causal=True)[0], rtol=1e-4, atol=1e-5)
+    monkeypatch.setattr(A, "_SPLIT_WORK", 0)
+    with threads.num_threads(2):
+        qs, ks, vs = _qkv(rng, 3, 4, 5, 2, 3, 2)
+        check_grad(DotProductAttention(2), [qs, ks, vs, (rng.random((3, 4, 5)) > 0.3).astype(np.float64)])
+        check_grad(DotProductAttention(2, causal=True, packed=True), [rng.standard_normal((3, 5, 12))])
 
 
 def test_registered_and_config_round_trip():

@@ -5,6 +5,10 @@ makes them; the op views them as (batch, heads, time, dim) without copying, so t
 Reshape/Transpose node around it. Matrix products go to BLAS (np.matmul on strided views),
 the row softmax and the dropout to the C kernels of csrc/act.c and csrc/norm.c.
 
+The per-head products are small (T x D by D x S): a threaded GEMM gains little on them and
+loses badly when the cores are busy (its threads wait for each other on every product). So
+they run with BLAS single-threaded, the batch split across zoo's threads instead (`_bmm`).
+
     scores = scale * q_h @ k_h^T                    (B, H, T, S), scale default 1/sqrt(Dk)
     scores += -1e30 where masked                    mask == 0, or j > i when causal
     p = softmax(scores) over S, rows with every key masked set to 0 (as Keras)
@@ -17,10 +21,14 @@ Masks (a float or bool array, 0 = masked) broadcast against the scores (B, H, T,
 
 from __future__ import annotations
 
+import itertools
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from zoo.engine import threads as TH
 from zoo.engine.kernels import act as KA
 from zoo.engine.kernels import norm as KN
 from zoo.engine.ops.base import Ctx, Op, register
@@ -40,6 +48,40 @@ def _check_int(who: str, what: str, v, low: int = 1) -> int:
 
 def _same(a, b) -> bool:
     return a is None or b is None or a == b
+
+
+_pool_lock = threading.Lock()
+_pool: list = [None, 0]  # (executor, workers)
+#: below this many multiply-adds a stacked product runs inline
+_SPLIT_WORK = 1 << 21
+
+
+def _workers(n: int) -> ThreadPoolExecutor:
+    with _pool_lock:
+        if _pool[1] != n:
+            if _pool[0] is not None:
+                _pool[0].shutdown(wait=False)
+            _pool[0], _pool[1] = ThreadPoolExecutor(n, thread_name_prefix="zoo-attention"), n
+        return _pool[0]
+
+
+def _bmm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """out = a @ b over stacks (B, H, m, k) @ (B, H, k, n): single-threaded BLAS per product, the
+    batch axis split across zoo's threads (the calling thread takes the first part)."""
+    n = min(TH.get_num_threads(), a.shape[0])
+    if n <= 1 or a.shape[0] * a.shape[1] * a.shape[2] * a.shape[3] * b.shape[3] < _SPLIT_WORK:
+        np.matmul(a, b, out=out)
+        return
+    cuts = [a.shape[0] * i // n for i in range(n + 1)]
+    with TH.num_threads(1):
+        pool = _workers(n - 1)
+        futures = [pool.submit(np.matmul, a[lo:hi], b[lo:hi], out=out[lo:hi])
+                   for lo, hi in itertools.pairwise(cuts[1:])]
+        try:
+            np.matmul(a[:cuts[1]], b[:cuts[1]], out=out[:cuts[1]])
+        finally:
+            for f in futures:
+                f.result()
 
 
 def _mask4(shape: tuple) -> tuple:
@@ -204,7 +246,7 @@ class DotProductAttention(Op):
         dt = qh.dtype
         scale = self.scale if self.scale is not None else 1.0 / math.sqrt(Dk) if Dk else 1.0
         p = ctx.buf("p", (B, H, T, S), dt)
-        np.matmul(qh, kh.swapaxes(-1, -2), out=p)
+        _bmm(qh, kh.swapaxes(-1, -2), p)
         p *= scale
         bias, empty = self._bias(ctx, mask, B, T, S, dt)
         if bias is not None:
@@ -222,7 +264,7 @@ class DotProductAttention(Op):
             KN.dropout_forward(p, self.dropout, ctx.rng.bit_generator.random_raw(), pd, dm, who=self._who)
             ctx.drop_mask = dm
         o = ctx.buf("o", (B, T, H, Dv), dt)
-        np.matmul(pd, vh, out=o.transpose(0, 2, 1, 3))
+        _bmm(pd, vh, o.transpose(0, 2, 1, 3))
         ctx.qh, ctx.kh, ctx.vh, ctx.p, ctx.pd, ctx.empty, ctx.scale, ctx.lay = qh, kh, vh, p, pd, empty, scale, lay
         out = o.reshape(B, T, H * Dv)
         if self._scores_output:
@@ -259,10 +301,10 @@ class DotProductAttention(Op):
             dk_h = dk.transpose(0, 2, 1, 3) if want_k else None
             dv_h = dv.transpose(0, 2, 1, 3) if want_v else None
         if want_v:
-            np.matmul(pd.swapaxes(-1, -2), go_h, out=dv_h)
+            _bmm(pd.swapaxes(-1, -2), go_h, dv_h)
         if want_q or want_k:
             dpd = ctx.buf("dpd", p.shape, dt)
-            np.matmul(go_h, vh.swapaxes(-1, -2), out=dpd)
+            _bmm(go_h, vh.swapaxes(-1, -2), dpd)
             if ctx.drop_mask is not None:
                 dp = ctx.buf("dp", p.shape, dt)
                 KN.dropout_backward(dpd, ctx.drop_mask, self.dropout, dp, who=self._who)
@@ -276,10 +318,10 @@ class DotProductAttention(Op):
             if p.size:
                 KA.softmax_backward(dp, p, ds, ctx.lay, who=self._who)
             if want_q:
-                np.matmul(ds, kh, out=dq_h)
+                _bmm(ds, kh, dq_h)
                 dq_h *= ctx.scale
             if want_k:
-                np.matmul(ds.swapaxes(-1, -2), qh, out=dk_h)
+                _bmm(ds.swapaxes(-1, -2), qh, dk_h)
                 dk_h *= ctx.scale
         elif self.packed:
             dq_h.fill(0)
