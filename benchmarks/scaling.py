@@ -89,6 +89,76 @@ def run_local(models, batches, rounds, seconds) -> list[str]:
     return lines
 
 
+# ---- Spark workers ------------------------------------------------------------------------------
+
+SPARK_BATCH = {"lenet": 128, "resnet20": 64}
+
+
+def spark_session(master: str):
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    from pyspark.sql import SparkSession
+
+    spark = (SparkSession.builder.master(master).appName("zoo-scaling").config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false").config("spark.executor.memory", "900m")
+             .config("spark.sql.shuffle.partitions", "2").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    want = int(master.split("[")[1].split(",")[0]) if master.startswith("local-cluster") else 0
+    deadline = time.time() + 180
+    while want and len(spark.sparkContext.statusTracker().getExecutorInfos()) < want + 1 and time.time() < deadline:
+        time.sleep(0.5)
+    return spark
+
+
+def spark_run(spark, name: str, workers: int, iterations: int) -> dict:
+    """One distributed fit; medians over the iterations after the first three."""
+    import pandas as pd
+
+    from zoo.engine.distributed.trainer import DistributedTrainer
+    from zoo.engine.optim import SGD
+    from zoo.engine.trainer import Trainer
+    from zoo.engine.triggers import MaxIteration
+
+    b = SPARK_BATCH[name]
+    x, y = data(name, b * iterations)
+    df = spark.createDataFrame(pd.DataFrame({"features": list(x.reshape(len(x), -1)), "label": y})).cache()
+    df.count()
+    tr = Trainer(build(name), "sparse_categorical_crossentropy", SGD(0.01, momentum=0.9))
+    d = DistributedTrainer(tr)
+    d.fit(df, batch_size=b, end_trigger=MaxIteration(iterations), num_workers=workers, threads_per_worker=1)
+    df.unpersist()
+    its = d.iterations[3:] or d.iterations
+    med = {k: statistics.median(i[k] for i in its) for k in ("seconds", "compute", "comm", "update", "data")}
+    info = d.info
+    return {"samples_s": b / med["seconds"], **med, "job": info["job_seconds"], "loop": info["loop_seconds"],
+            "allgather": info["allgather_seconds"]}
+
+
+def run_spark(models, iterations: int, master: str) -> list[str]:
+    spark = spark_session(master)
+    lines = [(f"master `{master}`, one core per worker, SGD momentum; per-iteration medians (ms) after 3 warm-up "
+             f"iterations; sync share = (communication + update) / iteration; Spark overhead = job time - training "
+             f"loop time (task start, data conversion, the allGather rendezvous, results)."), "",
+             ("| model | batch | workers | samples/s | iteration ms | compute | communication | update | data | "
+             "sync share | Spark overhead s (rank 0 allGather s) | speedup |"), "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    try:
+        for name in models:
+            base = None
+            for workers in (1, 2):
+                r = spark_run(spark, name, workers, iterations)
+                base = base or r["samples_s"]
+                sync = (r["comm"] + r["update"]) / r["seconds"]
+                line = (f"| {name} | {SPARK_BATCH[name]} | {workers} | {r['samples_s']:,.0f} | "
+                        f"{r['seconds'] * 1e3:.1f} | {r['compute'] * 1e3:.1f} | {r['comm'] * 1e3:.1f} | "
+                        f"{r['update'] * 1e3:.1f} | {r['data'] * 1e3:.1f} | {sync:.1%} | "
+                        f"{r['job'] - r['loop']:.1f} ({r['allgather']:.1f}) | {r['samples_s'] / base:.2f}x |")
+                print(line, flush=True)
+                lines.append(line)
+    finally:
+        spark.stop()
+    return lines
+
+
 def write(section: str, lines: list[str]) -> None:
     head = (f"\n## {section} ({time.strftime('%Y-%m-%d %H:%M')}, {platform.processor() or platform.machine()}, "
             f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; OPENBLAS_CORETYPE/L2_SIZE unset)\n\n")
@@ -104,6 +174,7 @@ def main(argv=None) -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=1.5)
     ap.add_argument("--iterations", type=int, default=30)
+    ap.add_argument("--master", default="local-cluster[2,1,1024]")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     models = [m for m in args.models.split(",") if m]
@@ -115,9 +186,7 @@ def main(argv=None) -> None:
         if not args.no_write:
             write("Local replicas vs threads inside ops (benchmarks/scaling.py --local)", lines)
     if args.spark:
-        from scaling_spark import run_spark
-
-        lines = run_spark([m for m in models if m != "mlp"], args.iterations)
+        lines = run_spark([m for m in models if m != "mlp"], args.iterations, args.master)
         if not args.no_write:
             write("Spark workers (benchmarks/scaling.py --spark)", lines)
 

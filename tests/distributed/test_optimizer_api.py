@@ -103,11 +103,12 @@ def test_nncontext_conf_merge(monkeypatch):
 def test_spark_optimizer_and_predict_frame(spark):
     import pandas as pd
 
-    from zoo.engine.distributed.predict import predict_frame
+    from zoo.engine.distributed import is_spark_data, predict_frame
 
     x, y = data()
     df = spark.createDataFrame(pd.DataFrame({"features": list(x), "label": y}))
     assert nncontext.get_nncontext(create=False) is not None
+    assert is_spark_data(df) and is_spark_data(df.rdd) and not is_spark_data((x, y))
     graph = mlp((20, 32, 3))
     opt = Optimizer(graph, df, LOSS, SGD(0.1, momentum=0.9), MaxEpoch(2), batch_size=50, num_workers=2)
     opt.set_validation(100, df, SeveralIteration(4), ["Top1Accuracy"])
