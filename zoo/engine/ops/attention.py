@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -54,6 +55,14 @@ _pool_lock = threading.Lock()
 _pool: list = [None, 0]  # (executor, workers)
 #: below this many multiply-adds a stacked product runs inline
 _SPLIT_WORK = 1 << 21
+
+
+def _forget_pool() -> None:
+    """In a forked child the pool's threads do not exist: start a new pool when one is needed."""
+    _pool[0], _pool[1] = None, 0
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _workers(n: int) -> ThreadPoolExecutor:
