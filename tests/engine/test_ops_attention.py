@@ -224,6 +224,31 @@ def test_batch_split_across_threads(rng, monkeypatch):
         check_grad(DotProductAttention(2, causal=True, packed=True), [rng.standard_normal((3, 5, 12))])
 
 
+def test_concurrent_calls_restore_the_thread_setting(rng):
+    """Ops running in several Python threads at once leave zoo's thread count as it was."""
+    import threading
+
+    q = rng.standard_normal((4, 64, 128)).astype(np.float32)
+    assert 4 * 2 * 64 * 64 * 64 >= A._SPLIT_WORK
+    ref = run_op(DotProductAttention(2), q, q, q)[0].copy()
+    errors = []
+
+    def work():
+        for _ in range(8):
+            y, _ = run_op(DotProductAttention(2), q, q, q)
+            if not np.allclose(y, ref, rtol=1e-5, atol=1e-6):
+                errors.append("different result")
+
+    with threads.num_threads(2):
+        workers = [threading.Thread(target=work) for _ in range(3)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+        assert threads.get_num_threads() == 2
+    assert not errors
+
+
 def test_registered_and_config_round_trip():
     op = DotProductAttention(4, scale=0.5, causal=True, dropout=0.1, packed=True)
     assert OPS["dot_product_attention"] is DotProductAttention

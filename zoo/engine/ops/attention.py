@@ -26,6 +26,7 @@ import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -74,6 +75,28 @@ def _workers(n: int) -> ThreadPoolExecutor:
         return _pool[0]
 
 
+_single_lock = threading.Lock()
+_single = {"depth": 0, "before": 1}
+
+
+@contextmanager
+def _single_threaded():
+    """zoo's threads (OpenMP and BLAS) set to 1 inside; nested or concurrent uses restore the setting
+    once, when the last one leaves."""
+    with _single_lock:
+        if _single["depth"] == 0:
+            _single["before"] = TH.get_num_threads()
+            TH.set_num_threads(1)
+        _single["depth"] += 1
+    try:
+        yield
+    finally:
+        with _single_lock:
+            _single["depth"] -= 1
+            if _single["depth"] == 0:
+                TH.set_num_threads(_single["before"])
+
+
 def _bmm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """out = a @ b over stacks (B, H, m, k) @ (B, H, k, n): single-threaded BLAS per product, the
     batch axis split across zoo's threads (the calling thread takes the first part)."""
@@ -82,7 +105,7 @@ def _bmm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
         np.matmul(a, b, out=out)
         return
     cuts = [a.shape[0] * i // n for i in range(n + 1)]
-    with TH.num_threads(1):
+    with _single_threaded():
         pool = _workers(n - 1)
         futures = [pool.submit(np.matmul, a[lo:hi], b[lo:hi], out=out[lo:hi])
                    for lo, hi in itertools.pairwise(cuts[1:])]
