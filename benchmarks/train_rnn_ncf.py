@@ -11,9 +11,12 @@ The frameworks run in alternating rounds (zoo, tf.keras, PyTorch, zoo, ...) so t
 machine's load hits them alike; each figure is the best round. Prints samples/s and the ratios
 zoo/peer, and appends a section to benchmarks/RESULTS.md (with the CPU model and the load).
 
-Run:  python benchmarks/train_rnn_ncf.py [--models lstm,ncf] [--seconds 4] [--rounds 3] [--no-write]
+Run:  python benchmarks/train_rnn_ncf.py [--models lstm,ncf] [--seconds 4] [--rounds 3] [--passive] [--no-write]
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are removed from the environment for this command (the
-script re-executes itself without them), as users' machines do not set them.
+script re-executes itself without them), as users' machines do not set them. --passive also sets
+OMP_WAIT_POLICY=PASSIVE and OPENBLAS_THREAD_TIMEOUT=4 for every framework (idle OpenMP and
+OpenBLAS threads sleep at once instead of spinning): on a shared, loaded machine spinning thread
+pools steal the cores the working threads need; the table records which mode ran.
 """
 
 from __future__ import annotations
@@ -24,8 +27,12 @@ import platform
 import sys
 import time
 
-if any(k in os.environ for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")) and "ZOO_BENCH_CHILD" not in os.environ:
+PASSIVE = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
+if "ZOO_BENCH_CHILD" not in os.environ and (any(k in os.environ for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))
+                                            or "--passive" in sys.argv):
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    if "--passive" in sys.argv:
+        env.update(PASSIVE)
     env["ZOO_BENCH_CHILD"] = "1"
     os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
@@ -237,6 +244,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds (the best round counts)")
     ap.add_argument("--frameworks", default="zoo,tf.keras,pytorch")
     ap.add_argument("--no-write", action="store_true", help="do not append to benchmarks/RESULTS.md")
+    ap.add_argument("--passive", action="store_true", help="OMP_WAIT_POLICY=PASSIVE, OPENBLAS_THREAD_TIMEOUT=4")
     args = ap.parse_args()
     table = {"zoo": ZooRunner, "tf.keras": TfRunner, "pytorch": TorchRunner}
     frameworks = [(fw, table[fw]) for fw in args.frameworks.split(",")]
@@ -258,7 +266,9 @@ def main() -> None:
         with open(path, "a") as f:
             f.write(f"\n## train_rnn_ncf.py ({time.strftime('%Y-%m-%d %H:%M')})\n\n"
                     f"CPU: {cpu_model()}, {os.cpu_count()} cores, {THREADS} threads per framework, zoo kernels: "
-                    f"{_native.cpu_isa()}; OPENBLAS_CORETYPE/L2_SIZE unset. 1-min load average {load0:.1f} at the "
+                    f"{_native.cpu_isa()}; OPENBLAS_CORETYPE/L2_SIZE unset; "
+                    + ("OMP_WAIT_POLICY=PASSIVE, OPENBLAS_THREAD_TIMEOUT=4 (--passive)" if args.passive
+                       else "default thread-pool waiting") + f". 1-min load average {load0:.1f} at the "
                     f"start, {load1:.1f} at the end (shared machine: absolute rates are depressed; the frameworks "
                     f"ran in {args.rounds} alternating rounds of ~{args.seconds:.0f} s, best round shown).\n\n"
                     "| model | batch | zoo (samples/s) | tf.keras | PyTorch | zoo/tf.keras | zoo/PyTorch |\n"

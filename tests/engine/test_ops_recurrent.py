@@ -406,6 +406,22 @@ def test_embedding_forward_gradient_tf(rng, tf):
     assert_close(gw, tf.convert_to_tensor(tape.gradient(loss, tw)).numpy(), rtol=1e-6, atol=1e-6)
 
 
+def test_embedding_gradient_buffer_reuse(rng):
+    """Consecutive backward passes on one node: rows of the previous batch do not leak into the next."""
+    w = rng.normal(size=(100, 4))
+    op = E.Embedding(padding_id=7)
+    _, ctx = run_op(op, np.array([3, 7, 3, 50]), w)
+    for ids in ([3, 7, 3, 50], [1, 2, 7, 99], [0, 0, 0, 0], list(range(40))):
+        ids = np.array(ids)
+        gy = rng.normal(size=(len(ids), 4))
+        op.forward(ctx, ids, w)
+        gw = op.backward(ctx, gy)[1]
+        ref = np.zeros_like(w)
+        keep = ids != 7
+        np.add.at(ref, ids[keep], gy[keep])
+        assert_close(gw, ref, rtol=1e-12, atol=0)
+
+
 def test_embedding_scatter_threads_bitwise(rng):
     V, D, n = 3000, 128, 40000  # n * D above the kernels' OpenMP threshold
     w = rng.normal(size=(V, D)).astype(np.float32)

@@ -39,6 +39,29 @@ def _who(kind: str, ctx: Ctx) -> str:
     return kind if not ctx.name or ctx.name == kind else f"{kind} '{ctx.name}'"
 
 
+def _clean_grad(ctx: Ctx, shape, dtype) -> np.ndarray:
+    """The (V, D) gradient buffer, all zeros: only the rows the last backward wrote are cleared
+    when they are few (a batch usually touches a small part of the table)."""
+    prev = ctx.__dict__.get("dw_rows")
+    dw = ctx._bufs.get("dw")
+    if prev is not None and dw is not None and dw.shape == tuple(shape) and dw.dtype == dtype and prev[0] is dw:
+        dw[prev[1]] = 0
+        return dw
+    return ctx.zeros("dw", tuple(shape), dtype)
+
+
+def _remember_rows(ctx: Ctx, dw: np.ndarray, ids: np.ndarray, base: int, pad) -> None:
+    """Note which rows of dw are non-zero now (for _clean_grad), or None to clear it all next time."""
+    if 4 * ids.size >= dw.shape[0]:
+        ctx.dw_rows = None
+        return
+    rows = ids - base
+    keep = (rows >= 0) & (rows < dw.shape[0])
+    if pad is not None:
+        keep &= ids != pad
+    ctx.dw_rows = (dw, rows[keep])
+
+
 def _check_table(w, who: str) -> np.ndarray:
     if not isinstance(w, np.ndarray) or w.dtype not in _FLOATS or w.ndim != 2:
         raise TypeError(f"{who}: expected a 2-D float32/float64 table (V, D), got "
@@ -91,11 +114,12 @@ class Embedding(Op):
     def backward(self, ctx: Ctx, gy):
         if not ctx.needs_grad[1]:
             return None, None
-        dw = ctx.buf("dw", ctx.wshape, ctx.dtype)
-        dw.fill(0)
+        dw = _clean_grad(ctx, ctx.wshape, ctx.dtype)
         g = np.ascontiguousarray(gy, dtype=ctx.dtype).reshape(-1, ctx.wshape[1])
-        K.embedding_scatter(dw, ctx.ids.reshape(-1), g, None, 0 if self.zero_based else 1, pad=self.padding_id,
+        ids = ctx.ids.reshape(-1)
+        K.embedding_scatter(dw, ids, g, None, 0 if self.zero_based else 1, pad=self.padding_id,
                             who=_who("Embedding", ctx))
+        _remember_rows(ctx, dw, ids, 0 if self.zero_based else 1, self.padding_id)
         return None, dw
 
 
