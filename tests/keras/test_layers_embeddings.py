@@ -93,6 +93,18 @@ def test_word_embedding(glove):
                 input_data=np.array([[0, 1, 2, 3], [3, 2, 1, 0]], np.int32), input_dtype="int32")
 
 
+def test_word_embedding_config_without_the_file(glove, tmp_path):
+    layer = L.WordEmbedding(glove, input_length=2)
+    Sequential([layer])
+    cfg = layer.get_config()
+    assert (cfg["input_dim"], cfg["output_dim"]) == (4, 3)
+    cfg["embedding_file"] = str(tmp_path / "moved.txt")  # e.g. a saved model opened elsewhere
+    clone = L.WordEmbedding.from_config(cfg)
+    Sequential([clone])
+    clone.set_weights(layer.get_weights())
+    assert_close(clone.get_weights()[0], L.prepare_embedding(glove), atol=0)
+
+
 def test_word_embedding_bad_input(glove, tmp_path):
     with pytest.raises(ValueError, match="WordEmbedding: embedding_file 'nope.txt' is not a file"):
         L.WordEmbedding("nope.txt")

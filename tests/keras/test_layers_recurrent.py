@@ -113,6 +113,8 @@ def test_keras1_spellings(rng, tf):
     assert gru.get_weights()[2].shape == (9,)
     rnn = L.SimpleRNN(output_dim=3, activation="tanh", return_sequences=True)
     check_keras_parity(rnn, TL.SimpleRNN(3, return_sequences=True), x, rtol=RTOL, atol=ATOL)
+    assert Sequential([L.LSTM(output_dim=2, input_dim=4, input_length=6)]).output_shape == (None, 2)
+    assert Sequential([L.GRU(2, input_dim=4, return_sequences=True)]).layers[-1].input_shape == (None, None, 4)
     # the Keras 3 spelling keeps Keras 3's defaults
     assert L.LSTM(3).recurrent_activation == "sigmoid" and L.GRU(3).reset_after
     assert L.LSTM(3, recurrent_activation="hard_sigmoid").recurrent_activation == "hard_sigmoid"

@@ -86,6 +86,8 @@ def recurrent_weight_grad(hs: np.ndarray, dg: np.ndarray, h0: np.ndarray | None,
     return out
 
 
+#: a recurrent step whose GEMM has fewer FLOPs runs its time loop on one thread
+SMALL_STEP_FLOPS = 8e6
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 
@@ -106,9 +108,10 @@ def col_ranges(n: int, unit: int = 64) -> list[tuple[int, int]]:
     return [(cuts[i], cuts[i + 1]) for i in range(k)]
 
 
-def run_ranges(ranges: list[tuple[int, int]], fn) -> None:
-    """fn(a, b) for every range: one range runs here with every thread for BLAS and the kernels;
-    several run at once, this thread and a pool, each with one BLAS/OpenMP thread.
+def run_ranges(ranges: list[tuple[int, int]], fn, serial: bool = False) -> None:
+    """fn(a, b) for every range: one range runs here with every thread for BLAS and the kernels
+    (one thread if `serial`: for small per-step GEMMs, where a BLAS thread team costs more than
+    it saves); several run at once, this thread and a pool, each with one BLAS/OpenMP thread.
 
     The recurrences of different samples are independent and GEMM column blocks too, so a
     worker never waits for another until its whole share is done: one synchronisation per
@@ -118,7 +121,11 @@ def run_ranges(ranges: list[tuple[int, int]], fn) -> None:
     """
     global _pool, _pool_size
     if len(ranges) == 1:
-        fn(*ranges[0])
+        if serial and threads.get_num_threads() > 1:
+            with threads.num_threads(1):
+                fn(*ranges[0])
+        else:
+            fn(*ranges[0])
         return
     if _pool is None or _pool_size < len(ranges) - 1:
         if _pool is not None:
@@ -334,6 +341,10 @@ class _Recurrent(Op):
             dcarry += extra[0]
         return dseq, dcarry, extra
 
+    def _small(self, B: int) -> bool:
+        """Whether a step's recurrent GEMM (B x U x G*U) is too small for a BLAS thread team."""
+        return 2 * B * self.units * self.gates * self.units < SMALL_STEP_FLOPS
+
     def _project(self, ctx: Ctx, b0: int, b1: int) -> None:
         """xp = x @ W for the batch rows [b0, b1) (their B*T-rows are contiguous)."""
         T = ctx.dims[1]
@@ -410,7 +421,7 @@ class SimpleRNN(_Recurrent):
                     np.matmul(hp, r, out=gr)
                 step(hs, xp, g if hp is not None else None, bb, mm, h0, B, T, U, s, b0, b1, act, code)
 
-        run_ranges(row_ranges(B), run)
+        run_ranges(row_ranges(B), run, serial=self._small(B))
         ctx.hs = hs
         return self._outputs(ctx, hs, (hs[:, T - 1],))
 
@@ -432,7 +443,7 @@ class SimpleRNN(_Recurrent):
                     np.matmul(dxp[b0:b1, s], rt, out=dr)
             self._input_grad(ctx, dxp, b0, b1)
 
-        run_ranges(row_ranges(B), run)
+        run_ranges(row_ranges(B), run, serial=self._small(B))
         grads = {"b": None if dbp is None else dbp.sum(axis=0), "states": [dcarry + dhr] if h0 is not None else [None]}
         if ctx.needs_grad[2]:
             grads["r"] = recurrent_weight_grad(hs, dxp, h0, np.empty((U, U), dt))
@@ -469,7 +480,7 @@ class LSTM(_Recurrent):
                 step(gates, hs, cs, tc, xp, g if hp is not None else None, bb, mm, h0, c0, B, T, U, s, b0, b1, act,
                      ract, code)
 
-        run_ranges(row_ranges(B), run)
+        run_ranges(row_ranges(B), run, serial=self._small(B))
         ctx.gates, ctx.hs, ctx.cs, ctx.tc = gates, hs, cs, tc
         return self._outputs(ctx, hs, (hs[:, T - 1], cs[:, T - 1]))
 
@@ -498,7 +509,7 @@ class LSTM(_Recurrent):
                     np.matmul(dgates[b0:b1, s], rt, out=dr)
             self._input_grad(ctx, dgates, b0, b1)
 
-        run_ranges(row_ranges(B), run)
+        run_ranges(row_ranges(B), run, serial=self._small(B))
         grads = {"b": None if dbp is None else dbp.sum(axis=0),
                  "states": [dcarry + dhr if h0 is not None else None, dc.copy() if c0 is not None else None]}
         if ctx.needs_grad[2]:
@@ -571,7 +582,7 @@ class GRU(_Recurrent):
                         np.matmul(rh[b0:b1, s], rhh, out=g2r)
                     fb(gates, hs, xp, g2 if hp is not None else None, bb, mm, h0, B, T, U, s, b0, b1, act, code)
 
-        run_ranges(row_ranges(B), run)
+        run_ranges(row_ranges(B), run, serial=self._small(B))
         ctx.gates, ctx.hs = gates, hs
         return self._outputs(ctx, hs, (hs[:, T - 1],))
 
@@ -600,7 +611,7 @@ class GRU(_Recurrent):
                         np.matmul(dgr[b0:b1, s], rt, out=dr)
                 self._input_grad(ctx, dxp, b0, b1)
 
-            run_ranges(row_ranges(B), run)
+            run_ranges(row_ranges(B), run, serial=self._small(B))
             grads = {"b": np.stack([dbpi.sum(axis=0), dbpr.sum(axis=0)]) if has_b else None}
             if need_r:
                 grads["r"] = recurrent_weight_grad(hs, dgr, h0, np.empty((U, 3 * U), dt))
@@ -622,7 +633,7 @@ class GRU(_Recurrent):
                         np.matmul(dxp[b0:b1, s, : 2 * U], rzr_t, out=dr)
                 self._input_grad(ctx, dxp, b0, b1)
 
-            run_ranges(row_ranges(B), run)
+            run_ranges(row_ranges(B), run, serial=self._small(B))
             grads = {"b": None if dbp is None else dbp.sum(axis=0)}
             if need_r:
                 gr = np.empty((U, 3 * U), dt)

@@ -189,10 +189,13 @@ class WordEmbedding(Embedding):
     def __init__(self, embedding_file: str, word_index: dict | None = None, trainable: bool = False,
                  input_length: int | None = None, randomize_unknown: bool = False, normalize: bool = False,
                  **kwargs):
-        table = prepare_embedding(embedding_file, word_index, randomize_unknown, normalize)
         kwargs.pop("weights", None)
-        kwargs.pop("input_dim", None)
-        kwargs.pop("output_dim", None)
+        dims = kwargs.pop("input_dim", None), kwargs.pop("output_dim", None)
+        if not os.path.isfile(str(embedding_file)) and None not in dims:
+            # a saved model restores its table from its weights: the file need not be there any more
+            table = np.zeros(dims, np.float32)
+        else:
+            table = prepare_embedding(embedding_file, word_index, randomize_unknown, normalize)
         super().__init__(table.shape[0], table.shape[1], input_length=input_length, trainable=trainable,
                          weights=[table], **kwargs)
         self.embedding_file = str(embedding_file)
@@ -204,7 +207,7 @@ class WordEmbedding(Embedding):
 
     def get_config(self):
         cfg = super().get_config()
-        for key in ("input_dim", "output_dim", "embeddings_initializer", "zero_based_id"):
+        for key in ("embeddings_initializer", "zero_based_id"):
             cfg.pop(key, None)
         return {**cfg, "embedding_file": self.embedding_file, "word_index": self.word_index,
                 "randomize_unknown": self.randomize_unknown, "normalize": self.normalize}

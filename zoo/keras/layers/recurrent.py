@@ -125,6 +125,9 @@ class _RNN(Layer):
                  output_dim=None, inner_activation=None, init=None, inner_init=None, forget_bias_init=None,
                  W_regularizer=None, U_regularizer=None, b_regularizer=None, dropout_W=None, dropout_U=None,
                  **kwargs):
+        if "input_dim" in kwargs and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
+            # Keras 1: input_dim (features) and input_length (time steps) instead of input_shape
+            kwargs["input_shape"] = (kwargs.pop("input_length", None), kwargs.pop("input_dim"))
         super().__init__(**kwargs)
         keras1 = units is None and output_dim is not None or inner_activation is not None
         self.keras1 = keras1
