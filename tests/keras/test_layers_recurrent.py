@@ -389,3 +389,25 @@ def test_bad_input_names_the_layer():
         L.LSTM(2, name="l4")([L.Input((5, 3)), L.Input((2,))])
     with pytest.raises(TypeError, match="Masking 'm': mask_value must be a number"):
         L.Masking("x", name="m")
+
+
+def test_save_and_load_keep_masks_and_wrappers(rng, tmp_path):
+    from zoo.keras.models import load_model
+
+    ids = rng.integers(1, 30, (8, 7))
+    ids[:, 5:] = 0
+    inp = L.Input((7,))
+    x = L.Embedding(30, 4, mask_zero=True)(inp)
+    x = L.Bidirectional(L.LSTM(3, return_sequences=True))(x)
+    x = L.TimeDistributed(L.Dense(2))(x)
+    x = L.GRU(3, reset_after=False)(x)
+    m = Model(inp, L.Dense(2, activation="softmax")(x))
+    m.compile("adam", "sparse_categorical_crossentropy")
+    m.fit(ids, rng.integers(0, 2, 8), epochs=1, verbose=0)
+    m.save(str(tmp_path / "m.zip"))
+    m2 = load_model(str(tmp_path / "m.zip"))
+    assert_close(m2.predict(ids), m.predict(ids), atol=0)
+    ids2 = ids.copy()
+    ids2[:, 5:] = 0
+    ids2[:, 6] = 0
+    assert_close(m2.predict(ids2), m.predict(ids), atol=0)  # masked steps do not matter
