@@ -220,6 +220,8 @@ def test_bad_input(spark, frame):
         d.fit(frame, feature_cols=["feat"])
     with pytest.raises(ValueError, match="num_workers must be an int >= 1, got 0"):
         d.fit(frame, num_workers=0)
+    with pytest.raises(ValueError, match="num_workers=3 needs 3 concurrent tasks .* the cluster has 2 task slots"):
+        d.fit(frame, num_workers=3)
     with pytest.raises(ValueError, match="batch_size must be an int >= 1"):
         d.fit(frame, batch_size=0)
     with pytest.raises(TypeError, match="data must be a Spark DataFrame or RDD, got ndarray"):

@@ -145,6 +145,16 @@ def default_threads_per_worker(spark, num_workers: int) -> int:
         return 1
 
 
+def _task_slots(spark) -> int | None:
+    """Concurrent task slots of a classic session (default parallelism / task cpus), None if unknown."""
+    try:
+        sc = spark.sparkContext
+        cpus = int(sc.getConf().get("spark.task.cpus", "1"))
+        return max(1, sc.defaultParallelism // max(cpus, 1))
+    except Exception:  # noqa: BLE001 - Spark Connect has no SparkContext
+        return None
+
+
 def _check_int(who: str, name: str, v, lo: int = 1) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < lo:
         raise ValueError(f"{who}: {name} must be an int >= {lo}, got {v!r}")
@@ -233,6 +243,11 @@ class DistributedTrainer:
         if num_workers is None:
             num_workers = default_num_workers(spark if is_df else _rdd_session(data))
         num_workers = _check_int(who, "num_workers", num_workers)
+        slots = _task_slots(spark if is_df else _rdd_session(data))
+        if slots is not None and num_workers > slots:
+            raise ValueError(f"{who}: num_workers={num_workers} needs {num_workers} concurrent tasks (a barrier stage "
+                             f"runs all of them at once), but the cluster has {slots} task slots; use "
+                             f"num_workers <= {slots} or more executors/cores")
         if threads_per_worker is None:
             threads_per_worker = default_threads_per_worker(spark if is_df else _rdd_session(data), num_workers)
         threads_per_worker = _check_int(who, "threads_per_worker", threads_per_worker)
