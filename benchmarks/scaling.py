@@ -43,47 +43,60 @@ def build(name: str):
 # ---- local replicas ------------------------------------------------------------------------------
 
 def local_rounds(name: str, batch: int, threads: int, rounds: int, seconds: float) -> dict:
-    """Median samples/s of K=1 (threads inside ops) and K=threads replicas, alternating."""
+    """Median samples/s of: one replica on one thread ("1x1"), one replica with `threads`
+    threads inside its ops ("1xT"), and `threads` replicas of one thread each ("Kx1"), in
+    alternating rounds."""
     from zoo.engine import threads as T
     from zoo.engine.optim import SGD
     from zoo.engine.parallel import LocalParallelTrainer
 
-    T.set_num_threads(threads)
     graph = build(name)
-    trainers = {k: LocalParallelTrainer(graph, "sparse_categorical_crossentropy", SGD(0.01, momentum=0.9),
-                                        replicas=k) for k in (1, threads)}
+    configs = {"1x1": (1, 1), "1xT": (1, threads), "Kx1": (threads, threads)}
+    trainers = {c: LocalParallelTrainer(graph, "sparse_categorical_crossentropy", SGD(0.01, momentum=0.9),
+                                        replicas=k) for c, (k, _) in configs.items()}
     x, y = data(name, batch * 4)
-    xs, ys, sws, _ = trainers[1]._prepare(x, y)
-    per = {}
-    for k, tr in trainers.items():  # warm-up and step time
-        for i in range(3):
+    xs, ys, sws, _ = trainers["1x1"]._prepare(x, y)
+
+    def run(c, steps):
+        T.set_num_threads(configs[c][1])
+        tr = trainers[c]
+        t = time.perf_counter()
+        for i in range(steps):
             sl = slice((i % 4) * batch, (i % 4 + 1) * batch)
             tr.train_step([xs[0][sl]], [ys[0][sl]], [sws[0][sl]])
-        t = time.perf_counter()
-        tr.train_step([xs[0][:batch]], [ys[0][:batch]], [sws[0][:batch]])
-        per[k] = time.perf_counter() - t
+        return time.perf_counter() - t
+
+    per = {}
+    for c in configs:  # warm-up and step time
+        run(c, 3)
+        per[c] = run(c, 1)
     steps = max(3, int(seconds / max(per.values())))
-    out: dict = {k: [] for k in trainers}
+    out: dict = {c: [] for c in configs}
     for _ in range(rounds):
-        for k, tr in trainers.items():
-            t = time.perf_counter()
-            for i in range(steps):
-                sl = slice((i % 4) * batch, (i % 4 + 1) * batch)
-                tr.train_step([xs[0][sl]], [ys[0][sl]], [sws[0][sl]])
-            out[k].append(batch * steps / (time.perf_counter() - t))
+        for c in configs:
+            out[c].append(batch * steps / run(c, steps))
     for tr in trainers.values():
         if tr._group is not None:
             tr._group.close()
-    return {k: statistics.median(v) for k, v in out.items()}
+    T.set_num_threads(threads)
+    return {c: statistics.median(v) for c, v in out.items()}
 
 
 def run_local(models, batches, rounds, seconds) -> list[str]:
-    lines = ["| model | batch | 1 replica x 2 threads (samples/s) | 2 replicas x 1 thread | ratio |",
-             "|---|---|---|---|---|"]
+    lines = [("samples/s, medians of alternating rounds; the default (`replicas=\"auto\"`) is the rule of "
+             "`zoo.engine.parallel.choose_replicas`."), "",
+             ("| model | batch | 1 replica x 1 thread | 1 replica x 2 threads | 2 replicas x 1 thread | "
+             "2 replicas / 1 replica x 2 threads | auto picks |"), "|---|---|---|---|---|---|---|"]
+    from zoo.engine.parallel import choose_replicas
+    from zoo.engine.trainer import Trainer
+
     for name in models:
+        probe = Trainer(build(name), "sparse_categorical_crossentropy", "sgd")
         for b in batches.get(name, (32, 128)):
             r = local_rounds(name, b, 2, rounds, seconds)
-            line = f"| {name} | {b} | {r[1]:,.0f} | {r[2]:,.0f} | {r[2] / r[1]:.2f} |"
+            k = choose_replicas(probe, b, threads=2)
+            line = (f"| {name} | {b} | {r['1x1']:,.0f} | {r['1xT']:,.0f} | {r['Kx1']:,.0f} | "
+                    f"{r['Kx1'] / r['1xT']:.2f} | {k} replica{'s' if k > 1 else ''} |")
             print(line, flush=True)
             lines.append(line)
     return lines
@@ -181,7 +194,7 @@ def main(argv=None) -> None:
     if not args.local and not args.spark:
         args.local = True
     if args.local:
-        batches = {"mlp": (32, 128, 512), "lenet": (32, 128, 512), "resnet20": (16, 64)}
+        batches = {"mlp": (8, 32, 128, 512), "lenet": (8, 32, 128, 512), "resnet20": (16, 64)}
         lines = run_local(models, batches, args.rounds, args.seconds)
         if not args.no_write:
             write("Local replicas vs threads inside ops (benchmarks/scaling.py --local)", lines)

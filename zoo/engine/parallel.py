@@ -431,10 +431,11 @@ def choose_replicas(trainer: Trainer, batch_size: int, threads: int | None = Non
 
     One replica already spreads each op over the threads (BLAS GEMMs, batch-chunked
     convolutions, OpenMP kernels), but every op ends in a join, and ops too small to split
-    run on one thread; K replicas with one thread each join once per step. On the 2-core
-    machine of benchmarks/RESULTS.md, 2 replicas beat 1 replica x 2 threads by 1.1-4x for the
-    MLP, LeNet-5 and ResNet-20 at every batch of 32 or more (the more so the busier the
-    machine), and lose below ~8 samples per replica, where per-op overhead dominates. So:
+    run on one thread; K replicas with one thread each join once per step. Measured on the
+    shared 2-core machine (benchmarks/RESULTS.md, "Local replicas"), 2 replicas beat 1
+    replica x 2 threads by 2.0-10.6x for the MLP, LeNet-5 and ResNet-20 at every batch of 32
+    or more (each join costs most when other processes hold the cores), and LeNet-5 loses
+    (0.91x) at batch 8, where per-op overhead dominates. So:
 
         K = threads   if batch_size >= MIN_SHARE * threads (BN_MIN_SHARE for models with
                       state buffers: batch norm then normalises each share with its own
