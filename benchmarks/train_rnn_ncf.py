@@ -28,8 +28,9 @@ import sys
 import time
 
 PASSIVE = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
-if "ZOO_BENCH_CHILD" not in os.environ and (any(k in os.environ for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))
-                                            or "--passive" in sys.argv):
+if "ZOO_BENCH_CHILD" not in os.environ and (
+    any(k in os.environ for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")) or "--passive" in sys.argv
+):
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     if "--passive" in sys.argv:
         env.update(PASSIVE)
@@ -38,7 +39,7 @@ if "ZOO_BENCH_CHILD" not in os.environ and (any(k in os.environ for k in ("OPENB
 
 THREADS = 2
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-import numpy as np  # noqa: E402
+import numpy as np
 
 VOCAB, EMBED, SEQ, UNITS, CLASSES, LSTM_BATCH = 20000, 128, 200, 128, 20, 64
 USERS, ITEMS, NCF_EMBED, NCF_HIDDEN, NCF_BATCH = 6040, 3706, 64, (128, 64), 1024
@@ -49,7 +50,9 @@ def data(name: str, n: int):
     """Random inputs and labels: (x list, y) with integer ids."""
     rng = np.random.default_rng(0)
     if name == "lstm":
-        return [rng.integers(1, VOCAB, (n, SEQ)).astype(np.int32)], rng.integers(0, CLASSES, n).astype(np.int32)
+        return [rng.integers(1, VOCAB, (n, SEQ)).astype(np.int32)], rng.integers(0, CLASSES, n).astype(
+            np.int32
+        )
     users = rng.integers(0, USERS, (n, 1)).astype(np.int32)
     items = rng.integers(0, ITEMS, (n, 1)).astype(np.int32)
     return [users, items], rng.integers(0, 2, (n, 1)).astype(np.float32)
@@ -63,16 +66,23 @@ def zoo_model(name: str):
     from zoo.keras.models import Model, Sequential
 
     if name == "lstm":
-        return Sequential([L.Embedding(VOCAB, EMBED, input_length=SEQ), L.LSTM(UNITS),
-                           L.Dense(CLASSES, activation="softmax")])
+        return Sequential(
+            [
+                L.Embedding(VOCAB, EMBED, input_length=SEQ),
+                L.LSTM(UNITS),
+                L.Dense(CLASSES, activation="softmax"),
+            ]
+        )
     user = L.Input((1,), dtype="int32")
     item = L.Input((1,), dtype="int32")
-    mlp = L.Concatenate()([L.Flatten()(L.Embedding(USERS, NCF_EMBED)(user)),
-                           L.Flatten()(L.Embedding(ITEMS, NCF_EMBED)(item))])
+    mlp = L.Concatenate()(
+        [L.Flatten()(L.Embedding(USERS, NCF_EMBED)(user)), L.Flatten()(L.Embedding(ITEMS, NCF_EMBED)(item))]
+    )
     for h in NCF_HIDDEN:
         mlp = L.Dense(h, activation="relu")(mlp)
-    gmf = L.Multiply()([L.Flatten()(L.Embedding(USERS, NCF_EMBED)(user)),
-                        L.Flatten()(L.Embedding(ITEMS, NCF_EMBED)(item))])
+    gmf = L.Multiply()(
+        [L.Flatten()(L.Embedding(USERS, NCF_EMBED)(user)), L.Flatten()(L.Embedding(ITEMS, NCF_EMBED)(item))]
+    )
     out = L.Dense(1, activation="sigmoid")(L.Concatenate()([mlp, gmf]))
     return Model([user, item], out)
 
@@ -100,16 +110,24 @@ def tf_model(name: str):
 
     L = tf.keras.layers
     if name == "lstm":
-        return tf.keras.Sequential([L.Input((SEQ,), dtype="int32"), L.Embedding(VOCAB, EMBED), L.LSTM(UNITS),
-                                    L.Dense(CLASSES, activation="softmax")])
+        return tf.keras.Sequential(
+            [
+                L.Input((SEQ,), dtype="int32"),
+                L.Embedding(VOCAB, EMBED),
+                L.LSTM(UNITS),
+                L.Dense(CLASSES, activation="softmax"),
+            ]
+        )
     user = L.Input((1,), dtype="int32")
     item = L.Input((1,), dtype="int32")
-    mlp = L.Concatenate()([L.Flatten()(L.Embedding(USERS, NCF_EMBED)(user)),
-                           L.Flatten()(L.Embedding(ITEMS, NCF_EMBED)(item))])
+    mlp = L.Concatenate()(
+        [L.Flatten()(L.Embedding(USERS, NCF_EMBED)(user)), L.Flatten()(L.Embedding(ITEMS, NCF_EMBED)(item))]
+    )
     for h in NCF_HIDDEN:
         mlp = L.Dense(h, activation="relu")(mlp)
-    gmf = L.Multiply()([L.Flatten()(L.Embedding(USERS, NCF_EMBED)(user)),
-                        L.Flatten()(L.Embedding(ITEMS, NCF_EMBED)(item))])
+    gmf = L.Multiply()(
+        [L.Flatten()(L.Embedding(USERS, NCF_EMBED)(user)), L.Flatten()(L.Embedding(ITEMS, NCF_EMBED)(item))]
+    )
     out = L.Dense(1, activation="sigmoid")(L.Concatenate()([mlp, gmf]))
     return tf.keras.Model([user, item], out)
 
@@ -138,7 +156,7 @@ class TfRunner:
 class TorchRunner:
     def __init__(self, name: str):
         import torch
-        import torch.nn as nn
+        from torch import nn
 
         torch.set_num_threads(THREADS)
         torch.manual_seed(0)
@@ -186,7 +204,7 @@ class TorchRunner:
         yt = torch.from_numpy(y.astype(np.int64) if self.name == "lstm" else y)
         for i in range(0, len(yt), self.bs):
             self.opt.zero_grad()
-            loss = self.lossf(self.model(*[a[i:i + self.bs] for a in xs]), yt[i:i + self.bs])
+            loss = self.lossf(self.model(*[a[i : i + self.bs] for a in xs]), yt[i : i + self.bs])
             loss.backward()
             self.opt.step()
 
@@ -244,7 +262,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds (the best round counts)")
     ap.add_argument("--frameworks", default="zoo,tf.keras,pytorch")
     ap.add_argument("--no-write", action="store_true", help="do not append to benchmarks/RESULTS.md")
-    ap.add_argument("--passive", action="store_true", help="OMP_WAIT_POLICY=PASSIVE, OPENBLAS_THREAD_TIMEOUT=4")
+    ap.add_argument(
+        "--passive", action="store_true", help="OMP_WAIT_POLICY=PASSIVE, OPENBLAS_THREAD_TIMEOUT=4"
+    )
     args = ap.parse_args()
     table = {"zoo": ZooRunner, "tf.keras": TfRunner, "pytorch": TorchRunner}
     frameworks = [(fw, table[fw]) for fw in args.frameworks.split(",")]
@@ -255,8 +275,12 @@ def main() -> None:
         z = best.get("zoo")
         r_tf = z / best["tf.keras"] if z and best.get("tf.keras") else float("nan")
         r_pt = z / best["pytorch"] if z and best.get("pytorch") else float("nan")
-        print(f"{name:5s} " + "  ".join(f"{fw} {v:,.0f}" for fw, v in best.items() if v)
-              + f"  ratio zoo/tf.keras {r_tf:.2f}  zoo/pytorch {r_pt:.2f}", flush=True)
+        print(
+            f"{name:5s} "
+            + "  ".join(f"{fw} {v:,.0f}" for fw, v in best.items() if v)
+            + f"  ratio zoo/tf.keras {r_tf:.2f}  zoo/pytorch {r_pt:.2f}",
+            flush=True,
+        )
         rows.append((name, best, r_tf, r_pt))
     load1 = os.getloadavg()[0]
     if not args.no_write:
@@ -264,18 +288,28 @@ def main() -> None:
 
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
         with open(path, "a") as f:
-            f.write(f"\n## train_rnn_ncf.py ({time.strftime('%Y-%m-%d %H:%M')})\n\n"
-                    f"CPU: {cpu_model()}, {os.cpu_count()} cores, {THREADS} threads per framework, zoo kernels: "
-                    f"{_native.cpu_isa()}; OPENBLAS_CORETYPE/L2_SIZE unset; "
-                    + ("OMP_WAIT_POLICY=PASSIVE, OPENBLAS_THREAD_TIMEOUT=4 (--passive)" if args.passive
-                       else "default thread-pool waiting") + f". 1-min load average {load0:.1f} at the "
-                    f"start, {load1:.1f} at the end (shared machine: absolute rates are depressed; the frameworks "
-                    f"ran in {args.rounds} alternating rounds of ~{args.seconds:.0f} s, best round shown).\n\n"
-                    "| model | batch | zoo (samples/s) | tf.keras | PyTorch | zoo/tf.keras | zoo/PyTorch |\n"
-                    "|---|---|---|---|---|---|---|\n")
+            f.write(
+                f"\n## train_rnn_ncf.py ({time.strftime('%Y-%m-%d %H:%M')})\n\n"
+                f"CPU: {cpu_model()}, {os.cpu_count()} cores, {THREADS} threads per framework, zoo kernels: "
+                f"{_native.cpu_isa()}; OPENBLAS_CORETYPE/L2_SIZE unset; "
+                + (
+                    "OMP_WAIT_POLICY=PASSIVE, OPENBLAS_THREAD_TIMEOUT=4 (--passive)"
+                    if args.passive
+                    else "default thread-pool waiting"
+                )
+                + f". 1-min load average {load0:.1f} at the "
+                f"start, {load1:.1f} at the end (shared machine: absolute rates are depressed; the frameworks "
+                f"ran in {args.rounds} alternating rounds of ~{args.seconds:.0f} s, best round shown).\n\n"
+                "| model | batch | zoo (samples/s) | tf.keras | PyTorch | zoo/tf.keras | zoo/PyTorch |\n"
+                "|---|---|---|---|---|---|---|\n"
+            )
             for name, best, r_tf, r_pt in rows:
-                cells = [f"{best[fw]:,.0f}" if best.get(fw) else "n/a" for fw in ("zoo", "tf.keras", "pytorch")]
-                f.write(f"| {name} | {BATCH[name]} | " + " | ".join(cells) + f" | {r_tf:.2f} | {r_pt:.2f} |\n")
+                cells = [
+                    f"{best[fw]:,.0f}" if best.get(fw) else "n/a" for fw in ("zoo", "tf.keras", "pytorch")
+                ]
+                f.write(
+                    f"| {name} | {BATCH[name]} | " + " | ".join(cells) + f" | {r_tf:.2f} | {r_pt:.2f} |\n"
+                )
 
 
 if __name__ == "__main__":

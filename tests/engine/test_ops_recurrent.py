@@ -15,14 +15,32 @@ from zoo.engine.ops import recurrent as R
 
 
 def _f(name, v):
-    return {"linear": lambda a: a, "tanh": np.tanh, "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
-            "hard_sigmoid": lambda a: np.clip(a / 6 + 0.5, 0, 1),
-            "legacy_hard_sigmoid": lambda a: np.clip(0.2 * a + 0.5, 0, 1),
-            "relu": lambda a: np.maximum(a, 0)}[name](v)
+    return {
+        "linear": lambda a: a,
+        "tanh": np.tanh,
+        "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+        "hard_sigmoid": lambda a: np.clip(a / 6 + 0.5, 0, 1),
+        "legacy_hard_sigmoid": lambda a: np.clip(0.2 * a + 0.5, 0, 1),
+        "relu": lambda a: np.maximum(a, 0),
+    }[name](v)
 
 
-def naive_rnn(cell, x, w, r, b=None, mask=None, h0=None, c0=None, act="tanh", ract="sigmoid", go_backwards=False,
-              return_sequences=False, zero_output=False, reset_after=True):
+def naive_rnn(
+    cell,
+    x,
+    w,
+    r,
+    b=None,
+    mask=None,
+    h0=None,
+    c0=None,
+    act="tanh",
+    ract="sigmoid",
+    go_backwards=False,
+    return_sequences=False,
+    zero_output=False,
+    reset_after=True,
+):
     """Step-by-step float64 reference of the three cells; returns (output, last h, last c)."""
     B, T, _ = x.shape
     U = r.shape[0]
@@ -39,28 +57,28 @@ def naive_rnn(cell, x, w, r, b=None, mask=None, h0=None, c0=None, act="tanh", ra
             hn = _f(act, xt @ w + h @ r + (0 if b is None else b))
         elif cell == "lstm":
             z = xt @ w + h @ r + (0 if b is None else b)
-            i, f, g, o = (z[:, k * U:(k + 1) * U] for k in range(4))
+            i, f, g, o = (z[:, k * U : (k + 1) * U] for k in range(4))
             cn = _f(ract, f) * c + _f(ract, i) * _f(act, g)
             hn = _f(ract, o) * _f(act, cn)
         elif reset_after:
             bi, br = (0, 0) if b is None else (b[0], b[1])
             xz, hz = xt @ w + bi, h @ r + br
             z = _f(ract, xz[:, :U] + hz[:, :U])
-            rr = _f(ract, xz[:, U:2 * U] + hz[:, U:2 * U])
-            hh = _f(act, xz[:, 2 * U:] + rr * hz[:, 2 * U:])
+            rr = _f(ract, xz[:, U : 2 * U] + hz[:, U : 2 * U])
+            hh = _f(act, xz[:, 2 * U :] + rr * hz[:, 2 * U :])
             hn = z * h + (1 - z) * hh
         else:
             xz = xt @ w + (0 if b is None else b)
             z = _f(ract, xz[:, :U] + h @ r[:, :U])
-            rr = _f(ract, xz[:, U:2 * U] + h @ r[:, U:2 * U])
-            hh = _f(act, xz[:, 2 * U:] + (rr * h) @ r[:, 2 * U:])
+            rr = _f(ract, xz[:, U : 2 * U] + h @ r[:, U : 2 * U])
+            hh = _f(act, xz[:, 2 * U :] + (rr * h) @ r[:, 2 * U :])
             hn = z * h + (1 - z) * hh
         if mask is not None:
-            m = mask[:, t:t + 1]
+            m = mask[:, t : t + 1]
             hn = m * hn + (1 - m) * h
             if cn is not None:
                 cn = m * cn + (1 - m) * c
-        outs.append(hn * mask[:, t:t + 1] if zero_output and mask is not None else hn)
+        outs.append(hn * mask[:, t : t + 1] if zero_output and mask is not None else hn)
         h, c = hn, cn
     return (np.stack(outs, 1) if return_sequences else h), h, c
 
@@ -101,11 +119,20 @@ def reference(cell, op, ins):
     b = next(it) if op.use_bias else None
     m = next(it) if op.masked else None
     states = [next(it) for _ in range(op.n_states)] if op.initial_state else [None, None]
-    y, h, c = naive_rnn(cell, *[np.asarray(a, np.float64) for a in ins[:3]], b=b, mask=m, h0=states[0],
-                        c0=states[1] if len(states) > 1 else None, act=op.activation,
-                        ract=op.recurrent_activation, go_backwards=op.go_backwards,
-                        return_sequences=op.return_sequences, zero_output=op.zero_output_for_mask,
-                        reset_after=getattr(op, "reset_after", True))
+    y, h, c = naive_rnn(
+        cell,
+        *[np.asarray(a, np.float64) for a in ins[:3]],
+        b=b,
+        mask=m,
+        h0=states[0],
+        c0=states[1] if len(states) > 1 else None,
+        act=op.activation,
+        ract=op.recurrent_activation,
+        go_backwards=op.go_backwards,
+        return_sequences=op.return_sequences,
+        zero_output=op.zero_output_for_mask,
+        reset_after=getattr(op, "reset_after", True),
+    )
     if not op.return_state:
         return y
     return (y, h) + ((c,) if cell == "lstm" else ())
@@ -151,9 +178,15 @@ def test_recurrent_forward_and_gradients(case, rng):
     check_grad(op, ins, max_checks=40)
 
 
-@pytest.mark.parametrize("cell,kw", [("lstm", {"masked": True, "return_sequences": True}),
-                                     ("gru", {"masked": True}), ("gru", {"reset_after": False, "masked": True}),
-                                     ("simple", {"masked": True, "initial_state": True})])
+@pytest.mark.parametrize(
+    "cell,kw",
+    [
+        ("lstm", {"masked": True, "return_sequences": True}),
+        ("gru", {"masked": True}),
+        ("gru", {"reset_after": False, "masked": True}),
+        ("simple", {"masked": True, "initial_state": True}),
+    ],
+)
 def test_recurrent_split_batch_gradients(cell, kw, rng):
     """A batch of several 16-row groups runs on two workers; gradients still match differences."""
     op = make_op(cell, 2, **kw)
@@ -165,8 +198,15 @@ def test_recurrent_split_batch_gradients(cell, kw, rng):
         check_grad(op, ins, max_checks=25)
 
 
-@pytest.mark.parametrize("cell,kw", [("lstm", {"masked": True, "return_sequences": True}), ("gru", {}),
-                                     ("gru", {"reset_after": False}), ("simple", {})])
+@pytest.mark.parametrize(
+    "cell,kw",
+    [
+        ("lstm", {"masked": True, "return_sequences": True}),
+        ("gru", {}),
+        ("gru", {"reset_after": False}),
+        ("simple", {}),
+    ],
+)
 def test_recurrent_threads(cell, kw, rng):
     """Each thread count splits the batch its own way, and BLAS may pick other kernels for the
     smaller GEMMs, so 1 and 2 threads agree to rounding; a given thread count is deterministic."""
@@ -185,8 +225,15 @@ def test_recurrent_threads(cell, kw, rng):
             np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("cell,kw", [("lstm", {}), ("gru", {}), ("gru", {"reset_after": False}),
-                                     ("simple", {"go_backwards": True, "return_sequences": True})])
+@pytest.mark.parametrize(
+    "cell,kw",
+    [
+        ("lstm", {}),
+        ("gru", {}),
+        ("gru", {"reset_after": False}),
+        ("simple", {"go_backwards": True, "return_sequences": True}),
+    ],
+)
 def test_recurrent_matches_tensorflow(cell, kw, rng, tf):
     op = make_op(cell, 4, **dict(kw))
     ins = make_inputs(rng, op, cell, B=2, T=6, I=3, U=4, dtype=np.float32)
@@ -210,8 +257,10 @@ def test_recurrent_weight_grad(rng):
 
 def test_gru_output_state_and_shapes():
     op = R.GRU(5, return_sequences=True, return_state=True, masked=True, initial_state=True)
-    assert op.infer_shape((None, 7, 3), (3, 15), (5, 15), (2, 15), (None, 7), (None, 5)) == \
-        ((None, 7, 5), (None, 5))
+    assert op.infer_shape((None, 7, 3), (3, 15), (5, 15), (2, 15), (None, 7), (None, 5)) == (
+        (None, 7, 5),
+        (None, 5),
+    )
     assert op.nondiff_inputs == (4,)
     assert R.LSTM(2).infer_shape((None, None, 3), (3, 8), (2, 8), (8,)) == (None, 2)
 
@@ -228,7 +277,7 @@ def naive_conv(x, w, pad):
     out = np.zeros((x.shape[0], O, H, W))
     for i in range(kh):
         for j in range(kw):
-            out += np.einsum("nchw,oc->nohw", xp[:, :, i:i + H, j:j + W], w[:, :, i, j])
+            out += np.einsum("nchw,oc->nohw", xp[:, :, i : i + H, j : j + W], w[:, :, i, j])
     return out
 
 
@@ -245,21 +294,31 @@ def naive_conv_lstm(x, w, r, b, padding):
         if h is None:
             h = c = np.zeros((B, F) + z.shape[2:])
         z = z + naive_conv(h, r, same)
-        i, f, g, o = (z[:, k * F:(k + 1) * F] for k in range(4))
-        sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+        i, f, g, o = (z[:, k * F : (k + 1) * F] for k in range(4))
+        sig = lambda a: 1 / (1 + np.exp(-a))
         c = sig(f) * c + sig(i) * np.tanh(g)
         h = sig(o) * np.tanh(c)
         outs.append(h)
     return np.stack(outs, 1)
 
 
-@pytest.mark.parametrize("kw", [{"return_sequences": True}, {"padding": "same"},
-                                {"padding": "same", "go_backwards": True, "return_sequences": True},
-                                {"use_bias": False, "strides": 2}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"return_sequences": True},
+        {"padding": "same"},
+        {"padding": "same", "go_backwards": True, "return_sequences": True},
+        {"use_bias": False, "strides": 2},
+    ],
+)
 def test_conv_lstm2d(kw, rng):
     op = R.ConvLSTM2D(2, **kw)
     x = rng.normal(size=(2, 3, 3, 5, 5))
-    w, r, b = rng.normal(size=(8, 3, 3, 3)) * 0.3, rng.normal(size=(8, 2, 3, 3)) * 0.3, rng.normal(size=8) * 0.3
+    w, r, b = (
+        rng.normal(size=(8, 3, 3, 3)) * 0.3,
+        rng.normal(size=(8, 2, 3, 3)) * 0.3,
+        rng.normal(size=8) * 0.3,
+    )
     ins = [x, w, r] + ([b] if op.use_bias else [])
     y, _ = run_op(op, *ins)
     assert y.shape == op.infer_shape(*[a.shape for a in ins])
@@ -274,17 +333,27 @@ def test_conv_lstm2d(kw, rng):
 def test_conv_lstm3d(kw, rng):
     op = R.ConvLSTM3D(2, **kw)
     x = rng.normal(size=(2, 2, 2, 4, 4, 4))
-    w, r, b = rng.normal(size=(8, 2, 3, 3, 3)) * 0.3, rng.normal(size=(8, 2, 3, 3, 3)) * 0.3, rng.normal(size=8) * 0.3
+    w, r, b = (
+        rng.normal(size=(8, 2, 3, 3, 3)) * 0.3,
+        rng.normal(size=(8, 2, 3, 3, 3)) * 0.3,
+        rng.normal(size=8) * 0.3,
+    )
     y, _ = run_op(op, x, w, r, b)
     assert y.shape == op.infer_shape(x.shape, w.shape, r.shape, b.shape)
     # a 3-D ConvLSTM over depth-1 volumes with kd = 1 is the 2-D one
-    op2 = R.ConvLSTM2D(2, padding=kw.get("padding", "valid"), go_backwards=kw.get("go_backwards", False),
-                       return_sequences=kw.get("return_sequences", False))
+    op2 = R.ConvLSTM2D(
+        2,
+        padding=kw.get("padding", "valid"),
+        go_backwards=kw.get("go_backwards", False),
+        return_sequences=kw.get("return_sequences", False),
+    )
     y3, _ = run_op(op, x[:, :, :, :1], w[:, :, 1:2], r[:, :, 1:2], b)
     y2, _ = run_op(op2, x[:, :, :, 0], w[:, :, 1], r[:, :, 1], b)
     assert_close(y3.reshape(y2.shape) if op.return_sequences else y3[:, :, 0], y2, rtol=1e-12)
     check_grad(op, [x, w, r, b], max_checks=20)
-    with pytest.raises(ValueError, match=r"expected input of rank 6 \(batch, time, channels, 3 spatial axes\)"):
+    with pytest.raises(
+        ValueError, match=r"expected input of rank 6 \(batch, time, channels, 3 spatial axes\)"
+    ):
         op.infer_shape((None, 2, 2, 4, 4), w.shape, r.shape, b.shape)
 
 
@@ -341,11 +410,15 @@ def test_recurrent_bad_input():
     rk = G.constant(np.zeros((2, 8)), name="r")
     with pytest.raises(ValueError, match=r"LSTM 'l1': expected kernel shape \(3, 8\), got \(4, 8\)"):
         G.apply(R.LSTM(2, use_bias=False), [x, w, rk], name="l1")
-    with pytest.raises(ValueError, match=r"expected input of rank 3 \(batch, time, features\), got shape \(None, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"expected input of rank 3 \(batch, time, features\), got shape \(None, 3\)"
+    ):
         R.LSTM(2, use_bias=False).infer_shape((None, 3), (3, 8), (2, 8))
     with pytest.raises(ValueError, match=r"expected a mask of shape \(None, 5\), got \(None, 4\)"):
         R.GRU(2, use_bias=False, masked=True).infer_shape((None, 5, 3), (3, 6), (2, 6), (None, 4))
-    with pytest.raises(TypeError, match="LSTM: the kernel must be a float32 array like the input, got float64"):
+    with pytest.raises(
+        TypeError, match="LSTM: the kernel must be a float32 array like the input, got float64"
+    ):
         run_op(R.LSTM(2, use_bias=False), np.zeros((1, 2, 3), np.float32), np.zeros((3, 8)), np.zeros((2, 8)))
     with pytest.raises(ValueError, match=r"LSTM: expected at least one sample and one time step"):
         run_op(R.LSTM(2, use_bias=False), np.zeros((1, 0, 3)), np.zeros((3, 8)), np.zeros((2, 8)))
@@ -353,7 +426,7 @@ def test_recurrent_bad_input():
 
 def test_kernel_bad_buffers():
     B, T, U = 2, 3, 2
-    z = lambda *s: np.zeros(s, np.float32)  # noqa: E731
+    z = lambda *s: np.zeros(s, np.float32)
     act, ract = K.act_code("tanh"), K.act_code("sigmoid")
     args = [z(B, T, 4 * U), z(B, T, U), z(B, T, U), z(B, T, U), z(B, T, 4 * U), None, None, None, None, None]
     K.lstm_forward_step(*args, B, T, U, 0, 0, B, act, ract, 0)
@@ -440,7 +513,9 @@ def test_embedding_scatter_threads_bitwise(rng):
 
 def test_embedding_bad_ids(rng):
     w = np.zeros((5, 2), np.float32)
-    with pytest.raises(ValueError, match=r"Embedding: embedding_gather: id 5 at flat position 2 is out of range \[0, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"Embedding: embedding_gather: id 5 at flat position 2 is out of range \[0, 5\)"
+    ):
         run_op(E.Embedding(), np.array([0, 1, 5]), w)
     with pytest.raises(ValueError, match=r"id 0 at flat position 0 is out of range \[1, 6\)"):
         run_op(E.Embedding(zero_based=False), np.array([0, 1]), w)
@@ -454,8 +529,9 @@ def test_embedding_bad_ids(rng):
     with pytest.raises(ValueError, match=r"expected a 2-D table \(input_dim, output_dim\), got shape \(5,\)"):
         E.Embedding().infer_shape((None, 3), (5,))
     with pytest.raises(ValueError, match="embedding_scatter: group must be a positive divisor"):
-        K.embedding_scatter(np.zeros((5, 2), np.float32), np.zeros(3, np.int64), np.zeros((1, 2), np.float32),
-                            group=2)
+        K.embedding_scatter(
+            np.zeros((5, 2), np.float32), np.zeros(3, np.int64), np.zeros((1, 2), np.float32), group=2
+        )
     with pytest.raises(TypeError, match="embedding_gather: ids must be int64"):
         K.embedding_gather(np.zeros((3, 2), np.float32), w, np.zeros(3, np.int32))
 
@@ -503,7 +579,9 @@ def test_embedding_bag(combiner, max_norm, rng, tf):
 
 
 def test_embedding_bag_bad_input():
-    with pytest.raises(ValueError, match="EmbeddingBag: combiner must be one of \\['sum', 'mean', 'sqrtn'\\], got 'max'"):
+    with pytest.raises(
+        ValueError, match="EmbeddingBag: combiner must be one of \\['sum', 'mean', 'sqrtn'\\], got 'max'"
+    ):
         E.EmbeddingBag("max")
     with pytest.raises(ValueError, match="EmbeddingBag: max_norm must be a positive number or None, got 0"):
         E.EmbeddingBag(max_norm=0)

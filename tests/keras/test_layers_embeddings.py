@@ -14,8 +14,14 @@ def test_embedding_parity(rng, tf):
     ids = rng.integers(0, 20, (4, 6)).astype(np.int32)
     TL = tf.keras.layers
     model_parity(tf, [L.Embedding(20, 5)], [TL.Embedding(20, 5)], [ids], rtol=1e-6, atol=1e-7)
-    model_parity(tf, [L.Embedding(20, 5), L.Flatten(), L.Dense(3)], [TL.Embedding(20, 5), TL.Flatten(), TL.Dense(3)],
-                 [ids], rtol=1e-5, atol=1e-6)
+    model_parity(
+        tf,
+        [L.Embedding(20, 5), L.Flatten(), L.Dense(3)],
+        [TL.Embedding(20, 5), TL.Flatten(), TL.Dense(3)],
+        [ids],
+        rtol=1e-5,
+        atol=1e-6,
+    )
     # float ids (a Sequential model's default input) behave as the integers they hold
     m = Sequential([L.Embedding(20, 5, input_length=6)])
     assert m.output_shape == (None, 6, 5)
@@ -28,7 +34,9 @@ def test_embedding_analytics_zoo_arguments(rng):
     one_based = L.Embedding(10, 3, weights=table, zero_based_id=False, input_shape=(3,))
     m = Sequential([one_based])
     assert_close(m.predict(ids), table[ids - 1], atol=0)
-    pad = L.Embedding(10, 3, weights=[table], padding_value=2, init="normal", W_regularizer="l2", input_shape=(3,))
+    pad = L.Embedding(
+        10, 3, weights=[table], padding_value=2, init="normal", W_regularizer="l2", input_shape=(3,)
+    )
     m = Sequential([pad])
     ids0 = np.array([[0, 2, 9]])
     assert_close(m.predict(ids0), np.where((ids0 == 2)[..., None], 0, table[ids0]), atol=0)
@@ -45,19 +53,33 @@ def test_embedding_analytics_zoo_arguments(rng):
     assert_close(frozen.get_weights()[0], table, atol=0)
 
 
-@pytest.mark.parametrize("cls,kwargs,out_shape", [
-    (L.Embedding, {"input_dim": 5, "output_dim": 3}, (2, 4, 3)),
-    (L.Embedding, {"input_dim": 5, "output_dim": 3, "mask_zero": True}, (2, 4, 3)),
-    (L.Embedding, {"input_dim": 6, "output_dim": 2, "zero_based_id": False, "init": "uniform"}, (2, 4, 2)),
-    (L.SparseEmbedding, {"input_dim": 5, "output_dim": 3, "combiner": "mean"}, (2, 3)),
-    (L.SparseEmbedding, {"input_dim": 5, "output_dim": 3, "combiner": "sqrtn", "max_norm": 0.01}, (2, 3)),
-])
+@pytest.mark.parametrize(
+    "cls,kwargs,out_shape",
+    [
+        (L.Embedding, {"input_dim": 5, "output_dim": 3}, (2, 4, 3)),
+        (L.Embedding, {"input_dim": 5, "output_dim": 3, "mask_zero": True}, (2, 4, 3)),
+        (
+            L.Embedding,
+            {"input_dim": 6, "output_dim": 2, "zero_based_id": False, "init": "uniform"},
+            (2, 4, 2),
+        ),
+        (L.SparseEmbedding, {"input_dim": 5, "output_dim": 3, "combiner": "mean"}, (2, 3)),
+        (L.SparseEmbedding, {"input_dim": 5, "output_dim": 3, "combiner": "sqrtn", "max_norm": 0.01}, (2, 3)),
+    ],
+)
 def test_check_layer(cls, kwargs, out_shape):
     data = np.array([[0, 1, 4, 2], [3, 3, 0, 1]], np.int32)
     if not kwargs.get("zero_based_id", True):
         data = data + 1
-    check_layer(cls, kwargs, input_shape=(2, 4), expected_output_shape=out_shape, expected_num_weights=1,
-                input_data=data, input_dtype="int32")
+    check_layer(
+        cls,
+        kwargs,
+        input_shape=(2, 4),
+        expected_output_shape=out_shape,
+        expected_num_weights=1,
+        input_data=data,
+        input_dtype="int32",
+    )
 
 
 # ---- GloVe ---------------------------------------------------------------------------------------
@@ -88,9 +110,15 @@ def test_word_embedding(glove):
     ids = np.array([[1, 2, 0, 4]])
     assert_close(model.predict(ids), L.prepare_embedding(glove, mine)[ids], atol=0)
     assert not layer.trainable and model.layers[-1].get_weights()[0].shape == (5, 3)
-    check_layer(L.WordEmbedding, {"embedding_file": glove, "trainable": True}, input_shape=(2, 4),
-                expected_output_shape=(2, 4, 3), expected_num_weights=1,
-                input_data=np.array([[0, 1, 2, 3], [3, 2, 1, 0]], np.int32), input_dtype="int32")
+    check_layer(
+        L.WordEmbedding,
+        {"embedding_file": glove, "trainable": True},
+        input_shape=(2, 4),
+        expected_output_shape=(2, 4, 3),
+        expected_num_weights=1,
+        input_data=np.array([[0, 1, 2, 3], [3, 2, 1, 0]], np.int32),
+        input_dtype="int32",
+    )
 
 
 def test_word_embedding_config_without_the_file(glove, tmp_path):
@@ -146,16 +174,27 @@ def test_embedding_bad_input(rng):
     with pytest.raises(TypeError, match="Embedding 'e2': padding_value must be an int or None, got 1.5"):
         L.Embedding(4, 3, padding_value=1.5, name="e2")
     m = Sequential([L.Embedding(4, 2, input_length=3, name="emb")])
-    with pytest.raises(ValueError, match=r"Embedding 'emb': embedding_gather: id 7 at flat position 2 is out of range "
-                                         r"\[0, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Embedding 'emb': embedding_gather: id 7 at flat position 2 is out of range "
+        r"\[0, 4\)",
+    ):
         m.predict(np.array([[0, 1, 7]]))
-    with pytest.raises(ValueError, match=r"Embedding 'e3': mask_zero needs ids of shape \(batch, time\), got "
-                                         r"\(None, 2, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Embedding 'e3': mask_zero needs ids of shape \(batch, time\), got "
+        r"\(None, 2, 3\)",
+    ):
         L.Embedding(4, 2, mask_zero=True, name="e3")(L.Input((2, 3)))
-    with pytest.raises(ValueError, match="SparseEmbedding 's': combiner must be 'sum', 'mean' or 'sqrtn', got 'max'"):
+    with pytest.raises(
+        ValueError, match="SparseEmbedding 's': combiner must be 'sum', 'mean' or 'sqrtn', got 'max'"
+    ):
         L.SparseEmbedding(4, 2, combiner="max", name="s")
-    with pytest.raises(ValueError, match=r"SparseEmbedding 's2': expected ids of shape \(batch, ids per sample\), got "
-                                         r"\(None, 2, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"SparseEmbedding 's2': expected ids of shape \(batch, ids per sample\), got "
+        r"\(None, 2, 3\)",
+    ):
         L.SparseEmbedding(4, 2, name="s2")(L.Input((2, 3)))
     with pytest.raises(ValueError, match=r"Embedding 'e4': expected 1 weight arrays \[\(4, 2\)\], got 2"):
         L.Embedding(4, 2, weights=[np.zeros((4, 2)), np.zeros(2)], name="e4")(L.Input((3,)))

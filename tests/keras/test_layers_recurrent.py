@@ -48,7 +48,9 @@ def model_parity(tf, zoo_layers, tf_layers, xs, dtypes=None, rtol=RTOL, atol=ATO
                 tape.watch(v)
         ty = tm(tx if len(tx) > 1 else tx[0], training=False)
         tys = ty if isinstance(ty, (list, tuple)) else [ty]
-        rs = [np.random.default_rng(5 + k).standard_normal(y.shape).astype(np.float32) for k, y in enumerate(ys)]
+        rs = [
+            np.random.default_rng(5 + k).standard_normal(y.shape).astype(np.float32) for k, y in enumerate(ys)
+        ]
         loss = sum(tf.reduce_sum(a * r) for a, r in zip(tys, rs))
     for a, b in zip(ys, tys):
         assert_close(a, b.numpy(), rtol=rtol, atol=atol, err_msg="forward vs tf.keras")
@@ -64,9 +66,14 @@ def model_parity(tf, zoo_layers, tf_layers, xs, dtypes=None, rtol=RTOL, atol=ATO
         trainable = [(n, p) for n, p in zip(names, params) if p.kind == "param" and p.trainable]
         assert len(trainable) == len(grads), f"{zl.name}: {len(trainable)} trainable weights vs {len(grads)}"
         for (n, p), tg in zip(trainable, grads):
-            g = zl.to_keras_weight(n, store.grad[p.offset:p.offset + p.size].reshape(p.shape))
-            assert_close(g, tf.convert_to_tensor(tg).numpy(), rtol=rtol, atol=atol,
-                         err_msg=f"gradient of {zl.name} weight {n}")
+            g = zl.to_keras_weight(n, store.grad[p.offset : p.offset + p.size].reshape(p.shape))
+            assert_close(
+                g,
+                tf.convert_to_tensor(tg).numpy(),
+                rtol=rtol,
+                atol=atol,
+                err_msg=f"gradient of {zl.name} weight {n}",
+            )
     return ys
 
 
@@ -76,8 +83,12 @@ def seq(rng, b=3, t=6, f=4):
 
 # ---- SimpleRNN / LSTM / GRU -------------------------------------------------------------------------
 
-VARIANTS = [{}, {"return_sequences": True}, {"go_backwards": True},
-            {"return_sequences": True, "go_backwards": True}]
+VARIANTS = [
+    {},
+    {"return_sequences": True},
+    {"go_backwards": True},
+    {"return_sequences": True, "go_backwards": True},
+]
 
 
 @pytest.mark.parametrize("kw", VARIANTS, ids=["last", "seq", "back", "seq-back"])
@@ -86,18 +97,35 @@ def test_recurrent_parity(name, kw, rng, tf):
     x = seq(rng)
     extra = {"reset_after": False} if name == "GRU-reset_before" else {}
     cls = name.split("-")[0]
-    check_keras_parity(getattr(L, cls)(5, **kw, **extra), getattr(tf.keras.layers, cls)(5, **kw, **extra), x,
-                       rtol=RTOL, atol=ATOL)
+    check_keras_parity(
+        getattr(L, cls)(5, **kw, **extra),
+        getattr(tf.keras.layers, cls)(5, **kw, **extra),
+        x,
+        rtol=RTOL,
+        atol=ATOL,
+    )
 
 
 def test_recurrent_activations_and_bias(rng, tf):
     x = seq(rng)
     TL = tf.keras.layers
-    check_keras_parity(L.SimpleRNN(4, activation="relu"), TL.SimpleRNN(4, activation="relu"), x, rtol=RTOL, atol=ATOL)
-    check_keras_parity(L.LSTM(4, recurrent_activation="hard_sigmoid", use_bias=False),
-                       TL.LSTM(4, recurrent_activation="hard_sigmoid", use_bias=False), x, rtol=RTOL, atol=ATOL)
-    check_keras_parity(L.GRU(4, activation="sigmoid", recurrent_activation="tanh"),
-                       TL.GRU(4, activation="sigmoid", recurrent_activation="tanh"), x, rtol=RTOL, atol=ATOL)
+    check_keras_parity(
+        L.SimpleRNN(4, activation="relu"), TL.SimpleRNN(4, activation="relu"), x, rtol=RTOL, atol=ATOL
+    )
+    check_keras_parity(
+        L.LSTM(4, recurrent_activation="hard_sigmoid", use_bias=False),
+        TL.LSTM(4, recurrent_activation="hard_sigmoid", use_bias=False),
+        x,
+        rtol=RTOL,
+        atol=ATOL,
+    )
+    check_keras_parity(
+        L.GRU(4, activation="sigmoid", recurrent_activation="tanh"),
+        TL.GRU(4, activation="sigmoid", recurrent_activation="tanh"),
+        x,
+        rtol=RTOL,
+        atol=ATOL,
+    )
 
 
 def test_keras1_spellings(rng, tf):
@@ -114,7 +142,11 @@ def test_keras1_spellings(rng, tf):
     rnn = L.SimpleRNN(output_dim=3, activation="tanh", return_sequences=True)
     check_keras_parity(rnn, TL.SimpleRNN(3, return_sequences=True), x, rtol=RTOL, atol=ATOL)
     assert Sequential([L.LSTM(output_dim=2, input_dim=4, input_length=6)]).output_shape == (None, 2)
-    assert Sequential([L.GRU(2, input_dim=4, return_sequences=True)]).layers[-1].input_shape == (None, None, 4)
+    assert Sequential([L.GRU(2, input_dim=4, return_sequences=True)]).layers[-1].input_shape == (
+        None,
+        None,
+        4,
+    )
     # the Keras 3 spelling keeps Keras 3's defaults
     assert L.LSTM(3).recurrent_activation == "sigmoid" and L.GRU(3).reset_after
     assert L.LSTM(3, recurrent_activation="hard_sigmoid").recurrent_activation == "hard_sigmoid"
@@ -149,8 +181,12 @@ def test_return_state_and_initial_state(name, rng, tf):
     for a, b in zip(zm.predict([x] + states), tm([x] + states)):
         assert_close(a, b.numpy(), rtol=RTOL, atol=ATOL)
     # gradients through the states too
-    model_parity(tf, [getattr(L, name)(4, return_state=True)], [getattr(tf.keras.layers, name)(4, return_state=True)],
-                 [x])
+    model_parity(
+        tf,
+        [getattr(L, name)(4, return_state=True)],
+        [getattr(tf.keras.layers, name)(4, return_state=True)],
+        [x],
+    )
 
 
 def test_dropout_on_inputs(rng):
@@ -179,13 +215,24 @@ def masked_seq(rng):
 
 
 @pytest.mark.parametrize("name", ["LSTM", "GRU", "SimpleRNN"])
-@pytest.mark.parametrize("kw", [{}, {"return_sequences": True}, {"go_backwards": True},
-                                {"return_sequences": True, "go_backwards": True}],
-                         ids=["last", "seq", "back", "seq-back"])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"return_sequences": True},
+        {"go_backwards": True},
+        {"return_sequences": True, "go_backwards": True},
+    ],
+    ids=["last", "seq", "back", "seq-back"],
+)
 def test_masking_then_recurrent(name, kw, rng, tf):
     x = masked_seq(rng)
-    model_parity(tf, [L.Masking(0.0), getattr(L, name)(5, **kw)],
-                 [tf.keras.layers.Masking(0.0), getattr(tf.keras.layers, name)(5, **kw)], [x])
+    model_parity(
+        tf,
+        [L.Masking(0.0), getattr(L, name)(5, **kw)],
+        [tf.keras.layers.Masking(0.0), getattr(tf.keras.layers, name)(5, **kw)],
+        [x],
+    )
 
 
 def test_embedding_mask_zero_then_recurrent(rng, tf):
@@ -194,13 +241,27 @@ def test_embedding_mask_zero_then_recurrent(rng, tf):
     ids[1, :2] = 0
     ids[2, 3] = 0
     TL = tf.keras.layers
-    model_parity(tf, [L.Embedding(30, 6, mask_zero=True), L.LSTM(5, return_sequences=True), L.GRU(4)],
-                 [TL.Embedding(30, 6, mask_zero=True), TL.LSTM(5, return_sequences=True), TL.GRU(4)], [ids])
+    model_parity(
+        tf,
+        [L.Embedding(30, 6, mask_zero=True), L.LSTM(5, return_sequences=True), L.GRU(4)],
+        [TL.Embedding(30, 6, mask_zero=True), TL.LSTM(5, return_sequences=True), TL.GRU(4)],
+        [ids],
+    )
     # through Dropout (a per-step layer passes the mask on) and into a Bidirectional
-    model_parity(tf, [L.Embedding(30, 6, mask_zero=True), L.Dropout(0.3),
-                      L.Bidirectional(L.SimpleRNN(3, return_sequences=True), merge_mode="sum")],
-                 [TL.Embedding(30, 6, mask_zero=True), TL.Dropout(0.3),
-                  TL.Bidirectional(TL.SimpleRNN(3, return_sequences=True), merge_mode="sum")], [ids])
+    model_parity(
+        tf,
+        [
+            L.Embedding(30, 6, mask_zero=True),
+            L.Dropout(0.3),
+            L.Bidirectional(L.SimpleRNN(3, return_sequences=True), merge_mode="sum"),
+        ],
+        [
+            TL.Embedding(30, 6, mask_zero=True),
+            TL.Dropout(0.3),
+            TL.Bidirectional(TL.SimpleRNN(3, return_sequences=True), merge_mode="sum"),
+        ],
+        [ids],
+    )
 
 
 def test_mask_travels_and_stops():
@@ -223,23 +284,45 @@ def test_mask_travels_and_stops():
 def test_bidirectional_modes(mode, rng, tf):
     x = seq(rng)
     TL = tf.keras.layers
-    check_keras_parity(L.Bidirectional(L.LSTM(3, return_sequences=True), merge_mode=mode),
-                       TL.Bidirectional(TL.LSTM(3, return_sequences=True), merge_mode=mode), x, rtol=RTOL, atol=ATOL)
-    check_keras_parity(L.Bidirectional(L.GRU(3), merge_mode=mode), TL.Bidirectional(TL.GRU(3), merge_mode=mode), x,
-                       rtol=RTOL, atol=ATOL)
+    check_keras_parity(
+        L.Bidirectional(L.LSTM(3, return_sequences=True), merge_mode=mode),
+        TL.Bidirectional(TL.LSTM(3, return_sequences=True), merge_mode=mode),
+        x,
+        rtol=RTOL,
+        atol=ATOL,
+    )
+    check_keras_parity(
+        L.Bidirectional(L.GRU(3), merge_mode=mode),
+        TL.Bidirectional(TL.GRU(3), merge_mode=mode),
+        x,
+        rtol=RTOL,
+        atol=ATOL,
+    )
 
 
 def test_bidirectional_masked_none_mode_and_states(rng, tf):
     x = masked_seq(rng)
     TL = tf.keras.layers
-    model_parity(tf, [L.Masking(), L.Bidirectional(L.LSTM(3, return_sequences=True))],
-                 [TL.Masking(), TL.Bidirectional(TL.LSTM(3, return_sequences=True))], [x])
-    model_parity(tf, [L.Masking(), L.Bidirectional(L.GRU(3), merge_mode="mul")],
-                 [TL.Masking(), TL.Bidirectional(TL.GRU(3), merge_mode="mul")], [x])
+    model_parity(
+        tf,
+        [L.Masking(), L.Bidirectional(L.LSTM(3, return_sequences=True))],
+        [TL.Masking(), TL.Bidirectional(TL.LSTM(3, return_sequences=True))],
+        [x],
+    )
+    model_parity(
+        tf,
+        [L.Masking(), L.Bidirectional(L.GRU(3), merge_mode="mul")],
+        [TL.Masking(), TL.Bidirectional(TL.GRU(3), merge_mode="mul")],
+        [x],
+    )
     outs = L.Bidirectional(L.GRU(2, return_sequences=True), merge_mode=None)(L.Input((7, 3)))
     assert isinstance(outs, list) and [o.shape for o in outs] == [(None, 7, 2), (None, 7, 2)]
-    model_parity(tf, [L.Bidirectional(L.LSTM(2, return_state=True))],
-                 [TL.Bidirectional(TL.LSTM(2, return_state=True))], [x])
+    model_parity(
+        tf,
+        [L.Bidirectional(L.LSTM(2, return_state=True))],
+        [TL.Bidirectional(TL.LSTM(2, return_state=True))],
+        [x],
+    )
     bi = L.Bidirectional(L.LSTM(2))
     Sequential([L.InputLayer(input_shape=(7, 3)), bi])
     assert [w.shape for w in bi.get_weights()] == [(3, 8), (2, 8), (8,)] * 2
@@ -252,34 +335,67 @@ def test_bidirectional_masked_none_mode_and_states(rng, tf):
 def test_time_distributed(rng, tf):
     TL = tf.keras.layers
     x = seq(rng, b=2, t=5, f=3)
-    check_keras_parity(L.TimeDistributed(L.Dense(4, activation="tanh")), TL.TimeDistributed(TL.Dense(4, activation="tanh")),
-                       x, rtol=1e-5, atol=1e-6)
+    check_keras_parity(
+        L.TimeDistributed(L.Dense(4, activation="tanh")),
+        TL.TimeDistributed(TL.Dense(4, activation="tanh")),
+        x,
+        rtol=1e-5,
+        atol=1e-6,
+    )
     imgs = rng.standard_normal((2, 3, 6, 6, 2)).astype(np.float32)
-    check_keras_parity(L.TimeDistributed(L.Conv2D(3, 3, data_format="channels_last")),
-                       TL.TimeDistributed(TL.Conv2D(3, 3)), imgs, rtol=1e-5, atol=1e-5)
+    check_keras_parity(
+        L.TimeDistributed(L.Conv2D(3, 3, data_format="channels_last")),
+        TL.TimeDistributed(TL.Conv2D(3, 3)),
+        imgs,
+        rtol=1e-5,
+        atol=1e-5,
+    )
     # masks pass through TimeDistributed
     xm = masked_seq(rng)
-    model_parity(tf, [L.Masking(), L.TimeDistributed(L.Dense(3)), L.LSTM(2)],
-                 [TL.Masking(), TL.TimeDistributed(TL.Dense(3)), TL.LSTM(2)], [xm])
+    model_parity(
+        tf,
+        [L.Masking(), L.TimeDistributed(L.Dense(3)), L.LSTM(2)],
+        [TL.Masking(), TL.TimeDistributed(TL.Dense(3)), TL.LSTM(2)],
+        [xm],
+    )
 
 
 # ---- ConvLSTM2D --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kw", [{}, {"return_sequences": True, "padding": "same"},
-                                {"go_backwards": True, "strides": 2}, {"return_sequences": True, "use_bias": False}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"return_sequences": True, "padding": "same"},
+        {"go_backwards": True, "strides": 2},
+        {"return_sequences": True, "use_bias": False},
+    ],
+)
 def test_conv_lstm2d_parity(kw, rng, tf):
     x = rng.standard_normal((2, 3, 7, 7, 2)).astype(np.float32)
-    check_keras_parity(L.ConvLSTM2D(3, 3, data_format="channels_last", **kw), tf.keras.layers.ConvLSTM2D(3, 3, **kw),
-                       x, rtol=RTOL, atol=ATOL)
+    check_keras_parity(
+        L.ConvLSTM2D(3, 3, data_format="channels_last", **kw),
+        tf.keras.layers.ConvLSTM2D(3, 3, **kw),
+        x,
+        rtol=RTOL,
+        atol=ATOL,
+    )
 
 
 def test_conv_lstm2d_channels_first_and_keras1(rng):
     x = rng.standard_normal((2, 3, 7, 7, 2)).astype(np.float32)
     last = L.ConvLSTM2D(3, (3, 2), padding="same", data_format="channels_last", return_sequences=True)
     y_last = Model(i := L.Input((3, 7, 7, 2)), last(i)).predict(x)
-    first = L.ConvLSTM2D(nb_filter=3, nb_row=3, nb_col=2, border_mode="same", dim_ordering="th",
-                         return_sequences=True, inner_activation="sigmoid")
+    first = L.ConvLSTM2D(
+        nb_filter=3,
+        nb_row=3,
+        nb_col=2,
+        border_mode="same",
+        dim_ordering="th",
+        return_sequences=True,
+        inner_activation="sigmoid",
+    )
     m = Model(j := L.Input((3, 2, 7, 7)), first(j))
     first.set_weights(last.get_weights())
     y_first = m.predict(np.ascontiguousarray(x.transpose(0, 1, 4, 2, 3)))
@@ -289,42 +405,93 @@ def test_conv_lstm2d_channels_first_and_keras1(rng):
 
 def test_conv_lstm3d(rng, tf):
     x = rng.standard_normal((2, 3, 4, 5, 5, 2)).astype(np.float32)
-    check_keras_parity(L.ConvLSTM3D(2, 3, padding="same", data_format="channels_last", return_sequences=True),
-                       tf.keras.layers.ConvLSTM3D(2, 3, padding="same", return_sequences=True), x, rtol=RTOL, atol=ATOL)
+    check_keras_parity(
+        L.ConvLSTM3D(2, 3, padding="same", data_format="channels_last", return_sequences=True),
+        tf.keras.layers.ConvLSTM3D(2, 3, padding="same", return_sequences=True),
+        x,
+        rtol=RTOL,
+        atol=ATOL,
+    )
     layer = L.ConvLSTM3D(nb_filter=2, nb_kernel=3, border_mode="same", dim_ordering="th")
     assert layer.recurrent_activation == "legacy_hard_sigmoid" and layer.kernel_size == (3, 3, 3)
-    check_layer(L.ConvLSTM3D, {"filters": 2, "kernel_size": 2}, input_shape=(2, 3, 1, 4, 4, 4),
-                expected_output_shape=(2, 2, 3, 3, 3), expected_num_weights=3)
+    check_layer(
+        L.ConvLSTM3D,
+        {"filters": 2, "kernel_size": 2},
+        input_shape=(2, 3, 1, 4, 4, 4),
+        expected_output_shape=(2, 2, 3, 3, 3),
+        expected_num_weights=3,
+    )
 
 
 # ---- the layer harness -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cls,kwargs,in_shape,out_shape,n_weights", [
-    (L.SimpleRNN, {"units": 3}, (2, 5, 4), (2, 3), 3),
-    (L.SimpleRNN, {"output_dim": 3, "return_sequences": True, "go_backwards": True}, (2, 5, 4), (2, 5, 3), 3),
-    (L.LSTM, {"units": 3}, (2, 5, 4), (2, 3), 3),
-    (L.LSTM, {"output_dim": 3, "return_sequences": True, "use_bias": False}, (2, 5, 4), (2, 5, 3), 2),
-    (L.GRU, {"units": 3, "go_backwards": True}, (2, 5, 4), (2, 3), 3),
-    (L.GRU, {"output_dim": 3, "return_sequences": True}, (2, 5, 4), (2, 5, 3), 3),
-    (L.ConvLSTM2D, {"filters": 2, "kernel_size": 3, "return_sequences": True}, (2, 3, 2, 6, 6), (2, 3, 2, 4, 4), 3),
-    (L.ConvLSTM2D, {"filters": 2, "kernel_size": 3, "padding": "same", "data_format": "channels_last"},
-     (2, 3, 6, 6, 2), (2, 6, 6, 2), 3),
-    (L.Masking, {"mask_value": 0.0}, (2, 5, 4), (2, 5, 4), 0),
-])
+@pytest.mark.parametrize(
+    "cls,kwargs,in_shape,out_shape,n_weights",
+    [
+        (L.SimpleRNN, {"units": 3}, (2, 5, 4), (2, 3), 3),
+        (
+            L.SimpleRNN,
+            {"output_dim": 3, "return_sequences": True, "go_backwards": True},
+            (2, 5, 4),
+            (2, 5, 3),
+            3,
+        ),
+        (L.LSTM, {"units": 3}, (2, 5, 4), (2, 3), 3),
+        (L.LSTM, {"output_dim": 3, "return_sequences": True, "use_bias": False}, (2, 5, 4), (2, 5, 3), 2),
+        (L.GRU, {"units": 3, "go_backwards": True}, (2, 5, 4), (2, 3), 3),
+        (L.GRU, {"output_dim": 3, "return_sequences": True}, (2, 5, 4), (2, 5, 3), 3),
+        (
+            L.ConvLSTM2D,
+            {"filters": 2, "kernel_size": 3, "return_sequences": True},
+            (2, 3, 2, 6, 6),
+            (2, 3, 2, 4, 4),
+            3,
+        ),
+        (
+            L.ConvLSTM2D,
+            {"filters": 2, "kernel_size": 3, "padding": "same", "data_format": "channels_last"},
+            (2, 3, 6, 6, 2),
+            (2, 6, 6, 2),
+            3,
+        ),
+        (L.Masking, {"mask_value": 0.0}, (2, 5, 4), (2, 5, 4), 0),
+    ],
+)
 def test_check_layer(cls, kwargs, in_shape, out_shape, n_weights):
-    check_layer(cls, kwargs, input_shape=in_shape, expected_output_shape=out_shape, expected_num_weights=n_weights,
-                train=n_weights > 0)
+    check_layer(
+        cls,
+        kwargs,
+        input_shape=in_shape,
+        expected_output_shape=out_shape,
+        expected_num_weights=n_weights,
+        train=n_weights > 0,
+    )
 
 
 def test_check_layer_wrappers():
-    layer, _ = check_layer(L.Bidirectional, {"layer": L.LSTM(3, return_sequences=True), "merge_mode": "concat"},
-                           input_shape=(2, 5, 4), expected_output_shape=(2, 5, 6), expected_num_weights=6)
+    layer, _ = check_layer(
+        L.Bidirectional,
+        {"layer": L.LSTM(3, return_sequences=True), "merge_mode": "concat"},
+        input_shape=(2, 5, 4),
+        expected_output_shape=(2, 5, 6),
+        expected_num_weights=6,
+    )
     assert layer.get_config()["layer"]["class_name"] == "LSTM"
-    check_layer(L.Bidirectional, {"layer": L.GRU(3), "merge_mode": "ave"}, input_shape=(2, 5, 4),
-                expected_output_shape=(2, 3), expected_num_weights=6)
-    check_layer(L.TimeDistributed, {"layer": L.Dense(3)}, input_shape=(2, 5, 4), expected_output_shape=(2, 5, 3),
-                expected_num_weights=2)
+    check_layer(
+        L.Bidirectional,
+        {"layer": L.GRU(3), "merge_mode": "ave"},
+        input_shape=(2, 5, 4),
+        expected_output_shape=(2, 3),
+        expected_num_weights=6,
+    )
+    check_layer(
+        L.TimeDistributed,
+        {"layer": L.Dense(3)},
+        input_shape=(2, 5, 4),
+        expected_output_shape=(2, 5, 3),
+        expected_num_weights=2,
+    )
     layer = L.TimeDistributed(L.Dense(2))
     Sequential([L.InputLayer(input_shape=(5, 4)), layer])
     layer.trainable = False
@@ -338,10 +505,18 @@ def test_text_classifier_trains_like_tf(rng, tf):
     ids = rng.integers(1, 50, (64, 12)).astype(np.int32)
     ids[:8, 9:] = 0
     y = rng.integers(0, 4, 64).astype(np.int32)
-    zm = Sequential([L.Embedding(50, 8, input_length=12, mask_zero=True), L.LSTM(6), L.Dense(4, activation="softmax")])
+    zm = Sequential(
+        [L.Embedding(50, 8, input_length=12, mask_zero=True), L.LSTM(6), L.Dense(4, activation="softmax")]
+    )
     TL = tf.keras.layers
-    tm = tf.keras.Sequential([tf.keras.Input((12,), dtype="int32"), TL.Embedding(50, 8, mask_zero=True), TL.LSTM(6),
-                              TL.Dense(4, activation="softmax")])
+    tm = tf.keras.Sequential(
+        [
+            tf.keras.Input((12,), dtype="int32"),
+            TL.Embedding(50, 8, mask_zero=True),
+            TL.LSTM(6),
+            TL.Dense(4, activation="softmax"),
+        ]
+    )
     tm.set_weights(zm.get_weights())
     zm.compile(SGD(0.5), "sparse_categorical_crossentropy")
     tm.compile(tf.keras.optimizers.SGD(0.5), "sparse_categorical_crossentropy")
@@ -355,10 +530,15 @@ def test_text_classifier_trains_like_tf(rng, tf):
 
 
 def test_bad_input_names_the_layer():
-    with pytest.raises(ValueError, match=r"LSTM 'l': expected input of rank 3 \(batch, time, features\) with known "
-                                         r"features, got shape \(None, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"LSTM 'l': expected input of rank 3 \(batch, time, features\) with known "
+        r"features, got shape \(None, 4\)",
+    ):
         L.LSTM(3, name="l")(L.Input((4,)))
-    with pytest.raises(ValueError, match=r"GRU 'g': expected input of shape \(batch, time, 4\), got \(None, 5, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"GRU 'g': expected input of shape \(batch, time, 4\), got \(None, 5, 3\)"
+    ):
         g = L.GRU(2, name="g")
         g(L.Input((5, 4)))
         g(L.Input((5, 3)))
@@ -372,12 +552,17 @@ def test_bad_input_names_the_layer():
         L.GRU(2, stateful=True)
     with pytest.raises(ValueError, match=r"dropout must be a float in \[0, 1\), got 1.5"):
         L.LSTM(2, dropout=1.5)
-    with pytest.raises(TypeError, match="Bidirectional 'b': expected a SimpleRNN, LSTM or GRU layer, got Dense"):
+    with pytest.raises(
+        TypeError, match="Bidirectional 'b': expected a SimpleRNN, LSTM or GRU layer, got Dense"
+    ):
         L.Bidirectional(L.Dense(2), name="b")
     with pytest.raises(ValueError, match=r"Bidirectional 'b2': merge_mode must be one of .*got 'max'"):
         L.Bidirectional(L.LSTM(2), merge_mode="max", name="b2")
-    with pytest.raises(ValueError, match=r"TimeDistributed 't': expected one input of rank >= 3 \(batch, time, \.\.\.\), "
-                                         r"got shape \(None, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"TimeDistributed 't': expected one input of rank >= 3 \(batch, time, \.\.\.\), "
+        r"got shape \(None, 4\)",
+    ):
         L.TimeDistributed(L.Dense(2), name="t")(L.Input((4,)))
     d = L.Dense(2)
     d(L.Input((3,)))

@@ -24,7 +24,9 @@ _COMBINERS = ("sum", "mean", "sqrtn")
 def _ids64(ctx: Ctx, ids, who: str) -> np.ndarray:
     """ids as a C-contiguous int64 array (a reused buffer when a conversion is needed)."""
     if not isinstance(ids, np.ndarray) or ids.dtype.kind not in "iuf":
-        raise TypeError(f"{who}: expected integer (or float) ids, got {getattr(ids, 'dtype', type(ids).__name__)}")
+        raise TypeError(
+            f"{who}: expected integer (or float) ids, got {getattr(ids, 'dtype', type(ids).__name__)}"
+        )
     if ids.dtype == np.int64 and ids.flags.c_contiguous:
         return ids
     out = ctx.buf("ids64", ids.shape, np.int64)
@@ -44,7 +46,13 @@ def _clean_grad(ctx: Ctx, shape, dtype) -> np.ndarray:
     when they are few (a batch usually touches a small part of the table)."""
     prev = ctx.__dict__.get("dw_rows")
     dw = ctx._bufs.get("dw")
-    if prev is not None and dw is not None and dw.shape == tuple(shape) and dw.dtype == dtype and prev[0] is dw:
+    if (
+        prev is not None
+        and dw is not None
+        and dw.shape == tuple(shape)
+        and dw.dtype == dtype
+        and prev[0] is dw
+    ):
         dw[prev[1]] = 0
         return dw
     return ctx.zeros("dw", tuple(shape), dtype)
@@ -64,8 +72,10 @@ def _remember_rows(ctx: Ctx, dw: np.ndarray, ids: np.ndarray, base: int, pad) ->
 
 def _check_table(w, who: str) -> np.ndarray:
     if not isinstance(w, np.ndarray) or w.dtype not in _FLOATS or w.ndim != 2:
-        raise TypeError(f"{who}: expected a 2-D float32/float64 table (V, D), got "
-                        f"{getattr(w, 'dtype', type(w).__name__)} {getattr(w, 'shape', '')}")
+        raise TypeError(
+            f"{who}: expected a 2-D float32/float64 table (V, D), got "
+            f"{getattr(w, 'dtype', type(w).__name__)} {getattr(w, 'shape', '')}"
+        )
     return np.ascontiguousarray(w)
 
 
@@ -117,8 +127,9 @@ class Embedding(Op):
         dw = _clean_grad(ctx, ctx.wshape, ctx.dtype)
         g = np.ascontiguousarray(gy, dtype=ctx.dtype).reshape(-1, ctx.wshape[1])
         ids = ctx.ids.reshape(-1)
-        K.embedding_scatter(dw, ids, g, None, 0 if self.zero_based else 1, pad=self.padding_id,
-                            who=_who("Embedding", ctx))
+        K.embedding_scatter(
+            dw, ids, g, None, 0 if self.zero_based else 1, pad=self.padding_id, who=_who("Embedding", ctx)
+        )
         _remember_rows(ctx, dw, ids, 0 if self.zero_based else 1, self.padding_id)
         return None, dw
 
@@ -139,8 +150,9 @@ class EmbeddingBag(Op):
     def __init__(self, combiner: str = "sum", zero_based: bool = True, max_norm: float | None = None):
         if combiner not in _COMBINERS:
             raise ValueError(f"EmbeddingBag: combiner must be one of {list(_COMBINERS)}, got {combiner!r}")
-        if max_norm is not None and (isinstance(max_norm, bool) or not isinstance(max_norm, (int, float))
-                                     or not max_norm > 0):
+        if max_norm is not None and (
+            isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)) or not max_norm > 0
+        ):
             raise ValueError(f"EmbeddingBag: max_norm must be a positive number or None, got {max_norm!r}")
         self.combiner = combiner
         self.zero_based = bool(zero_based)
@@ -198,8 +210,16 @@ class EmbeddingBag(Op):
         g = np.ascontiguousarray(gy, dtype=ctx.dtype)
         base = 0 if self.zero_based else 1
         if B * L:
-            K.embedding_scatter(dw, ctx.ids.reshape(-1), g, ctx.wts_eff.reshape(-1), base, group=L, skip_neg=True,
-                                who="EmbeddingBag")
+            K.embedding_scatter(
+                dw,
+                ctx.ids.reshape(-1),
+                g,
+                ctx.wts_eff.reshape(-1),
+                base,
+                group=L,
+                skip_neg=True,
+                who="EmbeddingBag",
+            )
         if ctx.scale is not None and ctx.clipped.any():
             # d(M e / |e|) = (M / |e|) (g - (e.g) e / |e|^2): the first part is in the scatter above
             b_idx, l_idx = np.nonzero(ctx.clipped)

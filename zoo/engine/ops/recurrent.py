@@ -50,8 +50,18 @@ from zoo.engine import _native, threads
 from zoo.engine.kernels import rnn as K
 from zoo.engine.ops.base import Ctx, Op, register
 
-__all__ = ["SimpleRNN", "LSTM", "GRU", "ConvLSTM2D", "ConvLSTM3D", "ReverseSequence", "TimeFold", "TimeUnfold", "Masking",
-           "recurrent_weight_grad"]
+__all__ = [
+    "GRU",
+    "LSTM",
+    "ConvLSTM2D",
+    "ConvLSTM3D",
+    "Masking",
+    "ReverseSequence",
+    "SimpleRNN",
+    "TimeFold",
+    "TimeUnfold",
+    "recurrent_weight_grad",
+]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -62,7 +72,9 @@ def _flag(v) -> bool:
     return bool(v)
 
 
-def recurrent_weight_grad(hs: np.ndarray, dg: np.ndarray, h0: np.ndarray | None, out: np.ndarray) -> np.ndarray:
+def recurrent_weight_grad(
+    hs: np.ndarray, dg: np.ndarray, h0: np.ndarray | None, out: np.ndarray
+) -> np.ndarray:
     """out = sum over b, s of h_{s-1}[b]^T dg[b, s], with h_{-1} = h0 (zeros if None).
 
     hs (B, T, U) holds h_s; dg (B, T, G) may be a column slice. Flattened to rows r = b T + s,
@@ -132,6 +144,7 @@ def run_ranges(ranges: list[tuple[int, int]], fn, serial: bool = False) -> None:
             _pool.shutdown(wait=True)
         _pool = ThreadPoolExecutor(max_workers=len(ranges) - 1, thread_name_prefix="zoo-rnn")
         _pool_size = len(ranges) - 1
+
     def task(a, b):
         _native.set_num_threads(1)  # this pool thread's own OpenMP setting (kernels run serially)
         fn(a, b)
@@ -163,10 +176,19 @@ class _Recurrent(Op):
     gates: ClassVar[int] = 1  # G / U
     n_states: ClassVar[int] = 1
 
-    def __init__(self, units: int, activation: str = "tanh", recurrent_activation: str = "sigmoid",
-                 use_bias: bool = True, return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, masked: bool = False, initial_state: bool = False,
-                 zero_output_for_mask: bool = False):
+    def __init__(
+        self,
+        units: int,
+        activation: str = "tanh",
+        recurrent_activation: str = "sigmoid",
+        use_bias: bool = True,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        masked: bool = False,
+        initial_state: bool = False,
+        zero_output_for_mask: bool = False,
+    ):
         name = type(self).__name__
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"{name}: units must be a positive int, got {units!r}")
@@ -197,11 +219,18 @@ class _Recurrent(Op):
         self.n_outputs = 1 + (self.n_states if self.return_state else 0)
 
     def get_config(self) -> dict:
-        return {"units": self.units, "activation": self.activation,
-                "recurrent_activation": self.recurrent_activation, "use_bias": self.use_bias,
-                "return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards, "masked": self.masked, "initial_state": self.initial_state,
-                "zero_output_for_mask": self.zero_output_for_mask}
+        return {
+            "units": self.units,
+            "activation": self.activation,
+            "recurrent_activation": self.recurrent_activation,
+            "use_bias": self.use_bias,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "masked": self.masked,
+            "initial_state": self.initial_state,
+            "zero_output_for_mask": self.zero_output_for_mask,
+        }
 
     def bias_shape(self) -> tuple:
         return (self.gates * self.units,)
@@ -210,9 +239,11 @@ class _Recurrent(Op):
 
     def infer_shape(self, *shapes):
         if len(shapes) != self.n_inputs:
-            raise ValueError(f"expected {self.n_inputs} inputs (x, W, R{', b' if self.use_bias else ''}"
-                             f"{', mask' if self.masked else ''}{', initial states' if self.initial_state else ''}),"
-                             f" got {len(shapes)}")
+            raise ValueError(
+                f"expected {self.n_inputs} inputs (x, W, R{', b' if self.use_bias else ''}"
+                f"{', mask' if self.masked else ''}{', initial states' if self.initial_state else ''}),"
+                f" got {len(shapes)}"
+            )
         x, w, r = shapes[:3]
         u, gu = self.units, self.gates * self.units
         if len(x) != 3:
@@ -243,30 +274,41 @@ class _Recurrent(Op):
         x, w, r = xs[:3]
         b = xs[self._ib] if self.use_bias else None
         m = xs[self._im] if self.masked else None
-        states = tuple(xs[self._ih + k] for k in range(self.n_states)) if self.initial_state else (None,) * self.n_states
+        states = (
+            tuple(xs[self._ih + k] for k in range(self.n_states))
+            if self.initial_state
+            else (None,) * self.n_states
+        )
         return x, w, r, b, m, states
 
     def _prepare(self, ctx: Ctx, x, w, r, b, m, states):
         """Checks, reversal, input projection; stores what backward needs on ctx."""
         name = type(self).__name__
         if not isinstance(x, np.ndarray) or x.dtype not in _FLOATS:
-            raise TypeError(f"{name}: expected a float32 or float64 input, got "
-                            f"{getattr(x, 'dtype', type(x).__name__)}")
+            raise TypeError(
+                f"{name}: expected a float32 or float64 input, got {getattr(x, 'dtype', type(x).__name__)}"
+            )
         dt = x.dtype
         for label, a in (("kernel", w), ("recurrent kernel", r), ("bias", b)):
             if a is not None and (not isinstance(a, np.ndarray) or a.dtype != dt):
-                raise TypeError(f"{name}: the {label} must be a {dt} array like the input, got "
-                                f"{getattr(a, 'dtype', type(a).__name__)}")
+                raise TypeError(
+                    f"{name}: the {label} must be a {dt} array like the input, got "
+                    f"{getattr(a, 'dtype', type(a).__name__)}"
+                )
         if x.ndim != 3:
             raise ValueError(f"{name}: expected input of rank 3 (batch, time, features), got shape {x.shape}")
         B, T, I = x.shape
         U, GU = self.units, self.gates * self.units
         if B < 1 or T < 1:
-            raise ValueError(f"{name}: expected at least one sample and one time step, got input shape {x.shape}")
+            raise ValueError(
+                f"{name}: expected at least one sample and one time step, got input shape {x.shape}"
+            )
         if w.shape != (I, GU) or r.shape != (U, GU) or (b is not None and b.shape != self.bias_shape()):
-            raise ValueError(f"{name}: expected kernel {(I, GU)}, recurrent kernel {(U, GU)}"
-                             f"{'' if b is None else f', bias {self.bias_shape()}'}, got {w.shape}, {r.shape}"
-                             f"{'' if b is None else f', {b.shape}'}")
+            raise ValueError(
+                f"{name}: expected kernel {(I, GU)}, recurrent kernel {(U, GU)}"
+                f"{'' if b is None else f', bias {self.bias_shape()}'}, got {w.shape}, {r.shape}"
+                f"{'' if b is None else f', {b.shape}'}"
+            )
         code = K.dtype_of(x, name)
         if self.go_backwards:
             xc = ctx.buf("xrev", x.shape, dt)
@@ -350,15 +392,21 @@ class _Recurrent(Op):
         T = ctx.dims[1]
         np.matmul(ctx.x2[b0 * T : b1 * T], ctx.w, out=ctx.xp2[b0 * T : b1 * T])
 
+    def _dx_buffers(self, ctx: Ctx) -> None:
+        """Make the input-gradient buffers before the workers start (ctx.buf is not thread-safe)."""
+        if ctx.needs_grad[0]:
+            ctx.gx = ctx.buf("dx", ctx.xshape, ctx.x2.dtype)
+            ctx.gx_rev = ctx.buf("dxrev", ctx.xshape, ctx.x2.dtype) if self.go_backwards else None
+
     def _input_grad(self, ctx: Ctx, dxp, b0: int, b1: int) -> None:
         """dx = dXP @ W^T for the batch rows [b0, b1), back in the input's time order."""
         if not ctx.needs_grad[0]:
             return
-        B, T, U = ctx.dims
+        B, T, _ = ctx.dims
         d2 = dxp.reshape(B * T, -1)[b0 * T : b1 * T]
-        gx = ctx.buf("dx", ctx.xshape, ctx.x2.dtype)
+        gx = ctx.gx
         if self.go_backwards:
-            tmp = ctx.buf("dxrev", ctx.xshape, ctx.x2.dtype)
+            tmp = ctx.gx_rev
             np.matmul(d2, ctx.w.T, out=tmp.reshape(B * T, -1)[b0 * T : b1 * T])
             np.copyto(gx[b0:b1], tmp[b0:b1, ::-1])
         else:
@@ -366,12 +414,12 @@ class _Recurrent(Op):
 
     def _finish(self, ctx: Ctx, dxp, grads: dict):
         """The gradients in the op's input order (dx was made by _input_grad in the workers)."""
-        B, T, U = ctx.dims
+        B, T, _ = ctx.dims
         flags = ctx.needs_grad
         x2, w = ctx.x2, ctx.w
         out = [None] * self.n_inputs
         if flags[0]:
-            out[0] = ctx.buf("dx", ctx.xshape, x2.dtype)
+            out[0] = ctx.gx
         if flags[1]:
             out[1] = par_matmul_cols(x2.T, dxp.reshape(B * T, -1), np.empty(w.shape, x2.dtype))
         if flags[2]:
@@ -393,11 +441,31 @@ class SimpleRNN(_Recurrent):
     gates = 1
     n_states = 1
 
-    def __init__(self, units: int, activation: str = "tanh", use_bias: bool = True, return_sequences: bool = False,
-                 return_state: bool = False, go_backwards: bool = False, masked: bool = False,
-                 initial_state: bool = False, zero_output_for_mask: bool = False, recurrent_activation: str = "linear"):
-        super().__init__(units, activation, "linear", use_bias, return_sequences, return_state, go_backwards, masked,
-                         initial_state, zero_output_for_mask)
+    def __init__(
+        self,
+        units: int,
+        activation: str = "tanh",
+        use_bias: bool = True,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        masked: bool = False,
+        initial_state: bool = False,
+        zero_output_for_mask: bool = False,
+        recurrent_activation: str = "linear",
+    ):
+        super().__init__(
+            units,
+            activation,
+            "linear",
+            use_bias,
+            return_sequences,
+            return_state,
+            go_backwards,
+            masked,
+            initial_state,
+            zero_output_for_mask,
+        )
 
     def get_config(self) -> dict:
         cfg = super().get_config()
@@ -428,7 +496,8 @@ class SimpleRNN(_Recurrent):
     def backward(self, ctx: Ctx, gy):
         B, T, U = ctx.dims
         dt = ctx.x2.dtype
-        dseq, dcarry, extra = self._grad_init(ctx, gy)
+        dseq, dcarry, _ = self._grad_init(ctx, gy)
+        self._dx_buffers(ctx)
         (h0,) = ctx.states
         dxp = ctx.buf("dxp", (B, T, U), dt)
         dhr = ctx.buf("dhr", (B, U), dt)
@@ -438,13 +507,18 @@ class SimpleRNN(_Recurrent):
         def run(b0, b1):
             dr = dhr[b0:b1]
             for s in range(T - 1, -1, -1):
-                step(dxp, dcarry, dbp, dhr if s < T - 1 else None, dseq, hs, mm, B, T, U, s, b0, b1, act, code)
+                step(
+                    dxp, dcarry, dbp, dhr if s < T - 1 else None, dseq, hs, mm, B, T, U, s, b0, b1, act, code
+                )
                 if s or h0 is not None:
                     np.matmul(dxp[b0:b1, s], rt, out=dr)
             self._input_grad(ctx, dxp, b0, b1)
 
         run_ranges(row_ranges(B), run, serial=self._small(B))
-        grads = {"b": None if dbp is None else dbp.sum(axis=0), "states": [dcarry + dhr] if h0 is not None else [None]}
+        grads = {
+            "b": None if dbp is None else dbp.sum(axis=0),
+            "states": [dcarry + dhr] if h0 is not None else [None],
+        }
         if ctx.needs_grad[2]:
             grads["r"] = recurrent_weight_grad(hs, dxp, h0, np.empty((U, U), dt))
         return self._finish(ctx, dxp, grads)
@@ -477,8 +551,27 @@ class LSTM(_Recurrent):
                 hp = hs[b0:b1, s - 1] if s else (None if h0 is None else h0[b0:b1])
                 if hp is not None:
                     np.matmul(hp, r, out=gr)
-                step(gates, hs, cs, tc, xp, g if hp is not None else None, bb, mm, h0, c0, B, T, U, s, b0, b1, act,
-                     ract, code)
+                step(
+                    gates,
+                    hs,
+                    cs,
+                    tc,
+                    xp,
+                    g if hp is not None else None,
+                    bb,
+                    mm,
+                    h0,
+                    c0,
+                    B,
+                    T,
+                    U,
+                    s,
+                    b0,
+                    b1,
+                    act,
+                    ract,
+                    code,
+                )
 
         run_ranges(row_ranges(B), run, serial=self._small(B))
         ctx.gates, ctx.hs, ctx.cs, ctx.tc = gates, hs, cs, tc
@@ -488,6 +581,7 @@ class LSTM(_Recurrent):
         B, T, U = ctx.dims
         dt = ctx.x2.dtype
         dseq, dcarry, extra = self._grad_init(ctx, gy)
+        self._dx_buffers(ctx)
         h0, c0 = ctx.states
         dc = ctx.buf("dc", (B, U), dt)
         if len(extra) > 1 and extra[1] is not None:
@@ -503,15 +597,37 @@ class LSTM(_Recurrent):
         def run(b0, b1):
             dr = dhr[b0:b1]
             for s in range(T - 1, -1, -1):
-                step(dgates, dc, dcarry, dbp, dhr if s < T - 1 else None, dseq, gates, cs, tc, c0, mm, B, T, U, s,
-                     b0, b1, act, ract, code)
+                step(
+                    dgates,
+                    dc,
+                    dcarry,
+                    dbp,
+                    dhr if s < T - 1 else None,
+                    dseq,
+                    gates,
+                    cs,
+                    tc,
+                    c0,
+                    mm,
+                    B,
+                    T,
+                    U,
+                    s,
+                    b0,
+                    b1,
+                    act,
+                    ract,
+                    code,
+                )
                 if s or h0 is not None:
                     np.matmul(dgates[b0:b1, s], rt, out=dr)
             self._input_grad(ctx, dgates, b0, b1)
 
         run_ranges(row_ranges(B), run, serial=self._small(B))
-        grads = {"b": None if dbp is None else dbp.sum(axis=0),
-                 "states": [dcarry + dhr if h0 is not None else None, dc.copy() if c0 is not None else None]}
+        grads = {
+            "b": None if dbp is None else dbp.sum(axis=0),
+            "states": [dcarry + dhr if h0 is not None else None, dc.copy() if c0 is not None else None],
+        }
         if ctx.needs_grad[2]:
             grads["r"] = recurrent_weight_grad(ctx.hs, dgates, h0, np.empty((U, 4 * U), dt))
         return self._finish(ctx, dgates, grads)
@@ -525,12 +641,32 @@ class GRU(_Recurrent):
     gates = 3
     n_states = 1
 
-    def __init__(self, units: int, activation: str = "tanh", recurrent_activation: str = "sigmoid",
-                 use_bias: bool = True, return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, masked: bool = False, initial_state: bool = False,
-                 zero_output_for_mask: bool = False, reset_after: bool = True):
-        super().__init__(units, activation, recurrent_activation, use_bias, return_sequences, return_state,
-                         go_backwards, masked, initial_state, zero_output_for_mask)
+    def __init__(
+        self,
+        units: int,
+        activation: str = "tanh",
+        recurrent_activation: str = "sigmoid",
+        use_bias: bool = True,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        masked: bool = False,
+        initial_state: bool = False,
+        zero_output_for_mask: bool = False,
+        reset_after: bool = True,
+    ):
+        super().__init__(
+            units,
+            activation,
+            recurrent_activation,
+            use_bias,
+            return_sequences,
+            return_state,
+            go_backwards,
+            masked,
+            initial_state,
+            zero_output_for_mask,
+        )
         self.reset_after = _flag(reset_after)
 
     def get_config(self) -> dict:
@@ -559,8 +695,25 @@ class GRU(_Recurrent):
                     hp = hs[b0:b1, s - 1] if s else (None if h0 is None else h0[b0:b1])
                     if hp is not None:
                         np.matmul(hp, r, out=gr)
-                    step(gates, hs, xp, g if hp is not None else None, bi, br, mm, h0, B, T, U, s, b0, b1, act, ract,
-                         code)
+                    step(
+                        gates,
+                        hs,
+                        xp,
+                        g if hp is not None else None,
+                        bi,
+                        br,
+                        mm,
+                        h0,
+                        B,
+                        T,
+                        U,
+                        s,
+                        b0,
+                        b1,
+                        act,
+                        ract,
+                        code,
+                    )
         else:
             gates = ctx.buf("gates", (B, T, 3 * U), dt)
             rh = ctx.buf("rh", (B, T, U), dt)
@@ -577,10 +730,43 @@ class GRU(_Recurrent):
                     hp = hs[b0:b1, s - 1] if s else (None if h0 is None else h0[b0:b1])
                     if hp is not None:
                         np.matmul(hp, rzr, out=g1r)
-                    fa(gates, rh, hs, xp, g1 if hp is not None else None, bb, mm, h0, B, T, U, s, b0, b1, ract, code)
+                    fa(
+                        gates,
+                        rh,
+                        hs,
+                        xp,
+                        g1 if hp is not None else None,
+                        bb,
+                        mm,
+                        h0,
+                        B,
+                        T,
+                        U,
+                        s,
+                        b0,
+                        b1,
+                        ract,
+                        code,
+                    )
                     if hp is not None:
                         np.matmul(rh[b0:b1, s], rhh, out=g2r)
-                    fb(gates, hs, xp, g2 if hp is not None else None, bb, mm, h0, B, T, U, s, b0, b1, act, code)
+                    fb(
+                        gates,
+                        hs,
+                        xp,
+                        g2 if hp is not None else None,
+                        bb,
+                        mm,
+                        h0,
+                        B,
+                        T,
+                        U,
+                        s,
+                        b0,
+                        b1,
+                        act,
+                        code,
+                    )
 
         run_ranges(row_ranges(B), run, serial=self._small(B))
         ctx.gates, ctx.hs = gates, hs
@@ -589,7 +775,8 @@ class GRU(_Recurrent):
     def backward(self, ctx: Ctx, gy):
         B, T, U = ctx.dims
         dt = ctx.x2.dtype
-        dseq, dcarry, extra = self._grad_init(ctx, gy)
+        dseq, dcarry, _ = self._grad_init(ctx, gy)
+        self._dx_buffers(ctx)
         (h0,) = ctx.states
         dxp = ctx.buf("dxp", (B, T, 3 * U), dt)
         dhr = ctx.buf("dhr", (B, U), dt)
@@ -605,8 +792,28 @@ class GRU(_Recurrent):
             def run(b0, b1):
                 dr = dhr[b0:b1]
                 for s in range(T - 1, -1, -1):
-                    step(dxp, dgr, dcarry, dbpi, dbpr, dhr if s < T - 1 else None, dseq, gates, hs, h0, mm, B, T, U,
-                         s, b0, b1, act, ract, code)
+                    step(
+                        dxp,
+                        dgr,
+                        dcarry,
+                        dbpi,
+                        dbpr,
+                        dhr if s < T - 1 else None,
+                        dseq,
+                        gates,
+                        hs,
+                        h0,
+                        mm,
+                        B,
+                        T,
+                        U,
+                        s,
+                        b0,
+                        b1,
+                        act,
+                        ract,
+                        code,
+                    )
                     if s or h0 is not None:
                         np.matmul(dgr[b0:b1, s], rt, out=dr)
                 self._input_grad(ctx, dxp, b0, b1)
@@ -625,8 +832,25 @@ class GRU(_Recurrent):
             def run(b0, b1):
                 dr, drhr = dhr[b0:b1], drh[b0:b1]
                 for s in range(T - 1, -1, -1):
-                    fa(dxp, dcarry, dhr if s < T - 1 else None, dseq, gates, hs, h0, mm, B, T, U, s, b0, b1, act,
-                       ract, code)
+                    fa(
+                        dxp,
+                        dcarry,
+                        dhr if s < T - 1 else None,
+                        dseq,
+                        gates,
+                        hs,
+                        h0,
+                        mm,
+                        B,
+                        T,
+                        U,
+                        s,
+                        b0,
+                        b1,
+                        act,
+                        ract,
+                        code,
+                    )
                     np.matmul(dxp[b0:b1, s, 2 * U :], rhh_t, out=drhr)
                     fb(dxp, dcarry, dbp, drh, gates, hs, h0, mm, B, T, U, s, b0, b1, ract, code)
                     if s or h0 is not None:
@@ -638,7 +862,9 @@ class GRU(_Recurrent):
             if need_r:
                 gr = np.empty((U, 3 * U), dt)
                 gr[:, : 2 * U] = recurrent_weight_grad(hs, dxp[:, :, : 2 * U], h0, np.empty((U, 2 * U), dt))
-                par_matmul_cols(ctx.rh.reshape(B * T, U).T, dxp.reshape(B * T, 3 * U)[:, 2 * U :], gr[:, 2 * U :])
+                par_matmul_cols(
+                    ctx.rh.reshape(B * T, U).T, dxp.reshape(B * T, 3 * U)[:, 2 * U :], gr[:, 2 * U :]
+                )
                 grads["r"] = gr
         grads["states"] = [dcarry + dhr if h0 is not None else None]
         return self._finish(ctx, dxp, grads)
@@ -709,10 +935,13 @@ class TimeUnfold(Op):
 
     def infer_shape(self, y, like):
         if len(like) < 2 or len(y) < 1:
-            raise ValueError(f"expected y of rank >= 1 and a reference of rank >= 2, got {tuple(y)} and {tuple(like)}")
+            raise ValueError(
+                f"expected y of rank >= 1 and a reference of rank >= 2, got {tuple(y)} and {tuple(like)}"
+            )
         if None not in (y[0], like[0], like[1]) and y[0] != like[0] * like[1]:
-            raise ValueError(f"expected {like[0] * like[1]} rows (batch {like[0]} x time {like[1]}), got shape "
-                             f"{tuple(y)}")
+            raise ValueError(
+                f"expected {like[0] * like[1]} rows (batch {like[0]} x time {like[1]}), got shape {tuple(y)}"
+            )
         return (like[0], like[1]) + tuple(y[1:])
 
     def forward(self, ctx: Ctx, y, like):
@@ -769,7 +998,6 @@ class Masking(Op):
         return (dx,)
 
 
-
 # ---- convolutional LSTM ------------------------------------------------------------------------
 
 
@@ -788,9 +1016,18 @@ class _ConvLSTM(Op):
 
     rank: ClassVar[int] = 2
 
-    def __init__(self, filters: int, strides=1, padding="valid", dilation=1, activation: str = "tanh",
-                 recurrent_activation: str = "sigmoid", use_bias: bool = True, return_sequences: bool = False,
-                 go_backwards: bool = False):
+    def __init__(
+        self,
+        filters: int,
+        strides=1,
+        padding="valid",
+        dilation=1,
+        activation: str = "tanh",
+        recurrent_activation: str = "sigmoid",
+        use_bias: bool = True,
+        return_sequences: bool = False,
+        go_backwards: bool = False,
+    ):
         name = type(self).__name__
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
             raise ValueError(f"{name}: filters must be a positive int, got {filters!r}")
@@ -810,19 +1047,30 @@ class _ConvLSTM(Op):
 
     def get_config(self) -> dict:
         c = self.conv.get_config()
-        return {"filters": self.filters, "strides": c["strides"], "padding": c["padding"],
-                "dilation": c["dilation"], "activation": self.activation,
-                "recurrent_activation": self.recurrent_activation, "use_bias": self.use_bias,
-                "return_sequences": self.return_sequences, "go_backwards": self.go_backwards}
+        return {
+            "filters": self.filters,
+            "strides": c["strides"],
+            "padding": c["padding"],
+            "dilation": c["dilation"],
+            "activation": self.activation,
+            "recurrent_activation": self.recurrent_activation,
+            "use_bias": self.use_bias,
+            "return_sequences": self.return_sequences,
+            "go_backwards": self.go_backwards,
+        }
 
     def infer_shape(self, x, w, r, b=None):
         F, n = self.filters, self.rank
         if (b is None) == self.use_bias:
-            raise ValueError(f"expected {'4' if self.use_bias else '3'} inputs (x, kernel, recurrent kernel"
-                             f"{', bias' if self.use_bias else ''})")
+            raise ValueError(
+                f"expected {'4' if self.use_bias else '3'} inputs (x, kernel, recurrent kernel"
+                f"{', bias' if self.use_bias else ''})"
+            )
         if len(x) != n + 3:
-            raise ValueError(f"expected input of rank {n + 3} (batch, time, channels, {n} spatial axes), got shape "
-                             f"{tuple(x)}")
+            raise ValueError(
+                f"expected input of rank {n + 3} (batch, time, channels, {n} spatial axes), got shape "
+                f"{tuple(x)}"
+            )
         if len(w) != n + 2 or w[0] != 4 * F or (x[2] is not None and w[1] != x[2]):
             raise ValueError(f"expected kernel shape {(4 * F, x[2])} + ({n} kernel sizes), got {tuple(w)}")
         if tuple(r) != (4 * F, F) + tuple(w[2:]):
@@ -830,23 +1078,31 @@ class _ConvLSTM(Op):
         if b is not None and tuple(b) != (4 * F,):
             raise ValueError(f"expected bias shape {(4 * F,)}, got {tuple(b)}")
         frame = self.conv.infer_shape((None,) + tuple(x[2:]), tuple(w), None if b is None else tuple(b))
-        return ((x[0], x[1], F) + tuple(frame[2:])) if self.return_sequences else ((x[0], F) + tuple(frame[2:]))
+        return (
+            ((x[0], x[1], F) + tuple(frame[2:])) if self.return_sequences else ((x[0], F) + tuple(frame[2:]))
+        )
 
     def forward(self, ctx: Ctx, x, w, r, b=None):
         name, n = type(self).__name__, self.rank
         if not isinstance(x, np.ndarray) or x.dtype not in _FLOATS or x.ndim != n + 3:
-            raise TypeError(f"{name}: expected a float32/float64 input of rank {n + 3}, got "
-                            f"{getattr(x, 'dtype', type(x).__name__)} {getattr(x, 'shape', '')}")
+            raise TypeError(
+                f"{name}: expected a float32/float64 input of rank {n + 3}, got "
+                f"{getattr(x, 'dtype', type(x).__name__)} {getattr(x, 'shape', '')}"
+            )
         B, T = x.shape[:2]
         if B < 1 or T < 1:
-            raise ValueError(f"{name}: expected at least one sample and one time step, got input shape {x.shape}")
+            raise ValueError(
+                f"{name}: expected at least one sample and one time step, got input shape {x.shape}"
+            )
         dt, F = x.dtype, self.filters
         if self.go_backwards:
             xc = ctx.buf("xrev", x.shape, dt)
             np.copyto(xc, x[:, ::-1])
         else:
             xc = np.ascontiguousarray(x)
-        cin = ctx.__dict__.setdefault("cin", Ctx(f"{ctx.name}/input_conv", n_inputs=3 if b is not None else 2))
+        cin = ctx.__dict__.setdefault(
+            "cin", Ctx(f"{ctx.name}/input_conv", n_inputs=3 if b is not None else 2)
+        )
         xpc = self.conv.forward(cin, xc.reshape((B * T,) + x.shape[2:]), w, b)
         sp = tuple(xpc.shape[2:])
         U = F * int(np.prod(sp))
@@ -891,11 +1147,34 @@ class _ConvLSTM(Op):
         dhr = None
         step, act, ract = K.lstm_backward_step, self._act, self._ract
         for s in range(T - 1, -1, -1):
-            step(dgates, dc, dcarry, None, dhr, dseq, gates, cs, tc, None, None, B, T, U, s, 0, B, act, ract, code)
+            step(
+                dgates,
+                dc,
+                dcarry,
+                None,
+                dhr,
+                dseq,
+                gates,
+                cs,
+                tc,
+                None,
+                None,
+                B,
+                T,
+                U,
+                s,
+                0,
+                B,
+                act,
+                ract,
+                code,
+            )
             if s:
                 rc = recs[s]
                 rc.needs_grad = (True, bool(flags[2]))
-                gdh, gdr = self.rconv.backward(rc, np.ascontiguousarray(dgates[:, s]).reshape((B, 4 * F) + sp))
+                gdh, gdr = self.rconv.backward(
+                    rc, np.ascontiguousarray(dgates[:, s]).reshape((B, 4 * F) + sp)
+                )
                 dhr = ctx.buf("dhr", (B, U), dt)
                 np.copyto(dhr, gdh.reshape(B, U))
                 if dr is not None:

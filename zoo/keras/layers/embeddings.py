@@ -17,7 +17,7 @@ from zoo.engine.ops import embedding as E
 from zoo.keras.layers.base import Layer, check_positive_int
 from zoo.keras.layers.recurrent import set_mask
 
-__all__ = ["Embedding", "WordEmbedding", "SparseEmbedding", "prepare_embedding"]
+__all__ = ["Embedding", "SparseEmbedding", "WordEmbedding", "prepare_embedding"]
 
 
 def _as_weight_list(weights):
@@ -53,13 +53,25 @@ class Embedding(Layer):
         (None, 5, 8)
     """
 
-    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
-                 embeddings_regularizer=None, mask_zero: bool = False, input_length: int | None = None,
-                 zero_based_id: bool = True, padding_value: int | None = None, init=None, W_regularizer=None,
-                 weights=None, **kwargs):
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        mask_zero: bool = False,
+        input_length: int | None = None,
+        zero_based_id: bool = True,
+        padding_value: int | None = None,
+        init=None,
+        W_regularizer=None,
+        weights=None,
+        **kwargs,
+    ):
         if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
-            kwargs["input_shape"] = (input_length,) if isinstance(input_length, (int, np.integer)) else \
-                tuple(input_length)
+            kwargs["input_shape"] = (
+                (input_length,) if isinstance(input_length, (int, np.integer)) else tuple(input_length)
+            )
         super().__init__(weights=_as_weight_list(weights), **kwargs)
         self.input_dim = check_positive_int(self, "input_dim", input_dim)
         self.output_dim = check_positive_int(self, "output_dim", output_dim)
@@ -68,15 +80,22 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
         self.zero_based_id = bool(zero_based_id)
-        if padding_value is not None and (isinstance(padding_value, bool)
-                                          or not isinstance(padding_value, (int, np.integer))):
-            raise TypeError(f"{type(self).__name__} '{self.name}': padding_value must be an int or None, got "
-                            f"{padding_value!r}")
+        if padding_value is not None and (
+            isinstance(padding_value, bool) or not isinstance(padding_value, (int, np.integer))
+        ):
+            raise TypeError(
+                f"{type(self).__name__} '{self.name}': padding_value must be an int or None, got "
+                f"{padding_value!r}"
+            )
         self.padding_value = None if padding_value is None else int(padding_value)
 
     def build(self, input_shape):
-        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
-                                          self.embeddings_initializer, regularizer=self.embeddings_regularizer)
+        self.embeddings = self.add_weight(
+            "embeddings",
+            (self.input_dim, self.output_dim),
+            self.embeddings_initializer,
+            regularizer=self.embeddings_regularizer,
+        )
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
@@ -92,9 +111,14 @@ class Embedding(Layer):
         return y
 
     def get_config(self):
-        cfg = {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
-               "mask_zero": self.mask_zero, "zero_based_id": self.zero_based_id,
-               "padding_value": self.padding_value}
+        cfg = {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "mask_zero": self.mask_zero,
+            "zero_based_id": self.zero_based_id,
+            "padding_value": self.padding_value,
+        }
         if isinstance(self.embeddings_initializer, str):
             cfg["embeddings_initializer"] = self.embeddings_initializer
         if self.input_length is not None:
@@ -118,13 +142,15 @@ def _read_glove(path: str):
             try:
                 vec = np.asarray(parts[1:], dtype=np.float32)
             except ValueError:
-                raise ValueError(f"WordEmbedding: {path}:{lineno}: expected 'word' followed by numbers, got "
-                                 f"{line[:60]!r}") from None
+                raise ValueError(
+                    f"WordEmbedding: {path}:{lineno}: expected 'word' followed by numbers, got {line[:60]!r}"
+                ) from None
             if dim is None:
                 dim = vec.size
             elif vec.size != dim:
-                raise ValueError(f"WordEmbedding: {path}:{lineno}: expected {dim} numbers after the word, got "
-                                 f"{vec.size}")
+                raise ValueError(
+                    f"WordEmbedding: {path}:{lineno}: expected {dim} numbers after the word, got {vec.size}"
+                )
             words.append(parts[0])
             rows.append(vec)
     if dim is None:
@@ -138,8 +164,13 @@ def get_word_index(embedding_file: str) -> dict:
     return {w: i + 1 for i, w in enumerate(words)}
 
 
-def prepare_embedding(embedding_file: str, word_index: dict | None = None, randomize_unknown: bool = False,
-                      normalize: bool = False, seed: int = 0) -> np.ndarray:
+def prepare_embedding(
+    embedding_file: str,
+    word_index: dict | None = None,
+    randomize_unknown: bool = False,
+    normalize: bool = False,
+    seed: int = 0,
+) -> np.ndarray:
     """The (max index + 1, dim) table for `word_index` ({word: index >= 1}) from a GloVe file.
 
     Row 0 (unknown words / padding) is zero. Words of word_index missing from the file get zeros,
@@ -150,10 +181,15 @@ def prepare_embedding(embedding_file: str, word_index: dict | None = None, rando
     if word_index is None:
         word_index = {w: i + 1 for i, w in enumerate(words)}
     if not isinstance(word_index, dict) or not word_index:
-        raise ValueError(f"WordEmbedding: word_index must be a non-empty dict {{word: index}}, got "
-                         f"{type(word_index).__name__}")
-    bad = [(w, i) for w, i in word_index.items()
-           if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or i < 1]
+        raise ValueError(
+            f"WordEmbedding: word_index must be a non-empty dict {{word: index}}, got "
+            f"{type(word_index).__name__}"
+        )
+    bad = [
+        (w, i)
+        for w, i in word_index.items()
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or i < 1
+    ]
     if bad:
         raise ValueError(f"WordEmbedding: word_index values must be ints >= 1 (0 is reserved), got {bad[:3]}")
     n = max(word_index.values()) + 1
@@ -186,9 +222,16 @@ class WordEmbedding(Embedding):
     Input (batch, time) ids; output (batch, time, D).
     """
 
-    def __init__(self, embedding_file: str, word_index: dict | None = None, trainable: bool = False,
-                 input_length: int | None = None, randomize_unknown: bool = False, normalize: bool = False,
-                 **kwargs):
+    def __init__(
+        self,
+        embedding_file: str,
+        word_index: dict | None = None,
+        trainable: bool = False,
+        input_length: int | None = None,
+        randomize_unknown: bool = False,
+        normalize: bool = False,
+        **kwargs,
+    ):
         kwargs.pop("weights", None)
         dims = kwargs.pop("input_dim", None), kwargs.pop("output_dim", None)
         if not os.path.isfile(str(embedding_file)) and None not in dims:
@@ -196,8 +239,14 @@ class WordEmbedding(Embedding):
             table = np.zeros(dims, np.float32)
         else:
             table = prepare_embedding(embedding_file, word_index, randomize_unknown, normalize)
-        super().__init__(table.shape[0], table.shape[1], input_length=input_length, trainable=trainable,
-                         weights=[table], **kwargs)
+        super().__init__(
+            table.shape[0],
+            table.shape[1],
+            input_length=input_length,
+            trainable=trainable,
+            weights=[table],
+            **kwargs,
+        )
         self.embedding_file = str(embedding_file)
         self.word_index = None if word_index is None else {str(k): int(v) for k, v in word_index.items()}
         self.randomize_unknown = bool(randomize_unknown)
@@ -209,8 +258,13 @@ class WordEmbedding(Embedding):
         cfg = super().get_config()
         for key in ("embeddings_initializer", "zero_based_id"):
             cfg.pop(key, None)
-        return {**cfg, "embedding_file": self.embedding_file, "word_index": self.word_index,
-                "randomize_unknown": self.randomize_unknown, "normalize": self.normalize}
+        return {
+            **cfg,
+            "embedding_file": self.embedding_file,
+            "word_index": self.word_index,
+            "randomize_unknown": self.randomize_unknown,
+            "normalize": self.normalize,
+        }
 
 
 # ---- bags of ids -------------------------------------------------------------------------------
@@ -232,18 +286,32 @@ class SparseEmbedding(Layer):
         (None, 4)
     """
 
-    def __init__(self, input_dim: int, output_dim: int, combiner: str = "sum", max_norm: float | None = None,
-                 embeddings_initializer="uniform", embeddings_regularizer=None, zero_based_id: bool = True,
-                 init=None, W_regularizer=None, weights=None, **kwargs):
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        combiner: str = "sum",
+        max_norm: float | None = None,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        zero_based_id: bool = True,
+        init=None,
+        W_regularizer=None,
+        weights=None,
+        **kwargs,
+    ):
         super().__init__(weights=_as_weight_list(weights), **kwargs)
         self.input_dim = check_positive_int(self, "input_dim", input_dim)
         self.output_dim = check_positive_int(self, "output_dim", output_dim)
         if combiner not in ("sum", "mean", "sqrtn"):
-            raise ValueError(f"SparseEmbedding '{self.name}': combiner must be 'sum', 'mean' or 'sqrtn', got "
-                             f"{combiner!r}")
+            raise ValueError(
+                f"SparseEmbedding '{self.name}': combiner must be 'sum', 'mean' or 'sqrtn', got {combiner!r}"
+            )
         self.combiner = combiner
         if max_norm is not None and (isinstance(max_norm, bool) or not isinstance(max_norm, (int, float))):
-            raise TypeError(f"SparseEmbedding '{self.name}': max_norm must be a number or None, got {max_norm!r}")
+            raise TypeError(
+                f"SparseEmbedding '{self.name}': max_norm must be a number or None, got {max_norm!r}"
+            )
         self.max_norm = None if max_norm is None or max_norm <= 0 else float(max_norm)
         self.embeddings_initializer = init if init is not None else embeddings_initializer
         self.embeddings_regularizer = W_regularizer if W_regularizer is not None else embeddings_regularizer
@@ -252,8 +320,12 @@ class SparseEmbedding(Layer):
     def build(self, input_shape):
         if len(input_shape) != 2:
             raise self.error(f"expected ids of shape (batch, ids per sample), got {tuple(input_shape)}")
-        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
-                                          self.embeddings_initializer, regularizer=self.embeddings_regularizer)
+        self.embeddings = self.add_weight(
+            "embeddings",
+            (self.input_dim, self.output_dim),
+            self.embeddings_initializer,
+            regularizer=self.embeddings_regularizer,
+        )
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.output_dim)
@@ -261,12 +333,20 @@ class SparseEmbedding(Layer):
     def call(self, x):
         if len(x.shape) != 2:
             raise self.error(f"expected ids of shape (batch, ids per sample), got {x.shape}")
-        return G.apply(E.EmbeddingBag(self.combiner, self.zero_based_id, self.max_norm),
-                       [x, G.parameter(self.embeddings)])
+        return G.apply(
+            E.EmbeddingBag(self.combiner, self.zero_based_id, self.max_norm),
+            [x, G.parameter(self.embeddings)],
+        )
 
     def get_config(self):
-        cfg = {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
-               "combiner": self.combiner, "max_norm": self.max_norm, "zero_based_id": self.zero_based_id}
+        cfg = {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "combiner": self.combiner,
+            "max_norm": self.max_norm,
+            "zero_based_id": self.zero_based_id,
+        }
         if isinstance(self.embeddings_initializer, str):
             cfg["embeddings_initializer"] = self.embeddings_initializer
         return cfg

@@ -39,13 +39,28 @@ from zoo.engine.ops import recurrent as R
 from zoo.keras import backend, initializers
 from zoo.keras.layers.base import Layer, check_positive_int, to_tuple
 
-__all__ = ["SimpleRNN", "LSTM", "GRU", "ConvLSTM2D", "ConvLSTM3D", "Masking", "get_mask", "set_mask"]
+__all__ = ["GRU", "LSTM", "ConvLSTM2D", "ConvLSTM3D", "Masking", "SimpleRNN", "get_mask", "set_mask"]
 
 _RNN_ACTIVATIONS = ("linear", "tanh", "sigmoid", "hard_sigmoid", "legacy_hard_sigmoid", "relu")
 #: layers that keep the (batch, time) axes and work per step: a mask passes through them
-MASK_PASS_THROUGH = {"Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
-                     "Activation", "Dense", "BatchNormalization", "LayerNormalization", "LeakyReLU", "PReLU", "ELU",
-                     "ThresholdedReLU", "ReLU", "TimeDistributed", "ActivityRegularization"}
+MASK_PASS_THROUGH = {
+    "Dropout",
+    "SpatialDropout1D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "Activation",
+    "Dense",
+    "BatchNormalization",
+    "LayerNormalization",
+    "LeakyReLU",
+    "PReLU",
+    "ELU",
+    "ThresholdedReLU",
+    "ReLU",
+    "TimeDistributed",
+    "ActivityRegularization",
+}
 
 
 # ---- masks ------------------------------------------------------------------------------------
@@ -81,7 +96,12 @@ def get_mask(x: Tensor) -> Tensor | None:
             if any(o is x for o in outs) and len(ins) == 1:
                 src = ins[0]
                 break
-        if src is None or len(src.shape) < 2 or len(x.shape) < 2 or tuple(src.shape[:2]) != tuple(x.shape[:2]):
+        if (
+            src is None
+            or len(src.shape) < 2
+            or len(x.shape) < 2
+            or tuple(src.shape[:2]) != tuple(x.shape[:2])
+        ):
             return None
         x = src
     return None
@@ -93,15 +113,19 @@ def get_mask(x: Tensor) -> Tensor | None:
 def _rnn_activation(layer, what: str, value, keras1: bool) -> str:
     name = "linear" if value is None else value
     if not isinstance(name, str) or name.lower() not in _RNN_ACTIVATIONS:
-        raise ValueError(f"{type(layer).__name__} '{layer.name}': {what} must be one of {list(_RNN_ACTIVATIONS)}, "
-                         f"got {value!r}")
+        raise ValueError(
+            f"{type(layer).__name__} '{layer.name}': {what} must be one of {list(_RNN_ACTIVATIONS)}, "
+            f"got {value!r}"
+        )
     name = name.lower()
     return "legacy_hard_sigmoid" if keras1 and name == "hard_sigmoid" else name
 
 
 def _rate(layer, what: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"{type(layer).__name__} '{layer.name}': {what} must be a float in [0, 1), got {value!r}")
+        raise ValueError(
+            f"{type(layer).__name__} '{layer.name}': {what} must be a float in [0, 1), got {value!r}"
+        )
     return float(value)
 
 
@@ -116,15 +140,40 @@ class _RNN(Layer):
     n_states = 1
     _has_recurrent_activation = True
 
-    def __init__(self, units=None, activation="tanh", recurrent_activation=None, use_bias: bool = True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias: bool = True, kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
-                 return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
-                 stateful: bool = False, unroll: bool = False, zero_output_for_mask: bool = False, seed=None,
-                 output_dim=None, inner_activation=None, init=None, inner_init=None, forget_bias_init=None,
-                 W_regularizer=None, U_regularizer=None, b_regularizer=None, dropout_W=None, dropout_U=None,
-                 **kwargs):
+    def __init__(
+        self,
+        units=None,
+        activation="tanh",
+        recurrent_activation=None,
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias: bool = True,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        unroll: bool = False,
+        zero_output_for_mask: bool = False,
+        seed=None,
+        output_dim=None,
+        inner_activation=None,
+        init=None,
+        inner_init=None,
+        forget_bias_init=None,
+        W_regularizer=None,
+        U_regularizer=None,
+        b_regularizer=None,
+        dropout_W=None,
+        dropout_U=None,
+        **kwargs,
+    ):
         if "input_dim" in kwargs and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             # Keras 1: input_dim (features) and input_length (time steps) instead of input_shape
             kwargs["input_shape"] = (kwargs.pop("input_length", None), kwargs.pop("input_dim"))
@@ -141,16 +190,19 @@ class _RNN(Layer):
         self.kernel_initializer = init if init is not None else kernel_initializer
         self.recurrent_initializer = inner_init if inner_init is not None else recurrent_initializer
         self.bias_initializer = bias_initializer
-        self.unit_forget_bias = bool(unit_forget_bias) if forget_bias_init is None else forget_bias_init in ("one",
-                                                                                                           "ones")
+        self.unit_forget_bias = (
+            bool(unit_forget_bias) if forget_bias_init is None else forget_bias_init in ("one", "ones")
+        )
         self.kernel_regularizer = W_regularizer if W_regularizer is not None else kernel_regularizer
         self.recurrent_regularizer = U_regularizer if U_regularizer is not None else recurrent_regularizer
         self.bias_regularizer = b_regularizer if b_regularizer is not None else bias_regularizer
         self.dropout = _rate(self, "dropout", dropout_W if dropout_W is not None else dropout)
         rd = _rate(self, "recurrent_dropout", dropout_U if dropout_U is not None else recurrent_dropout)
         if rd:
-            raise NotImplementedError(f"{type(self).__name__} '{self.name}': recurrent_dropout is not supported; "
-                                      f"use dropout (on the inputs) instead")
+            raise NotImplementedError(
+                f"{type(self).__name__} '{self.name}': recurrent_dropout is not supported; "
+                f"use dropout (on the inputs) instead"
+            )
         self.recurrent_dropout = 0.0
         if stateful:
             raise NotImplementedError(f"{type(self).__name__} '{self.name}': stateful=True is not supported")
@@ -166,8 +218,10 @@ class _RNN(Layer):
     def _input_dim(self, input_shape) -> int:
         shape = input_shape[0] if isinstance(input_shape, list) else input_shape
         if len(shape) != 3 or shape[-1] is None:
-            raise self.error(f"expected input of rank 3 (batch, time, features) with known features, got shape "
-                             f"{tuple(shape)}")
+            raise self.error(
+                f"expected input of rank 3 (batch, time, features) with known features, got shape "
+                f"{tuple(shape)}"
+            )
         return shape[-1]
 
     def _bias_init(self):
@@ -186,11 +240,20 @@ class _RNN(Layer):
 
     def build(self, input_shape):
         d, gu = self._input_dim(input_shape), self.gates * self.units
-        self.kernel = self.add_weight("kernel", (d, gu), self.kernel_initializer, regularizer=self.kernel_regularizer)
-        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, gu), self.recurrent_initializer,
-                                                regularizer=self.recurrent_regularizer)
-        self.bias = (self.add_weight("bias", self.bias_shape(), self._bias_init(), regularizer=self.bias_regularizer)
-                     if self.use_bias else None)
+        self.kernel = self.add_weight(
+            "kernel", (d, gu), self.kernel_initializer, regularizer=self.kernel_regularizer
+        )
+        self.recurrent_kernel = self.add_weight(
+            "recurrent_kernel",
+            (self.units, gu),
+            self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+        )
+        self.bias = (
+            self.add_weight("bias", self.bias_shape(), self._bias_init(), regularizer=self.bias_regularizer)
+            if self.use_bias
+            else None
+        )
 
     # ---- graph --------------------------------------------------------------------------
 
@@ -202,7 +265,9 @@ class _RNN(Layer):
     def _op(self, masked: bool, initial_state: bool, zero_output_for_mask: bool):
         raise NotImplementedError
 
-    def _apply(self, x: Tensor, states=(), mask: Tensor | None = None, zero_output_for_mask: bool | None = None):
+    def _apply(
+        self, x: Tensor, states=(), mask: Tensor | None = None, zero_output_for_mask: bool | None = None
+    ):
         """Engine node(s) for x (with optional initial states and step mask); returns the output(s)."""
         if x.shape[-1] != self.kernel.shape[0] or len(x.shape) != 3:
             raise self.error(f"expected input of shape (batch, time, {self.kernel.shape[0]}), got {x.shape}")
@@ -231,10 +296,18 @@ class _RNN(Layer):
         return out
 
     def get_config(self):
-        cfg = {**super().get_config(), "units": self.units, "activation": self.activation, "use_bias": self.use_bias,
-               "dropout": self.dropout, "return_sequences": self.return_sequences,
-               "return_state": self.return_state, "go_backwards": self.go_backwards,
-               "zero_output_for_mask": self.zero_output_for_mask, "unroll": self.unroll}
+        cfg = {
+            **super().get_config(),
+            "units": self.units,
+            "activation": self.activation,
+            "use_bias": self.use_bias,
+            "dropout": self.dropout,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "zero_output_for_mask": self.zero_output_for_mask,
+            "unroll": self.unroll,
+        }
         if self._has_recurrent_activation:
             cfg["recurrent_activation"] = self.recurrent_activation
         for key in ("kernel_initializer", "recurrent_initializer", "bias_initializer"):
@@ -265,8 +338,17 @@ class SimpleRNN(_RNN):
     _has_recurrent_activation = False
 
     def _op(self, masked, initial_state, zero_output_for_mask):
-        return R.SimpleRNN(self.units, self.activation, self.use_bias, self.return_sequences, self.return_state,
-                           self.go_backwards, masked, initial_state, zero_output_for_mask)
+        return R.SimpleRNN(
+            self.units,
+            self.activation,
+            self.use_bias,
+            self.return_sequences,
+            self.return_state,
+            self.go_backwards,
+            masked,
+            initial_state,
+            zero_output_for_mask,
+        )
 
 
 class LSTM(_RNN):
@@ -293,8 +375,18 @@ class LSTM(_RNN):
     n_states = 2
 
     def _op(self, masked, initial_state, zero_output_for_mask):
-        return R.LSTM(self.units, self.activation, self.recurrent_activation, self.use_bias, self.return_sequences,
-                      self.return_state, self.go_backwards, masked, initial_state, zero_output_for_mask)
+        return R.LSTM(
+            self.units,
+            self.activation,
+            self.recurrent_activation,
+            self.use_bias,
+            self.return_sequences,
+            self.return_state,
+            self.go_backwards,
+            masked,
+            initial_state,
+            zero_output_for_mask,
+        )
 
     def get_config(self):
         return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
@@ -327,9 +419,19 @@ class GRU(_RNN):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
     def _op(self, masked, initial_state, zero_output_for_mask):
-        return R.GRU(self.units, self.activation, self.recurrent_activation, self.use_bias, self.return_sequences,
-                     self.return_state, self.go_backwards, masked, initial_state, zero_output_for_mask,
-                     reset_after=self.reset_after)
+        return R.GRU(
+            self.units,
+            self.activation,
+            self.recurrent_activation,
+            self.use_bias,
+            self.return_sequences,
+            self.return_state,
+            self.go_backwards,
+            masked,
+            initial_state,
+            zero_output_for_mask,
+            reset_after=self.reset_after,
+        )
 
     def get_config(self):
         return {**super().get_config(), "reset_after": self.reset_after}
@@ -343,14 +445,41 @@ class _ConvLSTM(Layer):
 
     rank = 2
 
-    def __init__(self, filters=None, kernel_size=None, strides=1, padding="valid", data_format=None,
-                 dilation_rate=1, activation="tanh", recurrent_activation=None, use_bias: bool = True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias: bool = True, kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, return_sequences: bool = False, go_backwards: bool = False,
-                 dropout: float = 0.0, recurrent_dropout: float = 0.0, nb_filter=None, nb_row=None, nb_col=None,
-                 nb_kernel=None, subsample=None, border_mode=None, dim_ordering=None, inner_activation=None,
-                 W_regularizer=None, U_regularizer=None, b_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        filters=None,
+        kernel_size=None,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        activation="tanh",
+        recurrent_activation=None,
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias: bool = True,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        return_sequences: bool = False,
+        go_backwards: bool = False,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        nb_filter=None,
+        nb_row=None,
+        nb_col=None,
+        nb_kernel=None,
+        subsample=None,
+        border_mode=None,
+        dim_ordering=None,
+        inner_activation=None,
+        W_regularizer=None,
+        U_regularizer=None,
+        b_regularizer=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         n = self.rank
         keras1 = filters is None and nb_filter is not None or inner_activation is not None
@@ -368,13 +497,17 @@ class _ConvLSTM(Layer):
         if p not in ("valid", "same"):
             raise self.error(f"padding must be 'valid' or 'same', got {padding!r}")
         self.padding = p
-        self.data_format = backend.normalize_data_format(dim_ordering if dim_ordering is not None else data_format,
-                                                         f"{type(self).__name__} '{self.name}'")
+        self.data_format = backend.normalize_data_format(
+            dim_ordering if dim_ordering is not None else data_format, f"{type(self).__name__} '{self.name}'"
+        )
         self.activation = _rnn_activation(self, "activation", activation, keras1)
         ract = inner_activation if inner_activation is not None else recurrent_activation
-        self.recurrent_activation = _rnn_activation(self, "recurrent_activation",
-                                                    ract if ract is not None else
-                                                    ("hard_sigmoid" if keras1 else "sigmoid"), keras1)
+        self.recurrent_activation = _rnn_activation(
+            self,
+            "recurrent_activation",
+            ract if ract is not None else ("hard_sigmoid" if keras1 else "sigmoid"),
+            keras1,
+        )
         self.use_bias = bool(use_bias)
         self.unit_forget_bias = bool(unit_forget_bias)
         self.kernel_initializer = kernel_initializer
@@ -384,16 +517,18 @@ class _ConvLSTM(Layer):
         self.recurrent_regularizer = U_regularizer if U_regularizer is not None else recurrent_regularizer
         self.bias_regularizer = b_regularizer if b_regularizer is not None else bias_regularizer
         if dropout or recurrent_dropout:
-            raise NotImplementedError(f"{type(self).__name__} '{self.name}': dropout and recurrent_dropout are not "
-                                      f"supported")
+            raise NotImplementedError(
+                f"{type(self).__name__} '{self.name}': dropout and recurrent_dropout are not supported"
+            )
         self.return_sequences = bool(return_sequences)
         self.go_backwards = bool(go_backwards)
 
     def _channels(self, input_shape) -> int:
         n = self.rank
         if len(input_shape) != n + 3:
-            raise self.error(f"expected input of rank {n + 3} (batch, time, ...image axes), got shape "
-                             f"{tuple(input_shape)}")
+            raise self.error(
+                f"expected input of rank {n + 3} (batch, time, ...image axes), got shape {tuple(input_shape)}"
+            )
         c = input_shape[2] if self.data_format == "channels_first" else input_shape[-1]
         if c is None:
             raise self.error(f"the channel axis must be known, got shape {tuple(input_shape)}")
@@ -401,10 +536,18 @@ class _ConvLSTM(Layer):
 
     def build(self, input_shape):
         c, f = self._channels(input_shape), self.filters
-        self.kernel = self.add_weight("kernel", (4 * f, c) + self.kernel_size, self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
-        self.recurrent_kernel = self.add_weight("recurrent_kernel", (4 * f, f) + self.kernel_size,
-                                                self.recurrent_initializer, regularizer=self.recurrent_regularizer)
+        self.kernel = self.add_weight(
+            "kernel",
+            (4 * f, c) + self.kernel_size,
+            self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+        )
+        self.recurrent_kernel = self.add_weight(
+            "recurrent_kernel",
+            (4 * f, f) + self.kernel_size,
+            self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+        )
         if self.use_bias:
             init = initializers.get(self.bias_initializer)
             if self.unit_forget_bias:
@@ -442,8 +585,17 @@ class _ConvLSTM(Layer):
         if last:
             x = F.transpose(x, (0, 1, n + 2) + tuple(range(2, n + 2)))
         op_cls = R.ConvLSTM2D if n == 2 else R.ConvLSTM3D
-        op = op_cls(self.filters, self.strides, self.padding, self.dilation_rate, self.activation,
-                    self.recurrent_activation, self.use_bias, self.return_sequences, self.go_backwards)
+        op = op_cls(
+            self.filters,
+            self.strides,
+            self.padding,
+            self.dilation_rate,
+            self.activation,
+            self.recurrent_activation,
+            self.use_bias,
+            self.return_sequences,
+            self.go_backwards,
+        )
         inputs = [x, G.parameter(self.kernel), G.parameter(self.recurrent_kernel)]
         if self.bias is not None:
             inputs.append(G.parameter(self.bias))
@@ -455,12 +607,21 @@ class _ConvLSTM(Layer):
         return y
 
     def get_config(self):
-        cfg = {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
-               "strides": list(self.strides), "padding": self.padding, "data_format": self.data_format,
-               "dilation_rate": list(self.dilation_rate), "activation": self.activation,
-               "recurrent_activation": self.recurrent_activation, "use_bias": self.use_bias,
-               "unit_forget_bias": self.unit_forget_bias, "return_sequences": self.return_sequences,
-               "go_backwards": self.go_backwards}
+        cfg = {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+            "data_format": self.data_format,
+            "dilation_rate": list(self.dilation_rate),
+            "activation": self.activation,
+            "recurrent_activation": self.recurrent_activation,
+            "use_bias": self.use_bias,
+            "unit_forget_bias": self.unit_forget_bias,
+            "return_sequences": self.return_sequences,
+            "go_backwards": self.go_backwards,
+        }
         for key in ("kernel_initializer", "recurrent_initializer", "bias_initializer"):
             if _init_name(getattr(self, key)) is not None:
                 cfg[key] = getattr(self, key)

@@ -13,7 +13,7 @@ from zoo.engine.ops import recurrent as R
 from zoo.keras.layers.base import Layer
 from zoo.keras.layers.recurrent import _RNN, get_mask, set_mask
 
-__all__ = ["TimeDistributed", "Bidirectional"]
+__all__ = ["Bidirectional", "TimeDistributed"]
 
 
 def _layer_config(layer: Layer) -> dict:
@@ -27,8 +27,9 @@ def _layer_from_config(spec) -> Layer:
 
     classes = layer_classes()
     if not isinstance(spec, dict) or spec.get("class_name") not in classes:
-        raise ValueError(f"expected {{'class_name': <layer class>, 'config': {{...}}}} with a known class, got "
-                         f"{spec!r}")
+        raise ValueError(
+            f"expected {{'class_name': <layer class>, 'config': {{...}}}} with a known class, got {spec!r}"
+        )
     return classes[spec["class_name"]].from_config(dict(spec.get("config", {})))
 
 
@@ -45,11 +46,14 @@ class _Wrapper(Layer):
     def __init__(self, layer: Layer, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(layer, Layer):
-            raise TypeError(f"{type(self).__name__} '{self.name}': expected a Layer to wrap, got "
-                            f"{type(layer).__name__}")
+            raise TypeError(
+                f"{type(self).__name__} '{self.name}': expected a Layer to wrap, got {type(layer).__name__}"
+            )
         if layer.inbound:
-            raise ValueError(f"{type(self).__name__} '{self.name}': layer '{layer.name}' has already been called; "
-                             f"wrap a fresh layer")
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': layer '{layer.name}' has already been called; "
+                f"wrap a fresh layer"
+            )
 
     @property
     def trainable(self) -> bool:
@@ -160,16 +164,21 @@ class Bidirectional(_Wrapper):
         (None, 5, 8)
     """
 
-    def __init__(self, layer: Layer, merge_mode: str | None = "concat", backward_layer: Layer | None = None,
-                 **kwargs):
+    def __init__(
+        self, layer: Layer, merge_mode: str | None = "concat", backward_layer: Layer | None = None, **kwargs
+    ):
         layer = _layer_from_config(layer)
         super().__init__(layer, **kwargs)
         if not isinstance(layer, _RNN):
-            raise TypeError(f"Bidirectional '{self.name}': expected a SimpleRNN, LSTM or GRU layer, got "
-                            f"{type(layer).__name__}")
+            raise TypeError(
+                f"Bidirectional '{self.name}': expected a SimpleRNN, LSTM or GRU layer, got "
+                f"{type(layer).__name__}"
+            )
         if merge_mode not in _MERGE_MODES:
-            raise ValueError(f"Bidirectional '{self.name}': merge_mode must be one of {list(_MERGE_MODES)}, got "
-                             f"{merge_mode!r}")
+            raise ValueError(
+                f"Bidirectional '{self.name}': merge_mode must be one of {list(_MERGE_MODES)}, got "
+                f"{merge_mode!r}"
+            )
         self.merge_mode = merge_mode
         self.forward_layer = layer
         if backward_layer is None:
@@ -180,12 +189,18 @@ class Bidirectional(_Wrapper):
         else:
             backward_layer = _layer_from_config(backward_layer)
             if not isinstance(backward_layer, _RNN):
-                raise TypeError(f"Bidirectional '{self.name}': backward_layer must be a recurrent layer, got "
-                                f"{type(backward_layer).__name__}")
-            if (backward_layer.return_sequences != layer.return_sequences
-                    or backward_layer.return_state != layer.return_state):
-                raise ValueError(f"Bidirectional '{self.name}': the forward and backward layers must agree on "
-                                 f"return_sequences and return_state")
+                raise TypeError(
+                    f"Bidirectional '{self.name}': backward_layer must be a recurrent layer, got "
+                    f"{type(backward_layer).__name__}"
+                )
+            if (
+                backward_layer.return_sequences != layer.return_sequences
+                or backward_layer.return_state != layer.return_state
+            ):
+                raise ValueError(
+                    f"Bidirectional '{self.name}': the forward and backward layers must agree on "
+                    f"return_sequences and return_state"
+                )
         self.backward_layer = backward_layer
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
@@ -244,6 +259,10 @@ class Bidirectional(_Wrapper):
         return outs + sf + sb if (self.return_state or y is None) else y
 
     def get_config(self):
-        cfg = {**super().get_config(), "layer": _layer_config(self.forward_layer), "merge_mode": self.merge_mode}
+        cfg = {
+            **super().get_config(),
+            "layer": _layer_config(self.forward_layer),
+            "merge_mode": self.merge_mode,
+        }
         cfg["backward_layer"] = _layer_config(self.backward_layer)
         return cfg
