@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from zoo.engine import _native
@@ -106,6 +107,40 @@ def num_threads(n: int):
         yield
     finally:
         set_num_threads(before)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
+
+
+def run_blocks(n: int, fn, align: int = 16) -> None:
+    """fn(lo, hi) over [0, n) cut into one block per thread (boundaries multiples of `align`):
+    one block here and the rest on a pool, every block with single-threaded BLAS and kernels.
+    Returns when all are done; the first error is raised."""
+    global _pool, _pool_pid
+    k = max(1, min(get_num_threads(), n // align))
+    cuts = [(n * i // k) // align * align for i in range(k)] + [n]
+    blocks = [(cuts[i], cuts[i + 1]) for i in range(k) if cuts[i + 1] > cuts[i]]
+    if len(blocks) == 1:
+        fn(*blocks[0])
+        return
+    if _pool is None or _pool_pid != os.getpid() or _pool._max_workers < len(blocks) - 1:
+        _pool = ThreadPoolExecutor(max_workers=len(blocks) - 1, thread_name_prefix="zoo-blocks")
+        _pool_pid = os.getpid()
+
+    def task(lo, hi):
+        _native.set_num_threads(1)
+        fn(lo, hi)
+
+    with num_threads(1):
+        futures = [_pool.submit(task, *b) for b in blocks[1:]]
+        try:
+            fn(*blocks[0])
+        finally:
+            errors = [f.exception() for f in futures]
+    for e in errors:
+        if e is not None:
+            raise e
 
 
 set_num_threads(default_num_threads())

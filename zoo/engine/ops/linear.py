@@ -82,7 +82,7 @@ class Linear(Op):
         x2 = x.reshape(-1, x.shape[-1])
         ctx.x2, ctx.w, ctx.xshape = x2, w, x.shape
         y = ctx.buf("y", (x2.shape[0], w.shape[1]), x.dtype)
-        np.matmul(x2, w, out=y)
+        _matmul(x2, w, y, split="rows")
         if b is not None:
             y += b
         return y.reshape(*x.shape[:-1], w.shape[1])
@@ -93,9 +93,37 @@ class Linear(Op):
         gx = gw = gb = None
         flags = ctx.needs_grad
         if flags[0]:
-            gx = np.matmul(g2, w.T).reshape(ctx.xshape)
+            gx = _matmul(g2, w.T, ctx.buf("gx", (g2.shape[0], w.shape[0]), g2.dtype), split="rows")
+            gx = gx.reshape(ctx.xshape)
         if flags[1]:
-            gw = np.matmul(x2.T, g2)
+            gw = _matmul(x2.T, g2, ctx.buf("gw", w.shape, g2.dtype), split="cols")
         if len(flags) > 2 and flags[2]:
             gb = g2.sum(axis=0)
         return (gx, gw, gb)[: len(flags)]
+
+
+#: GEMMs with fewer FLOPs run as one BLAS call; larger ones are cut into one block per thread
+SPLIT_FLOPS = 4e6
+
+
+def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, split: str) -> np.ndarray:
+    """out = a @ b, cut by rows of a (or columns of b) into one block per zoo thread, each block
+    one single-threaded BLAS call. Fork-join BLAS teams stall whenever another process holds a
+    core; whole blocks per thread synchronise once per product. Each element's summation order
+    is BLAS's for its block, so results do not depend on the thread count beyond BLAS's own
+    blocking."""
+    from zoo.engine import threads
+
+    m, n = out.shape
+    k = a.shape[1]
+    nt = threads.get_num_threads()
+    if nt == 1 or 2.0 * m * n * k < SPLIT_FLOPS:
+        return np.matmul(a, b, out=out)
+    size = m if split == "rows" else n
+    if size < 2 * 16:
+        return np.matmul(a, b, out=out)
+    if split == "rows":
+        threads.run_blocks(size, lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]))
+    else:
+        threads.run_blocks(size, lambda lo, hi: np.matmul(a, b[:, lo:hi], out=out[:, lo:hi]))
+    return out
