@@ -126,3 +126,27 @@ def test_spark_optimizer_and_predict_frame(spark):
     np.testing.assert_allclose(got, expect, atol=1e-6)
     with pytest.raises(ValueError, match="already in the DataFrame"):
         predict_frame(graph, df, prediction_col="label")
+
+
+@pytest.mark.spark
+def test_keras_model_trainer_through_distributed_hook(spark):
+    """The hook Model.fit(df) uses: DistributedTrainer(model's Trainer); the model then predicts with the weights."""
+    import pandas as pd
+
+    try:
+        from zoo.keras import layers as L
+        from zoo.keras.models import Sequential
+    except Exception as e:  # noqa: BLE001 - the Keras package may be mid-change
+        pytest.skip(f"zoo.keras unavailable: {e}")
+    from zoo.engine.distributed import DistributedTrainer
+
+    x, y = data()
+    m = Sequential([L.Dense(16, activation="relu", input_shape=(20,)), L.Dense(3, activation="softmax")])
+    m.compile(SGD(0.1, momentum=0.9), LOSS, metrics=["accuracy"])
+    before = m.predict(x[:5]).copy()
+    df = spark.createDataFrame(pd.DataFrame({"features": list(x), "label": y}))
+    hist = DistributedTrainer(m._get_trainer()).fit(df, batch_size=50, epochs=3, num_workers=2)
+    assert hist["loss"][-1] < 0.8 * hist["loss"][0] and hist["accuracy"][-1] > 0.6
+    after = m.predict(x[:5])
+    assert not np.allclose(after, before)
+    np.testing.assert_allclose(after, m._get_trainer().predict(x[:5])[0], atol=1e-6)
