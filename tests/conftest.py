@@ -8,8 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-SHARED = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-TESTDATA = os.environ.get("ZOO_TESTDATA", os.path.join(SHARED, "testdata"))
+_CANDIDATES = [os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "testdata")),
+               "/work/shared/testdata"]
+TESTDATA = os.environ.get("ZOO_TESTDATA") or next((p for p in _CANDIDATES if os.path.isdir(p)), _CANDIDATES[0])
 
 
 @pytest.fixture
