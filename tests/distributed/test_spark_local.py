@@ -233,5 +233,10 @@ def test_bad_input(spark, frame):
     import pandas as pd
 
     bad = spark.createDataFrame(pd.DataFrame({"features": [np.zeros(7, np.float32)] * 4, "label": [0] * 4}))
-    with pytest.raises(Exception, match="rows hold 7 values, the model expects shape"):
+    with pytest.raises(ValueError, match="rows hold 7 values, the model expects shape"):  # on the driver
         d.fit(bad, num_workers=1, end_trigger=MaxIteration(1))
+    with pytest.raises(ValueError, match="the training DataFrame is empty"):
+        d.fit(frame.limit(0), num_workers=1)
+    labels = spark.createDataFrame(pd.DataFrame({"features": [np.zeros(20, np.float32)] * 4, "label": [0.5] * 4}))
+    with pytest.raises(ValueError, match="expects integer class labels"):
+        d.fit(labels, num_workers=1)

@@ -53,11 +53,12 @@ def _select(df, feature_cols: list[str], label_cols: list[str], what: str):
     return df.select(*exprs)
 
 
-def training_frame(df, feature_cols, label_cols, num_workers: int, validation=None):
+def training_frame(df, feature_cols, label_cols, num_workers: int, validation=None, head: int = 0):
     """One DataFrame of training (and validation) rows in `num_workers` partitions.
 
     Columns: f0..f{F-1} (features), l0..l{L-1} (labels), `_zoo_id` (long, a stable id in
-    the input's order) and `_zoo_split` (0 training, 1 validation).
+    the input's order) and `_zoo_split` (0 training, 1 validation). With `head` > 0, returns
+    (frame, first `head` training rows as an Arrow table) for checks on the driver.
     """
     from pyspark.sql import functions as SF
 
@@ -69,8 +70,11 @@ def training_frame(df, feature_cols, label_cols, num_workers: int, validation=No
     if validation is not None:
         val = _select(validation, feature_cols, label_cols, "fit validation_data")
         val = val.withColumn(ID, SF.monotonically_increasing_id()).withColumn(SPLIT, SF.lit(1).cast("byte"))
+    first = train.limit(head).toArrow() if head else None
+    if validation is not None:
         train = train.unionByName(val)
-    return train.repartition(num_workers)
+    frame = train.repartition(num_workers)
+    return (frame, first) if head else frame
 
 
 def _record(rec):

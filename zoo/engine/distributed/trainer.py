@@ -274,7 +274,8 @@ class DistributedTrainer:
         from zoo.engine.distributed.worker import OUTPUT_SCHEMA, rows_to_arrow, run_task
 
         nf, nl = len(_names(feature_cols, "feature_cols")), len(_names(label_cols, "label_cols"))
-        frame = training_frame(df, feature_cols, label_cols, num_workers, validation)
+        frame, head = training_frame(df, feature_cols, label_cols, num_workers, validation, head=4)
+        self._check_head(head, nf, nl)
 
         def task(batches):
             from pyspark import BarrierTaskContext
@@ -284,6 +285,19 @@ class DistributedTrainer:
 
         out = frame.mapInArrow(task, OUTPUT_SCHEMA, barrier=True).repartition(1)
         return [tuple(r) for r in out.collect()]
+
+    def _check_head(self, head, nf: int, nl: int) -> None:
+        """Convert the first rows on the driver: wrong sizes or types fail here, once, with the
+        trainer's message, instead of in every attempt of the barrier stage."""
+        from zoo.engine.distributed.data import arrow_to_numpy, assemble
+
+        if head.num_rows == 0:
+            raise ValueError("DistributedTrainer.fit: the training DataFrame is empty")
+        tr = self.trainer
+        _, feats, labels = arrow_to_numpy(head.to_batches(), nf, nl)["train"]
+        xs = assemble(feats, [t.shape for t in tr.model.inputs], "features")
+        ys = assemble(labels, [lf.target_shape(o.shape) for lf, o in zip(tr.losses, tr.model.outputs)], "labels")
+        tr._prepare(xs, ys)
 
     def _run_rdd(self, job, rdd, validation, num_workers) -> list:
         from zoo.engine.distributed.data import rdd_frame, records_to_numpy
