@@ -8,7 +8,7 @@ import pytest
 
 from zoo.keras import layers as L
 from zoo.keras.models import Sequential
-from zoo.keras.optimizers import SGD
+from zoo.keras.optimizers import SGD, Adam
 
 
 def load_mnist(testdata):
@@ -34,7 +34,7 @@ def test_lenet5_mnist_reaches_97_percent(testdata):
     x, y = load_mnist(testdata)
     backend.set_seed(0)
     model = lenet5()
-    model.compile(SGD(learning_rate=0.05, momentum=0.9), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(Adam(learning_rate=0.002), "sparse_categorical_crossentropy", metrics=["accuracy"])
     hist = model.fit(x[:8000], y[:8000], batch_size=64, epochs=6, verbose=0,
                      validation_data=(x[8000:], y[8000:]))
     assert hist.history["loss"][-1] < hist.history["loss"][0] / 3

@@ -82,6 +82,9 @@ def test_rank_hinge_trains_a_ranking_model():
     from zoo.keras import layers as L
     from zoo.keras.models import Model
 
+    from zoo.keras import backend
+
+    backend.set_seed(0)
     rng = np.random.default_rng(0)
     pos, neg = rng.standard_normal((64, 4)).astype(np.float32) + 1, rng.standard_normal((64, 4)).astype(np.float32)
     a, b = L.Input((4,)), L.Input((4,))
