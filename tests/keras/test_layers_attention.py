@@ -79,7 +79,7 @@ def _ids(rng, shape, high):
 
 # ---- MultiHeadAttention: tf.keras parity ------------------------------------------------------------
 
-def _mha_parity(tf, zoo_layer, tf_layer, q, v, k=None, mask=None, causal=False, scores=False, rtol=1e-5,
+def check_mha_parity(tf, zoo_layer, tf_layer, q, v, k=None, mask=None, causal=False, scores=False, rtol=1e-5,
                 atol=1e-5):
     """Same weights and inputs: same output (and scores), and same input and weight gradients of sum(y * r)."""
     arrays = [q, v] + ([k] if k is not None else []) + ([mask] if mask is not None else [])
@@ -119,7 +119,7 @@ def _mha_parity(tf, zoo_layer, tf_layer, q, v, k=None, mask=None, causal=False, 
 def test_mha_self_attention_parity(tf, rng):
     x = rng.standard_normal((3, 5, 8)).astype(np.float32)
     zoo = MultiHeadAttention(2, 4)
-    _mha_parity(tf, zoo, tf.keras.layers.MultiHeadAttention(2, 4), x, x)
+    check_mha_parity(tf, zoo, tf.keras.layers.MultiHeadAttention(2, 4), x, x)
 
 
 def test_mha_cross_attention_parity(tf, rng):
@@ -128,7 +128,7 @@ def test_mha_cross_attention_parity(tf, rng):
     v = rng.standard_normal((2, 7, 5)).astype(np.float32)
     k = rng.standard_normal((2, 7, 3)).astype(np.float32)
     kw = {"num_heads": 3, "key_dim": 2, "value_dim": 5, "output_shape": (2, 3)}
-    _mha_parity(tf, MultiHeadAttention(**kw), tf.keras.layers.MultiHeadAttention(**kw), q, v, k)
+    check_mha_parity(tf, MultiHeadAttention(**kw), tf.keras.layers.MultiHeadAttention(**kw), q, v, k)
 
 
 def test_mha_mask_and_causal_parity(tf, rng):
@@ -136,10 +136,10 @@ def test_mha_mask_and_causal_parity(tf, rng):
     v = rng.standard_normal((3, 6, 8)).astype(np.float32)
     mask = (rng.random((3, 6, 6)) > 0.3).astype(np.float32)
     mask[:, :, 0] = 1  # every query keeps a key (Keras' fast path averages rows with none)
-    _mha_parity(tf, MultiHeadAttention(4, 3), tf.keras.layers.MultiHeadAttention(4, 3), q, v, mask=mask)
-    _mha_parity(tf, MultiHeadAttention(2, 3, use_bias=False),
+    check_mha_parity(tf, MultiHeadAttention(4, 3), tf.keras.layers.MultiHeadAttention(4, 3), q, v, mask=mask)
+    check_mha_parity(tf, MultiHeadAttention(2, 3, use_bias=False),
                 tf.keras.layers.MultiHeadAttention(2, 3, use_bias=False), q, v, mask=mask, causal=True)
-    _mha_parity(tf, MultiHeadAttention(2, 4), tf.keras.layers.MultiHeadAttention(2, 4), q, q, causal=True)
+    check_mha_parity(tf, MultiHeadAttention(2, 4), tf.keras.layers.MultiHeadAttention(2, 4), q, q, causal=True)
 
 
 def test_mha_attention_scores_parity(tf, rng):
@@ -147,7 +147,7 @@ def test_mha_attention_scores_parity(tf, rng):
     v = rng.standard_normal((2, 5, 6)).astype(np.float32)
     mask = (rng.random((2, 4, 5)) > 0.4).astype(np.float32)
     mask[:, 1] = 0  # a query row with no key: zeros in both (the scores path of Keras)
-    _mha_parity(tf, MultiHeadAttention(3, 2), tf.keras.layers.MultiHeadAttention(3, 2), q, v, mask=mask,
+    check_mha_parity(tf, MultiHeadAttention(3, 2), tf.keras.layers.MultiHeadAttention(3, 2), q, v, mask=mask,
                 scores=True)
 
 

@@ -39,7 +39,7 @@ def _first(tf, layer, rank):
     return ChannelsFirst()
 
 
-def _parity(tf, zoo_layer, tf_layer, x, fmt, rank, **kw):
+def check_parity(tf, zoo_layer, tf_layer, x, fmt, rank, **kw):
     """check_keras_parity for channels-last x; channels-first layers get x transposed and a wrapped tf layer."""
     if fmt == "channels_first":
         x = np.ascontiguousarray(np.moveaxis(x, -1, 1))
@@ -65,7 +65,7 @@ CONV2D = [
 @pytest.mark.parametrize("kw", CONV2D, ids=[str(i) for i in range(len(CONV2D))])
 def test_conv2d_parity(fmt, kw, tf):
     x = _x(2, 7, 9, 4)
-    _parity(tf, L.Conv2D(6, data_format=fmt, **kw), tf.keras.layers.Conv2D(6, **kw), x, fmt, 2)
+    check_parity(tf, L.Conv2D(6, data_format=fmt, **kw), tf.keras.layers.Conv2D(6, **kw), x, fmt, 2)
 
 
 def test_conv2d_layer_harness_and_keras1_names(tf):
@@ -96,7 +96,7 @@ def test_conv2d_layer_harness_and_keras1_names(tf):
         5, 3, 3, border_mode="same", subsample=(2, 2), dim_ordering="tf", activation="relu"
     )
     assert type(layer) is L.Conv2D and layer.strides == (2, 2) and layer.padding == "same"
-    _parity(
+    check_parity(
         tf,
         layer,
         tf.keras.layers.Conv2D(5, 3, strides=2, padding="same", activation="relu"),
@@ -108,17 +108,17 @@ def test_conv2d_layer_harness_and_keras1_names(tf):
     assert (
         type(atrous) is L.Conv2D and atrous.dilation_rate == (2, 2) and atrous.data_format == "channels_first"
     )
-    _parity(tf, atrous, tf.keras.layers.Conv2D(4, 3, dilation_rate=2), _x(2, 9, 9, 3), "channels_first", 2)
+    check_parity(tf, atrous, tf.keras.layers.Conv2D(4, 3, dilation_rate=2), _x(2, 9, 9, 3), "channels_first", 2)
     # explicit pads: Analytics Zoo's pads and ShareConvolution2D(pad_h, pad_w) = ZeroPadding2D + 'valid' conv
     share = L.ShareConvolution2D(4, 3, 3, pad_h=1, pad_w=2, subsample=(2, 1), dim_ordering="tf")
     assert type(share) is L.Conv2D and share.padding == ((1, 1), (2, 2))
     ref = tf.keras.Sequential(
         [tf.keras.layers.ZeroPadding2D((1, 2)), tf.keras.layers.Conv2D(4, 3, strides=(2, 1))]
     )
-    _parity(tf, share, ref, _x(2, 6, 5, 3), "channels_last", 2)
+    check_parity(tf, share, ref, _x(2, 6, 5, 3), "channels_last", 2)
     pads = L.Convolution2D(2, 3, 3, pads=(0, 1, 2, 0), dim_ordering="tf")
     ref = tf.keras.Sequential([tf.keras.layers.ZeroPadding2D(((0, 1), (2, 0))), tf.keras.layers.Conv2D(2, 3)])
-    _parity(tf, pads, ref, _x(2, 6, 5, 3), "channels_last", 2)
+    check_parity(tf, pads, ref, _x(2, 6, 5, 3), "channels_last", 2)
     check_layer(
         L.ShareConvolution2D,
         {"nb_filter": 2, "nb_row": 3, "nb_col": 3, "pad_h": 1, "pad_w": 1},
@@ -168,7 +168,7 @@ CONV1D = [
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("kw", CONV1D, ids=[str(i) for i in range(len(CONV1D))])
 def test_conv1d_parity(fmt, kw, tf):
-    _parity(tf, L.Conv1D(4, data_format=fmt, **kw), tf.keras.layers.Conv1D(4, **kw), _x(2, 11, 4), fmt, 1)
+    check_parity(tf, L.Conv1D(4, data_format=fmt, **kw), tf.keras.layers.Conv1D(4, **kw), _x(2, 11, 4), fmt, 1)
 
 
 def test_conv1d_harness_and_keras1_names(tf):
@@ -188,7 +188,7 @@ def test_conv1d_harness_and_keras1_names(tf):
     )
     atrous = L.AtrousConvolution1D(3, 3, atrous_rate=2, border_mode="same")
     assert type(atrous) is L.Conv1D and atrous.dilation_rate == (2,)
-    _parity(
+    check_parity(
         tf,
         atrous,
         tf.keras.layers.Conv1D(3, 3, dilation_rate=2, padding="same"),
@@ -208,7 +208,7 @@ CONV3D = [
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("kw", CONV3D, ids=[str(i) for i in range(len(CONV3D))])
 def test_conv3d_parity(fmt, kw, tf):
-    _parity(
+    check_parity(
         tf, L.Conv3D(3, data_format=fmt, **kw), tf.keras.layers.Conv3D(3, **kw), _x(2, 4, 5, 6, 2), fmt, 3
     )
 
@@ -224,7 +224,7 @@ def test_conv3d_harness_and_keras1_names(tf):
     assert layer.get_weights()[0].shape == (3, 3, 3, 1, 4)
     conv = L.Convolution3D(3, 2, 3, 2, border_mode="same", subsample=(2, 1, 1), dim_ordering="tf")
     assert type(conv) is L.Conv3D and conv.kernel_size == (2, 3, 2)
-    _parity(
+    check_parity(
         tf,
         conv,
         tf.keras.layers.Conv3D(3, (2, 3, 2), strides=(2, 1, 1), padding="same"),
@@ -254,7 +254,7 @@ TCONV = [
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("kw", TCONV, ids=[str(i) for i in range(len(TCONV))])
 def test_conv2d_transpose_parity(fmt, kw, tf):
-    _parity(
+    check_parity(
         tf,
         L.Conv2DTranspose(3, data_format=fmt, **kw),
         tf.keras.layers.Conv2DTranspose(3, **kw),
@@ -287,7 +287,7 @@ def test_conv_transpose_1d_3d_harness_and_deconvolution2d(tf):
         expected_output_shape=(2, 2, 4, 6, 4),
         expected_num_weights=2,
     )
-    _parity(
+    check_parity(
         tf,
         L.Conv1DTranspose(3, 3, strides=2, padding="same"),
         tf.keras.layers.Conv1DTranspose(3, 3, strides=2, padding="same"),
@@ -296,7 +296,7 @@ def test_conv_transpose_1d_3d_harness_and_deconvolution2d(tf):
         1,
     )
     for fmt in FORMATS:
-        _parity(
+        check_parity(
             tf,
             L.Conv3DTranspose(2, (2, 3, 2), strides=(2, 1, 2), data_format=fmt),
             tf.keras.layers.Conv3DTranspose(2, (2, 3, 2), strides=(2, 1, 2)),
@@ -310,7 +310,7 @@ def test_conv_transpose_1d_3d_harness_and_deconvolution2d(tf):
     model = Sequential([L.InputLayer(input_shape=(4, 5, 5)), deconv])
     assert model.output_shape == (None, 3, 12, 11) and deconv.output_padding == (1, 0)
     ref = tf.keras.layers.Conv2DTranspose(3, 3, strides=2, output_padding=(1, 0))
-    _parity(
+    check_parity(
         tf,
         L.Deconvolution2D(3, 3, 3, output_shape=(3, 12, 11), subsample=(2, 2)),
         ref,
@@ -344,10 +344,10 @@ SEP = [
 @pytest.mark.parametrize("kw", SEP, ids=[str(i) for i in range(len(SEP))])
 def test_separable_and_depthwise_conv2d_parity(fmt, kw, tf):
     x = _x(2, 8, 7, 3)
-    _parity(
+    check_parity(
         tf, L.SeparableConv2D(4, data_format=fmt, **kw), tf.keras.layers.SeparableConv2D(4, **kw), x, fmt, 2
     )
-    _parity(tf, L.DepthwiseConv2D(data_format=fmt, **kw), tf.keras.layers.DepthwiseConv2D(**kw), x, fmt, 2)
+    check_parity(tf, L.DepthwiseConv2D(data_format=fmt, **kw), tf.keras.layers.DepthwiseConv2D(**kw), x, fmt, 2)
 
 
 def test_separable_depthwise_1d_harness_and_keras1_names(tf):
@@ -382,7 +382,7 @@ def test_separable_depthwise_1d_harness_and_keras1_names(tf):
         expected_num_weights=2,
     )
     kw = {"kernel_size": 3, "padding": "same", "depth_multiplier": 2}
-    _parity(
+    check_parity(
         tf,
         L.SeparableConv1D(3, **kw),
         tf.keras.layers.SeparableConv1D(3, **kw),
@@ -390,14 +390,14 @@ def test_separable_depthwise_1d_harness_and_keras1_names(tf):
         "channels_last",
         1,
     )
-    _parity(
+    check_parity(
         tf, L.DepthwiseConv1D(**kw), tf.keras.layers.DepthwiseConv1D(**kw), _x(2, 9, 3), "channels_last", 1
     )
     sep = L.SeparableConvolution2D(
         4, 3, 3, depth_multiplier=2, border_mode="same", subsample=(2, 2), dim_ordering="th"
     )
     assert type(sep) is L.SeparableConv2D
-    _parity(
+    check_parity(
         tf,
         sep,
         tf.keras.layers.SeparableConv2D(4, 3, strides=2, padding="same", depth_multiplier=2),

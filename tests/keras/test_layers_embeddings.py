@@ -13,8 +13,8 @@ from zoo.keras.models import Model, Sequential
 def test_embedding_parity(rng, tf):
     ids = rng.integers(0, 20, (4, 6)).astype(np.int32)
     TL = tf.keras.layers
-    model_parity(tf, [L.Embedding(20, 5)], [TL.Embedding(20, 5)], [ids], rtol=1e-6, atol=1e-7)
-    model_parity(
+    check_model_parity(tf, [L.Embedding(20, 5)], [TL.Embedding(20, 5)], [ids], rtol=1e-6, atol=1e-7)
+    check_model_parity(
         tf,
         [L.Embedding(20, 5), L.Flatten(), L.Dense(3)],
         [TL.Embedding(20, 5), TL.Flatten(), TL.Dense(3)],

@@ -21,7 +21,7 @@ def legacy_hard_sigmoid(x):
     return tf.clip_by_value(0.2 * x + 0.5, 0.0, 1.0)
 
 
-def model_parity(tf, zoo_layers, tf_layers, xs, dtypes=None, rtol=RTOL, atol=ATOL, extra_inputs=0):
+def check_model_parity(tf, zoo_layers, tf_layers, xs, dtypes=None, rtol=RTOL, atol=ATOL, extra_inputs=0):
     """Chains `zoo_layers` and `tf_layers` (lists applied in order) on the same inputs, copies the zoo
     weights into tf.keras layer by layer, and compares outputs and all weight and float-input gradients
     of sum(y * r). xs: list of input arrays (the first feeds the chain; the others, if any, are passed
@@ -181,7 +181,7 @@ def test_return_state_and_initial_state(name, rng, tf):
     for a, b in zip(zm.predict([x] + states), tm([x] + states)):
         assert_close(a, b.numpy(), rtol=RTOL, atol=ATOL)
     # gradients through the states too
-    model_parity(
+    check_model_parity(
         tf,
         [getattr(L, name)(4, return_state=True)],
         [getattr(tf.keras.layers, name)(4, return_state=True)],
@@ -227,7 +227,7 @@ def masked_seq(rng):
 )
 def test_masking_then_recurrent(name, kw, rng, tf):
     x = masked_seq(rng)
-    model_parity(
+    check_model_parity(
         tf,
         [L.Masking(0.0), getattr(L, name)(5, **kw)],
         [tf.keras.layers.Masking(0.0), getattr(tf.keras.layers, name)(5, **kw)],
@@ -241,14 +241,14 @@ def test_embedding_mask_zero_then_recurrent(rng, tf):
     ids[1, :2] = 0
     ids[2, 3] = 0
     TL = tf.keras.layers
-    model_parity(
+    check_model_parity(
         tf,
         [L.Embedding(30, 6, mask_zero=True), L.LSTM(5, return_sequences=True), L.GRU(4)],
         [TL.Embedding(30, 6, mask_zero=True), TL.LSTM(5, return_sequences=True), TL.GRU(4)],
         [ids],
     )
     # through Dropout (a per-step layer passes the mask on) and into a Bidirectional
-    model_parity(
+    check_model_parity(
         tf,
         [
             L.Embedding(30, 6, mask_zero=True),
@@ -303,13 +303,13 @@ def test_bidirectional_modes(mode, rng, tf):
 def test_bidirectional_masked_none_mode_and_states(rng, tf):
     x = masked_seq(rng)
     TL = tf.keras.layers
-    model_parity(
+    check_model_parity(
         tf,
         [L.Masking(), L.Bidirectional(L.LSTM(3, return_sequences=True))],
         [TL.Masking(), TL.Bidirectional(TL.LSTM(3, return_sequences=True))],
         [x],
     )
-    model_parity(
+    check_model_parity(
         tf,
         [L.Masking(), L.Bidirectional(L.GRU(3), merge_mode="mul")],
         [TL.Masking(), TL.Bidirectional(TL.GRU(3), merge_mode="mul")],
@@ -317,7 +317,7 @@ def test_bidirectional_masked_none_mode_and_states(rng, tf):
     )
     outs = L.Bidirectional(L.GRU(2, return_sequences=True), merge_mode=None)(L.Input((7, 3)))
     assert isinstance(outs, list) and [o.shape for o in outs] == [(None, 7, 2), (None, 7, 2)]
-    model_parity(
+    check_model_parity(
         tf,
         [L.Bidirectional(L.LSTM(2, return_state=True))],
         [TL.Bidirectional(TL.LSTM(2, return_state=True))],
@@ -352,7 +352,7 @@ def test_time_distributed(rng, tf):
     )
     # masks pass through TimeDistributed
     xm = masked_seq(rng)
-    model_parity(
+    check_model_parity(
         tf,
         [L.Masking(), L.TimeDistributed(L.Dense(3)), L.LSTM(2)],
         [TL.Masking(), TL.TimeDistributed(TL.Dense(3)), TL.LSTM(2)],

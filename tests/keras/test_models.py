@@ -246,7 +246,7 @@ def test_sequential_inside_sequential_and_pop():
 LOSS_RTOL, W_ATOL = 1e-4, 2e-4
 
 
-def _compare(zoo_model, tf_model, x, y, tf, lr=0.05, epochs=3, batch_size=16, loss="sparse_categorical_crossentropy",
+def check_same_training(zoo_model, tf_model, x, y, tf, lr=0.05, epochs=3, batch_size=16, loss="sparse_categorical_crossentropy",
              momentum=0.9):
     zoo_model.compile(SGD(lr, momentum=momentum), loss)
     tf_model.compile(tf.keras.optimizers.SGD(lr, momentum=momentum), loss)
@@ -270,7 +270,7 @@ def test_small_cnn_trains_like_tf_keras(tf):
                               tf.keras.layers.Dense(8, activation="relu"),
                               tf.keras.layers.Dense(4, activation="softmax")])
     tm.set_weights(zm.get_weights())
-    _compare(zm, tm, x, y, tf)
+    check_same_training(zm, tm, x, y, tf)
 
 
 def test_two_input_functional_model_trains_like_tf_keras(tf):
@@ -304,7 +304,7 @@ def test_lstm_text_classifier_trains_like_tf_keras(tf):
     tm = tf.keras.Sequential([tf.keras.Input((12,), dtype="int32"), tf.keras.layers.Embedding(50, 8),
                               tf.keras.layers.LSTM(10), tf.keras.layers.Dense(3, activation="softmax")])
     tm.set_weights(zm.get_weights())
-    _compare(zm, tm, x, y, tf, lr=0.1)
+    check_same_training(zm, tm, x, y, tf, lr=0.1)
 
 
 def test_sequential_builds_from_the_data_and_set_checkpoint(tmp_path):
