@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tests.harness import assert_close, check_layer
-from tests.keras.test_layers_recurrent import model_parity
+from tests.keras.test_layers_recurrent import check_model_parity
 from zoo.keras import layers as L
 from zoo.keras.models import Model, Sequential
 
