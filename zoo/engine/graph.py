@@ -389,6 +389,17 @@ class Executor:
                     slots[o] = v
         return [slots[s] for s in self.output_slots]
 
+    def predict(self, feeds, batch_size: int, check: bool = True) -> list[np.ndarray]:
+        """Inference over `feeds` in batches of `batch_size`; one concatenated copy per output."""
+        n = len(feeds[0]) if feeds else 0
+        chunks: list[list[np.ndarray]] = [[] for _ in self.output_slots]
+        for start in range(0, n, batch_size):
+            outs = self.forward([a[start:start + batch_size] for a in feeds], training=False, check=check)
+            for c, o in zip(chunks, outs):
+                c.append(np.array(o, copy=True))
+        return [np.concatenate(c) if c else np.zeros((0,) + tuple(t.shape[1:]), np.float32)
+                for c, t in zip(chunks, self.graph.outputs)]
+
     # ---- backward -----------------------------------------------------------------------
 
     def _prepare_backward(self, input_grads: bool) -> None:

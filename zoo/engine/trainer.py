@@ -10,6 +10,7 @@ Same seed, same data and same thread count give the same weights, bit for bit.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
@@ -324,11 +325,10 @@ class Trainer:
     def _evaluate_prepared(self, xs, ys, sws, n, batch_size: int) -> dict:
         k = len(self.losses)
         totals = np.zeros(k)
-        metrics = [[type(m).__new__(type(m)) for m in ms] for ms in self.metrics]
-        for ms_new, ms in zip(metrics, self.metrics):
-            for new, old in zip(ms_new, ms):
-                new.__dict__.update(old.__dict__)
-                new.reset()
+        metrics = [[copy.copy(m) for m in ms] for ms in self.metrics]  # fresh accumulators, same settings
+        for ms in metrics:
+            for metric in ms:
+                metric.reset()
         for start in range(0, n, batch_size):
             sl = slice(start, min(start + batch_size, n))
             outs = self.executor.forward([a[sl] for a in xs + ys + sws], training=False, check=False)
@@ -354,14 +354,8 @@ class Trainer:
         """Model outputs for x in inference mode, one array per output."""
         if self._predictor is None:
             self._predictor = Executor(self.model, store=self.store, seed=self.seed)
-        xs, _, _, n = self._prepare(x, what="x")
-        chunks: list[list[np.ndarray]] = [[] for _ in self.model.outputs]
-        for start in range(0, n, batch_size):
-            outs = self._predictor.forward([a[start:start + batch_size] for a in xs], training=False, check=False)
-            for c, o in zip(chunks, outs):
-                c.append(np.array(o, copy=True))
-        return [np.concatenate(c) if c else np.zeros((0,) + tuple(t.shape[1:])) for c, t in zip(chunks,
-                                                                                                self.model.outputs)]
+        xs, _, _, _ = self._prepare(x, what="x")
+        return self._predictor.predict(xs, batch_size, check=False)
 
     # ---- checkpoints ----------------------------------------------------------------------
 

@@ -969,17 +969,7 @@ class _Predictor:
     def predict(self, xs, batch_size):
         xs = [np.ascontiguousarray(a, dtype=t.dtype) if t.dtype.kind == "f" else np.asarray(a)
               for a, t in zip(xs, self.inputs)]
-        n = len(xs[0])
-        chunks = None
-        for start in range(0, n, batch_size):
-            outs = self.exe.forward([a[start:start + batch_size] for a in xs], training=False)
-            if chunks is None:
-                chunks = [[] for _ in outs]
-            for c, o in zip(chunks, outs):
-                c.append(np.array(o, copy=True))
-        if chunks is None:
-            return [np.zeros((0,) + tuple(t.shape[1:]), np.float32) for t in self.exe.graph.outputs]
-        return [np.concatenate(c) for c in chunks]
+        return self.exe.predict(xs, batch_size)
 
 
 class Sequential(Model):
