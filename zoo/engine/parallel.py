@@ -537,19 +537,32 @@ class LocalParallelTrainer(Trainer):
         return loss, (preds if preds is not None else [])
 
     # checkpoints: the Trainer's file plus the replicas' generator states
+    def replica_state(self) -> dict | None:
+        """The replicas' random generator states (JSON-able), None with a single replica."""
+        if self._group is None or self._group.k == 1:
+            return None
+        return {"k": self._group.k, "rngs": self._group.rng_states()}
+
+    def set_replica_state(self, extra: dict | None) -> None:
+        """Restore `replica_state()`: rebuild the group and give its replicas the saved generators
+        and the store's batch statistics."""
+        if not extra:
+            return
+        grp = self.group(int(extra["k"]))
+        grp.set_rng_states(extra["rngs"])
+        for st in grp.states[1:]:
+            st[...] = self.store.state
+
     def save_checkpoint(self, path: str) -> None:
         super().save_checkpoint(path)
-        if self._group is not None and self._group.k > 1:
+        extra = self.replica_state()
+        if extra is not None:
             with zipfile.ZipFile(path, "a") as z:
-                z.writestr("replicas.json", json.dumps({"k": self._group.k, "rngs": self._group.rng_states()}))
+                z.writestr("replicas.json", json.dumps(extra))
 
     def load_checkpoint(self, path: str) -> None:
         super().load_checkpoint(path)
         with zipfile.ZipFile(path) as z:
             names = set(z.namelist())
             extra = json.loads(z.read("replicas.json")) if "replicas.json" in names else None
-        if extra is not None:
-            grp = self.group(int(extra["k"]))
-            grp.set_rng_states(extra["rngs"])
-            for st in grp.states[1:]:
-                st[...] = self.store.state
+        self.set_replica_state(extra)

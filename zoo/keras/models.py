@@ -532,9 +532,12 @@ class Model(Layer):
             old = self._trainer
             if old is not None:  # the weights were rebound to another model's store: rebuild
                 c["optimizer"].reset_state()
-            self._trainer = Trainer(self.graph, c["loss"], c["optimizer"], loss_weights=c["loss_weights"],
-                                    metrics=c["metrics"], seed=getattr(self, "_seed", 0),
-                                    regularizers=self.regularizers, output_names=self.output_names)
+            from zoo.engine.parallel import LocalParallelTrainer
+
+            self._trainer = LocalParallelTrainer(self.graph, c["loss"], c["optimizer"], loss_weights=c["loss_weights"],
+                                                 metrics=c["metrics"], seed=getattr(self, "_seed", 0),
+                                                 regularizers=self.regularizers, output_names=self.output_names,
+                                                 replicas=getattr(self, "_replicas", "auto"))
             if old is not None:
                 self._trainer.state = old.state
                 self._trainer.shuffle_rng = old.shuffle_rng

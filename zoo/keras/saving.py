@@ -516,6 +516,9 @@ def _training_state(model) -> tuple[dict | None, dict | None, dict[str, np.ndarr
     trainer_meta = {"epoch": st.epoch, "iteration": st.iteration, "loss": st.loss, "score": st.score,
                     "shuffle_rng": trainer.shuffle_rng.bit_generator.state,
                     "op_rngs": [ctx.rng.bit_generator.state for *_, ctx in trainer.executor.plan]}
+    replicas = trainer.replica_state() if hasattr(trainer, "replica_state") else None
+    if replicas is not None:
+        trainer_meta["replicas"] = replicas
     return _jsonable(opt_meta, "optimizer state"), _jsonable(trainer_meta, "trainer state"), arrays
 
 
@@ -562,6 +565,11 @@ def _plan_training_state(model, opt_meta, trainer_meta, slot_arrays, source: str
         trainer.shuffle_rng.bit_generator.state = trainer_meta["shuffle_rng"]
         for (*_, ctx), s in zip(trainer.executor.plan, trainer_meta["op_rngs"]):
             ctx.rng.bit_generator.state = s
+        if trainer_meta.get("replicas") and hasattr(trainer, "set_replica_state"):
+            try:
+                trainer.set_replica_state(trainer_meta["replicas"])
+            except (KeyError, TypeError, ValueError) as e:
+                raise ValueError(f"{source}: bad replica state: {e}") from None
 
     return apply
 
