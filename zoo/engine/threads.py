@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -111,36 +112,107 @@ def num_threads(n: int):
 
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = 0
+_window_lock = threading.Lock()
+_window = [0, 1]  # [callers inside single_threaded(), thread setting to restore]
 
 
-def run_blocks(n: int, fn, align: int = 16) -> None:
-    """fn(lo, hi) over [0, n) cut into one block per thread (boundaries multiples of `align`):
-    one block here and the rest on a pool, every block with single-threaded BLAS and kernels.
-    Returns when all are done; the first error is raised."""
+@contextmanager
+def single_threaded():
+    """Context manager: zoo's kernels and BLAS on one thread inside. Nested and concurrent uses
+    (ops running in several Python threads) share one window: the setting is taken when the
+    first enters and restored once, when the last leaves."""
+    with _window_lock:
+        if _window[0] == 0:
+            _window[1] = get_num_threads()
+            set_num_threads(1)
+        _window[0] += 1
+    try:
+        yield
+    finally:
+        with _window_lock:
+            _window[0] -= 1
+            if _window[0] == 0:
+                set_num_threads(_window[1])
+
+
+def _pool_task(fn, part) -> None:
+    _native.set_num_threads(1)  # this pool thread's own OpenMP setting (kernels run serially)
+    fn(*part)
+
+
+def run_parts(parts, fn, serial: bool = False) -> None:
+    """fn(*part) for every part at once: the first here, the rest on zoo's thread pool, all with
+    single-threaded BLAS and kernels (see `single_threaded`). A lone part runs here on the
+    current thread setting, or on one thread if `serial` (small work, where a BLAS or OpenMP
+    thread team costs more than it saves). Returns when all are done; the first error is raised.
+
+    This is the one way zoo's ops split work over threads: each part runs on its own core and
+    data, and the caller decides the parts (so results do not depend on the thread count when
+    the parts do not)."""
     global _pool, _pool_pid
-    k = max(1, min(get_num_threads(), n // align))
-    cuts = [(n * i // k) // align * align for i in range(k)] + [n]
-    blocks = [(cuts[i], cuts[i + 1]) for i in range(k) if cuts[i + 1] > cuts[i]]
-    if len(blocks) == 1:
-        fn(*blocks[0])
+    if len(parts) <= 1:
+        if not parts:
+            return
+        if serial and get_num_threads() > 1:
+            with single_threaded():
+                fn(*parts[0])
+        else:
+            fn(*parts[0])
         return
-    if _pool is None or _pool_pid != os.getpid() or _pool._max_workers < len(blocks) - 1:
-        _pool = ThreadPoolExecutor(max_workers=len(blocks) - 1, thread_name_prefix="zoo-blocks")
+    pool = _pool
+    if pool is None or _pool_pid != os.getpid() or pool._max_workers < len(parts) - 1:
+        pool = _pool = ThreadPoolExecutor(max_workers=len(parts) - 1, thread_name_prefix="zoo-blocks")
         _pool_pid = os.getpid()
-
-    def task(lo, hi):
-        _native.set_num_threads(1)
-        fn(lo, hi)
-
-    with num_threads(1):
-        futures = [_pool.submit(task, *b) for b in blocks[1:]]
+    with single_threaded():
+        futures = [pool.submit(_pool_task, fn, p) for p in parts[1:]]
         try:
-            fn(*blocks[0])
+            fn(*parts[0])
         finally:
             errors = [f.exception() for f in futures]
     for e in errors:
         if e is not None:
             raise e
+
+
+def run_blocks(n: int, fn, align: int = 16, min_size: int | None = None) -> None:
+    """fn(lo, hi) over [0, n) cut into one block per thread (boundaries multiples of `align`,
+    blocks at least `min_size` long, default `align`): one block here and the rest on a pool,
+    every block with single-threaded BLAS and kernels (see `run_parts`).
+    Returns when all are done; the first error is raised."""
+    k = max(1, min(get_num_threads(), n // (align if min_size is None else min_size)))
+    cuts = [(n * i // k) // align * align for i in range(k)] + [n]
+    run_parts([(cuts[i], cuts[i + 1]) for i in range(k) if cuts[i + 1] > cuts[i]], fn)
+
+
+def run_queue(n_workers: int, items, fn, first=None) -> None:
+    """fn(k, item) for every item, handed out in order to whichever of `n_workers` workers is
+    free: worker 0 is this thread, the others run on zoo's pool (see `run_parts`). `first[k]`,
+    if not None, is an item worker k runs before it takes any from the queue (one whose data
+    it still holds)."""
+    counter = itertools.count()
+    n = len(items)
+
+    def work(k: int) -> None:
+        if first is not None and first[k] is not None:
+            fn(k, first[k])
+        while True:
+            i = next(counter)  # atomic under the GIL
+            if i >= n:
+                return
+            fn(k, items[i])
+
+    run_parts([(k,) for k in range(max(1, n_workers))], work)
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has none of the parent's pool threads, nor its other threads' windows."""
+    global _pool, _window_lock
+    _pool, _window_lock = None, threading.Lock()
+    _window[0] = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 set_num_threads(default_num_threads())

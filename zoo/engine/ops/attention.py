@@ -21,12 +21,7 @@ Masks (a float or bool array, 0 = masked) broadcast against the scores (B, H, T,
 
 from __future__ import annotations
 
-import itertools
 import math
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -52,68 +47,18 @@ def _same(a, b) -> bool:
     return a is None or b is None or a == b
 
 
-_pool_lock = threading.Lock()
-_pool: list = [None, 0]  # (executor, workers)
 #: below this many multiply-adds a stacked product runs inline
 _SPLIT_WORK = 1 << 21
 
 
-def _forget_pool() -> None:
-    """In a forked child the pool's threads do not exist: start a new pool when one is needed."""
-    _pool[0], _pool[1] = None, 0
-
-
-os.register_at_fork(after_in_child=_forget_pool)
-
-
-def _workers(n: int) -> ThreadPoolExecutor:
-    with _pool_lock:
-        if _pool[1] != n:
-            if _pool[0] is not None:
-                _pool[0].shutdown(wait=False)
-            _pool[0], _pool[1] = ThreadPoolExecutor(n, thread_name_prefix="zoo-attention"), n
-        return _pool[0]
-
-
-_single_lock = threading.Lock()
-_single = {"depth": 0, "before": 1}
-
-
-@contextmanager
-def _single_threaded():
-    """zoo's threads (OpenMP and BLAS) set to 1 inside; nested or concurrent uses restore the setting
-    once, when the last one leaves."""
-    with _single_lock:
-        if _single["depth"] == 0:
-            _single["before"] = TH.get_num_threads()
-            TH.set_num_threads(1)
-        _single["depth"] += 1
-    try:
-        yield
-    finally:
-        with _single_lock:
-            _single["depth"] -= 1
-            if _single["depth"] == 0:
-                TH.set_num_threads(_single["before"])
-
-
 def _bmm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """out = a @ b over stacks (B, H, m, k) @ (B, H, k, n): single-threaded BLAS per product, the
-    batch axis split across zoo's threads (the calling thread takes the first part)."""
+    batch axis split across zoo's threads (threads.run_blocks; the calling thread takes the first part)."""
     n = min(TH.get_num_threads(), a.shape[0])
     if n <= 1 or a.shape[0] * a.shape[1] * a.shape[2] * a.shape[3] * b.shape[3] < _SPLIT_WORK:
         np.matmul(a, b, out=out)
         return
-    cuts = [a.shape[0] * i // n for i in range(n + 1)]
-    with _single_threaded():
-        pool = _workers(n - 1)
-        futures = [pool.submit(np.matmul, a[lo:hi], b[lo:hi], out=out[lo:hi])
-                   for lo, hi in itertools.pairwise(cuts[1:])]
-        try:
-            np.matmul(a[:cuts[1]], b[:cuts[1]], out=out[:cuts[1]])
-        finally:
-            for f in futures:
-                f.result()
+    TH.run_blocks(a.shape[0], lambda lo, hi: np.matmul(a[lo:hi], b[lo:hi], out=out[lo:hi]), align=1)
 
 
 def _mask4(shape: tuple) -> tuple:

@@ -22,10 +22,6 @@ max((ceil(H/s) - 1)*s + (k-1)*d + 1 - H, 0), the odd pixel at the bottom/right);
 
 from __future__ import annotations
 
-import itertools
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from zoo.engine import _native, threads
@@ -143,70 +139,19 @@ class _Plan:
         return len(self.chunks) if self.mode != "depthwise" else 1
 
 
-_executor: ThreadPoolExecutor | None = None
-_executor_size = 0
-
-
-def _forget_executor() -> None:
-    """After a fork the pool's threads do not exist in the child: start a new pool there."""
-    global _executor, _executor_size
-    _executor, _executor_size = None, 0
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_executor)
-
-
 def _run_workers(workers: list, n_chunks: int, fn) -> None:
     """fn(worker, chunk) for every chunk, the chunks handed out dynamically to the workers:
-    worker 0 is this thread, the others run on a thread pool. A worker whose buffer still
-    holds a chunk's columns (worker.col_chunk) takes that chunk first.
+    worker 0 is this thread, the others run on zoo's thread pool (threads.run_queue). A worker
+    whose buffer still holds a chunk's columns (worker.col_chunk) takes that chunk first.
 
     While several workers run, BLAS is set to one thread (each worker runs single-threaded
     GEMMs on its own chunk, which stays in its core's cache) and the C kernels are called
     with one OpenMP thread.
     """
-    global _executor, _executor_size
-    if len(workers) == 1:
-        wk = workers[0]
-        first = wk.col_chunk if 0 <= wk.col_chunk < n_chunks else -1
-        if first >= 0:
-            fn(wk, first)
-        for c in range(n_chunks - 1, -1, -1):
-            if c != first:
-                fn(wk, c)
-        return
     held = {w.col_chunk for w in workers if 0 <= w.col_chunk < n_chunks}
     rest = [c for c in range(n_chunks - 1, -1, -1) if c not in held]
-    counter = itertools.count()
-
-    def work(wk) -> None:
-        if wk.col_chunk in held:
-            fn(wk, wk.col_chunk)
-        while True:
-            i = next(counter)  # atomic under the GIL
-            if i >= len(rest):
-                return
-            fn(wk, rest[i])
-
-    if _executor is None or _executor_size < len(workers) - 1:
-        if _executor is not None:
-            _executor.shutdown(wait=True)
-        _executor = ThreadPoolExecutor(max_workers=len(workers) - 1, thread_name_prefix="zoo-conv")
-        _executor_size = len(workers) - 1
-    before = threads.get_num_threads()
-    threads.set_num_threads(1)
-    try:
-        futures = [_executor.submit(work, wk) for wk in workers[1:]]
-        try:
-            work(workers[0])
-        finally:
-            errors = [f.exception() for f in futures]
-        for e in errors:
-            if e is not None:
-                raise e
-    finally:
-        threads.set_num_threads(before)
+    first = [w.col_chunk if w.col_chunk in held else None for w in workers]
+    threads.run_queue(len(workers), rest, lambda k, c: fn(workers[k], c), first)
 
 
 #: 3x3 stride-1 convolutions (no dilation or groups) with at least this many input and

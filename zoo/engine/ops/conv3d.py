@@ -22,9 +22,6 @@ count_include_pad the window clipped to the padded volume.
 
 from __future__ import annotations
 
-import itertools
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from zoo.engine import threads
@@ -158,10 +155,6 @@ def contiguous(a):
 #: threads share it evenly.
 MIN_CHUNKS = 4
 
-_executor: ThreadPoolExecutor | None = None
-_executor_size = 0
-
-
 def plan_chunks(n: int, per_image_bytes: int, budget: int | None = None) -> list[tuple[int, int]]:
     """Image ranges [n0, n1) of even size, each at most `budget` bytes of per-image buffers (at
     least one image), and at least MIN_CHUNKS of them when the batch has the images. The cut
@@ -182,42 +175,12 @@ def workers_for(n_chunks: int, nthreads: int) -> tuple[int, int]:
 def run_chunks(n_workers: int, n_chunks: int, fn) -> None:
     """fn(worker, chunk) for every chunk, chunks handed out dynamically to the workers.
 
-    Worker 0 is this thread, the others run on a thread pool; while several run, BLAS is set
-    to one thread (each worker's GEMMs run on its own core and chunk), and fn must call the C
-    kernels with nthreads=1. OpenMP kernels and BLAS threads never run at once.
+    Worker 0 is this thread, the others run on zoo's thread pool (threads.run_queue); while
+    several run, BLAS is set to one thread (each worker's GEMMs run on its own core and chunk),
+    and fn must call the C kernels with nthreads=1. OpenMP kernels and BLAS threads never run
+    at once.
     """
-    global _executor, _executor_size
-    if n_workers <= 1:
-        for c in range(n_chunks):
-            fn(0, c)
-        return
-    if _executor is None or _executor_size < n_workers - 1:
-        if _executor is not None:
-            _executor.shutdown(wait=True)
-        _executor = ThreadPoolExecutor(max_workers=n_workers - 1, thread_name_prefix="zoo-conv3d")
-        _executor_size = n_workers - 1
-    counter = itertools.count()
-
-    def work(k: int) -> None:
-        while True:
-            i = next(counter)  # atomic under the GIL
-            if i >= n_chunks:
-                return
-            fn(k, i)
-
-    before = threads.get_num_threads()
-    threads.set_num_threads(1)
-    try:
-        futures = [_executor.submit(work, k) for k in range(1, n_workers)]
-        try:
-            work(0)
-        finally:
-            errors = [f.exception() for f in futures]
-        for e in errors:
-            if e is not None:
-                raise e
-    finally:
-        threads.set_num_threads(before)
+    threads.run_queue(n_workers, range(n_chunks), fn)
 
 
 class _ConvPlan:

@@ -41,12 +41,11 @@ and 'legacy_hard_sigmoid' (Keras 1/2, Analytics Zoo: clip(0.2 x + 0.5)).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
 import numpy as np
 
-from zoo.engine import _native, threads
+from zoo.engine import threads
 from zoo.engine.kernels import rnn as K
 from zoo.engine.ops.base import Ctx, Op, register
 
@@ -80,7 +79,7 @@ def recurrent_weight_grad(
     hs (B, T, U) holds h_s; dg (B, T, G) may be a column slice. Flattened to rows r = b T + s,
     pairing row r of hs with row r + 1 of dg gives every (h_{s-1}, dg_s) pair in one GEMM, plus
     B - 1 spurious pairs (h[b, T-1], dg[b+1, 0]) that one small GEMM takes back out. The
-    columns of out are split between the threads (single-threaded GEMMs, see run_ranges).
+    columns of out are split between the threads (single-threaded GEMMs, threads.run_blocks).
     """
     B, T, U = hs.shape
     hs2 = hs.reshape(B * T, U)
@@ -94,79 +93,38 @@ def recurrent_weight_grad(
         if h0 is not None:
             o += np.matmul(h0.T, dg[:, 0, c0:c1])
 
-    run_ranges(col_ranges(out.shape[1]), cols)
+    threads.run_blocks(out.shape[1], cols, min_size=64)
     return out
 
 
 #: a recurrent step whose GEMM has fewer FLOPs runs its time loop on one thread
 SMALL_STEP_FLOPS = 8e6
-_pool: ThreadPoolExecutor | None = None
-_pool_size = 0
 
 
 def row_ranges(B: int) -> list[tuple[int, int]]:
     """Batch rows per worker: one contiguous range per thread (at most one per RB-row group),
-    each starting at a multiple of RB, so the bias-gradient groups never straddle two workers."""
+    each starting at a multiple of RB, so the bias-gradient groups never straddle two workers.
+
+    The ranges run at once through threads.run_parts (serially for small per-step GEMMs, where
+    a BLAS thread team costs more than it saves). The recurrences of different samples are
+    independent, so a worker never waits for another until its whole share is done: one
+    synchronisation per sequence instead of one per step, which keeps a loaded machine's stalls
+    out of every step. Splitting rows does not change any element's summation order, so the
+    results do not depend on the thread count."""
     groups = K.groups(B)
     k = max(1, min(threads.get_num_threads(), groups))
     cuts = [K.RB * (groups * i // k) for i in range(k)] + [B]
     return [(cuts[i], min(cuts[i + 1], B)) for i in range(k)]
 
 
-def col_ranges(n: int, unit: int = 64) -> list[tuple[int, int]]:
-    """Column ranges of a GEMM output, one per thread, multiples of 16 wide, at least `unit`."""
-    k = max(1, min(threads.get_num_threads(), n // unit))
-    cuts = [(n * i // k) // 16 * 16 for i in range(k)] + [n]
-    return [(cuts[i], cuts[i + 1]) for i in range(k)]
-
-
-def run_ranges(ranges: list[tuple[int, int]], fn, serial: bool = False) -> None:
-    """fn(a, b) for every range: one range runs here with every thread for BLAS and the kernels
-    (one thread if `serial`: for small per-step GEMMs, where a BLAS thread team costs more than
-    it saves); several run at once, this thread and a pool, each with one BLAS/OpenMP thread.
-
-    The recurrences of different samples are independent and GEMM column blocks too, so a
-    worker never waits for another until its whole share is done: one synchronisation per
-    sequence (or per GEMM) instead of one per step, which keeps a loaded machine's stalls out of
-    every step. Splitting rows or columns does not change any element's summation order, so
-    the results do not depend on the thread count.
-    """
-    global _pool, _pool_size
-    if len(ranges) == 1:
-        if serial and threads.get_num_threads() > 1:
-            with threads.num_threads(1):
-                fn(*ranges[0])
-        else:
-            fn(*ranges[0])
-        return
-    if _pool is None or _pool_size < len(ranges) - 1:
-        if _pool is not None:
-            _pool.shutdown(wait=True)
-        _pool = ThreadPoolExecutor(max_workers=len(ranges) - 1, thread_name_prefix="zoo-rnn")
-        _pool_size = len(ranges) - 1
-
-    def task(a, b):
-        _native.set_num_threads(1)  # this pool thread's own OpenMP setting (kernels run serially)
-        fn(a, b)
-
-    with threads.num_threads(1):
-        futures = [_pool.submit(task, *r) for r in ranges[1:]]
-        try:
-            fn(*ranges[0])
-        finally:
-            errors = [f.exception() for f in futures]
-    for e in errors:
-        if e is not None:
-            raise e
-
-
 def par_matmul_cols(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out = a @ b with the columns of b and out split between the threads."""
+    """out = a @ b with the columns of b and out split between the threads (blocks multiples
+    of 16 wide, at least 64)."""
 
     def cols(c0, c1):
         np.matmul(a, b[:, c0:c1], out=out[:, c0:c1])
 
-    run_ranges(col_ranges(out.shape[1]), cols)
+    threads.run_blocks(out.shape[1], cols, min_size=64)
     return out
 
 
@@ -489,7 +447,7 @@ class SimpleRNN(_Recurrent):
                     np.matmul(hp, r, out=gr)
                 step(hs, xp, g if hp is not None else None, bb, mm, h0, B, T, U, s, b0, b1, act, code)
 
-        run_ranges(row_ranges(B), run, serial=self._small(B))
+        threads.run_parts(row_ranges(B), run, serial=self._small(B))
         ctx.hs = hs
         return self._outputs(ctx, hs, (hs[:, T - 1],))
 
@@ -514,7 +472,7 @@ class SimpleRNN(_Recurrent):
                     np.matmul(dxp[b0:b1, s], rt, out=dr)
             self._input_grad(ctx, dxp, b0, b1)
 
-        run_ranges(row_ranges(B), run, serial=self._small(B))
+        threads.run_parts(row_ranges(B), run, serial=self._small(B))
         grads = {
             "b": None if dbp is None else dbp.sum(axis=0),
             "states": [dcarry + dhr] if h0 is not None else [None],
@@ -573,7 +531,7 @@ class LSTM(_Recurrent):
                     code,
                 )
 
-        run_ranges(row_ranges(B), run, serial=self._small(B))
+        threads.run_parts(row_ranges(B), run, serial=self._small(B))
         ctx.gates, ctx.hs, ctx.cs, ctx.tc = gates, hs, cs, tc
         return self._outputs(ctx, hs, (hs[:, T - 1], cs[:, T - 1]))
 
@@ -623,7 +581,7 @@ class LSTM(_Recurrent):
                     np.matmul(dgates[b0:b1, s], rt, out=dr)
             self._input_grad(ctx, dgates, b0, b1)
 
-        run_ranges(row_ranges(B), run, serial=self._small(B))
+        threads.run_parts(row_ranges(B), run, serial=self._small(B))
         grads = {
             "b": None if dbp is None else dbp.sum(axis=0),
             "states": [dcarry + dhr if h0 is not None else None, dc.copy() if c0 is not None else None],
@@ -768,7 +726,7 @@ class GRU(_Recurrent):
                         code,
                     )
 
-        run_ranges(row_ranges(B), run, serial=self._small(B))
+        threads.run_parts(row_ranges(B), run, serial=self._small(B))
         ctx.gates, ctx.hs = gates, hs
         return self._outputs(ctx, hs, (hs[:, T - 1],))
 
@@ -818,7 +776,7 @@ class GRU(_Recurrent):
                         np.matmul(dgr[b0:b1, s], rt, out=dr)
                 self._input_grad(ctx, dxp, b0, b1)
 
-            run_ranges(row_ranges(B), run, serial=self._small(B))
+            threads.run_parts(row_ranges(B), run, serial=self._small(B))
             grads = {"b": np.stack([dbpi.sum(axis=0), dbpr.sum(axis=0)]) if has_b else None}
             if need_r:
                 grads["r"] = recurrent_weight_grad(hs, dgr, h0, np.empty((U, 3 * U), dt))
@@ -857,7 +815,7 @@ class GRU(_Recurrent):
                         np.matmul(dxp[b0:b1, s, : 2 * U], rzr_t, out=dr)
                 self._input_grad(ctx, dxp, b0, b1)
 
-            run_ranges(row_ranges(B), run, serial=self._small(B))
+            threads.run_parts(row_ranges(B), run, serial=self._small(B))
             grads = {"b": None if dbp is None else dbp.sum(axis=0)}
             if need_r:
                 gr = np.empty((U, 3 * U), dt)
