@@ -72,6 +72,40 @@ class _KerasHooks(EngineCallback):
             c.on_train_end(logs)
 
 
+class _EpochLines(cbks.Callback):
+    """Spark fits: one line per epoch (the job's logs arrive after it): loss, metrics, samples/s."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.rates: list[float] = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        if logs and logs.get("throughput"):
+            self.rates.append(float(logs["throughput"]))
+
+    def on_epoch_end(self, epoch, logs=None):
+        parts = [f"Epoch {epoch + 1}/{self.params.get('epochs')}"]
+        parts += [f"{k}: {v:.4f}" for k, v in (logs or {}).items() if isinstance(v, (int, float))]
+        if self.rates:
+            parts.append(f"{float(np.median(self.rates)):,.0f} samples/s")
+        print(" - ".join(parts), flush=True)
+
+
+#: Model.fit arguments for Spark input only
+_SPARK_ONLY = ("feature_cols", "label_cols", "num_workers")
+#: further DistributedTrainer options Model.fit passes through for Spark input
+_SPARK_OPTIONS = ("threads_per_worker", "compress", "validation_trigger", "val_batch_size", "comm_timeout",
+                  "end_trigger")
+#: callbacks that must act during training, with what to use on Spark instead
+_DRIVER_ONLY_CALLBACKS = {
+    cbks.EarlyStopping: "pass an end trigger, e.g. fit(..., end_trigger=MinLoss(0.1)) (zoo.engine.triggers)",
+    cbks.ModelCheckpoint: "use model.set_checkpoint(path, trigger=...)",
+    cbks.ReduceLROnPlateau: "use the Plateau learning-rate schedule of the optimizer",
+    cbks.LearningRateScheduler: "use a learning-rate schedule of the optimizer",
+    cbks.BackupAndRestore: "use model.set_checkpoint(path); a failed task resumes from it",
+    cbks.TerminateOnNaN: "check history.history['loss'] after fit",
+}
+
+
 def _pick_metric(name, loss):
     """The metric for a compile() entry given the output's loss (kept for callers of the old name)."""
     return keras_metrics.pick(name, loss)
@@ -632,7 +666,17 @@ class Model(Layer):
         counters, shuffling RNG) carries over between calls, so fit(epochs=1) twice equals
         fit(epochs=2).
         """
-        kwargs.pop("distributed", None)  # Analytics Zoo: local training is what this call does
+        from zoo.engine.distributed import is_spark_data
+
+        if is_spark_data(x):
+            return self._fit_spark(x, y, batch_size, nb_epoch if nb_epoch is not None else epochs, verbose,
+                                   callbacks, validation_split, validation_data, class_weight, sample_weight,
+                                   initial_epoch, kwargs)
+        for k in _SPARK_ONLY:
+            if kwargs.pop(k, None) is not None:
+                raise ValueError(f"Model.fit: {k} is for a Spark DataFrame or RDD x; got {type(x).__name__}")
+        # Analytics Zoo's `distributed`: arrays always train in this process, on local replicas
+        kwargs.pop("distributed", None)
         kwargs.pop("validation_batch_size", None)
         if kwargs.pop("validation_freq", 1) != 1:
             raise ValueError("Model.fit: only validation_freq=1 (validate after every epoch) is supported")
@@ -721,6 +765,82 @@ class Model(Layer):
             self._summaries.flush()
         return history
 
+    def _fit_spark(self, data, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+                   class_weight, sample_weight, initial_epoch, kwargs) -> cbks.History:
+        """`fit` on a Spark DataFrame (or RDD of Samples): one barrier-stage job trains on
+        `num_workers` workers (zoo.engine.distributed.DistributedTrainer); the model then holds
+        the trained weights and optimizer state. Callbacks see every batch's and epoch's logs
+        after the job, on the driver."""
+        from zoo.engine.distributed import DistributedTrainer, is_spark_data
+
+        who = "Model.fit"
+        opts = {k: kwargs.pop(k) for k in list(kwargs) if k in _SPARK_ONLY or k in _SPARK_OPTIONS}
+        kwargs.pop("distributed", None)
+        if kwargs:
+            raise TypeError(f"{who}: unexpected argument(s) {sorted(kwargs)}")
+        if y is not None:
+            raise ValueError(f"{who}: with a Spark DataFrame the labels are columns: give label_cols=[...], not y")
+        for name, v in (("validation_split", validation_split), ("class_weight", class_weight),
+                        ("sample_weight", sample_weight)):
+            if v:
+                raise ValueError(f"{who}: {name} is not supported for a Spark DataFrame; give validation_data= "
+                                 f"as a DataFrame, or weight the samples in the data")
+        if validation_data is not None and not is_spark_data(validation_data):
+            raise TypeError(f"{who}: validation_data must be a Spark DataFrame (or RDD) like x, got "
+                            f"{type(validation_data).__name__}")
+        batch_size = 32 if batch_size is None else batch_size
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"{who}: batch_size must be a positive int, got {batch_size!r}")
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"{who}: epochs must be a non-negative int, got {epochs!r}")
+        cb_list = list(callbacks or [])
+        for c in cb_list:
+            if not isinstance(c, cbks.Callback):
+                raise TypeError(f"{who}: callbacks must be zoo.keras.callbacks.Callback instances, got "
+                                f"{type(c).__name__}")
+            instead = next((v for k, v in _DRIVER_ONLY_CALLBACKS.items() if isinstance(c, k)), None)
+            if instead is not None:
+                raise ValueError(f"{who}: {type(c).__name__} cannot act during a Spark job (callbacks see the logs "
+                                 f"after it); {instead}")
+        self._ensure_built()
+        trainer = self._get_trainer()
+        history = cbks.History()
+        verbose = 1 if verbose == "auto" else int(verbose)
+        if verbose:
+            cb_list.append(_EpochLines())
+        cb_list.append(history)
+        params = {"epochs": epochs, "samples": None, "batch_size": batch_size, "verbose": verbose, "steps": None}
+        for c in cb_list:
+            c.set_model(self)
+            c.set_params(params)
+        self.history = history
+        self.stop_training = False
+        remaining = epochs - initial_epoch
+        if remaining <= 0:
+            return history
+        trainer.state.epoch = max(trainer.state.epoch, initial_epoch)
+        start = trainer.state.epoch
+        engine_cbs = [_KerasHooks(self, cb_list, start, initial_epoch)]
+        if self._summaries is not None:
+            engine_cbs.append(self._summaries.callback())
+        dt = DistributedTrainer(trainer)
+        ckpt = getattr(self, "_spark_checkpoint", None)
+        if ckpt is not None:
+            dt.set_checkpoint(*ckpt)
+        opts.setdefault("feature_cols", ["features"])
+        opts.setdefault("label_cols", ["label"])
+        end = MaxEpoch(start + remaining)
+        if opts.get("end_trigger") is not None:
+            end = end | opts["end_trigger"]
+        opts.pop("end_trigger", None)
+        dt.fit(data, batch_size=int(batch_size), end_trigger=end,
+               validation_data=validation_data, callbacks=engine_cbs, replicas=getattr(self, "_replicas", "auto"),
+               **opts)
+        self.distributed_info = dict(dt.info, iterations=dt.iterations)
+        if self._summaries is not None:
+            self._summaries.flush()
+        return history
+
     def _class_weights(self, y, class_weight, sample_weight):
         y = np.asarray(y)
         if not isinstance(class_weight, dict):
@@ -749,7 +869,16 @@ class Model(Layer):
         return vals[0] if len(vals) == 1 else vals
 
     def predict(self, x, batch_size: int | None = None, verbose=0, **kwargs):
-        """Outputs for x in inference mode (a list for several outputs)."""
+        """Outputs for x in inference mode (a list for several outputs).
+
+        With a Spark DataFrame `x`: the DataFrame with one array<float> column per output
+        appended (`prediction_col`, default "prediction"; a list for several outputs), computed
+        on the executors from `feature_cols` (default ["features"]).
+        """
+        from zoo.engine.distributed import is_spark_data
+
+        if is_spark_data(x):
+            return self._predict_frame(x, batch_size, kwargs)
         kwargs.pop("steps", None)
         kwargs.pop("callbacks", None)
         kwargs.pop("batch_per_thread", None)
@@ -766,6 +895,22 @@ class Model(Layer):
                 self._predictor = _Predictor(self)
             outs = self._predictor.predict(xs, batch_size)
         return outs if self._multi_out else outs[0]
+
+    def _predict_frame(self, df, batch_size, kwargs):
+        from zoo.engine.distributed import predict_frame
+
+        if not hasattr(df, "mapInArrow"):
+            raise TypeError(f"Model.predict: a Spark input must be a DataFrame (got an RDD); make one with "
+                            f"rdd.toDF() or spark.createDataFrame")
+        opts = {k: kwargs.pop(k) for k in ("feature_cols", "prediction_col", "threads") if k in kwargs}
+        for k in ("steps", "callbacks", "batch_per_thread", "distributed"):
+            kwargs.pop(k, None)
+        if kwargs:
+            raise TypeError(f"Model.predict: unexpected argument(s) {sorted(kwargs)}")
+        self._ensure_built()
+        if "prediction_col" not in opts and len(self.outputs) > 1:
+            opts["prediction_col"] = [f"prediction_{n}" for n in self.output_names]
+        return predict_frame(self.graph, df, batch_size=int(batch_size or 256), **opts)
 
     def predict_classes(self, x, batch_size: int = 32, zero_based_label: bool = True, **kwargs):
         """Argmax class ids (0-based; `zero_based_label=False` adds 1 for Analytics Zoo code)."""
@@ -836,13 +981,23 @@ class Model(Layer):
         self._seed = int(seed)
         self._trainer = None
 
-    def set_checkpoint(self, path: str, over_write: bool = True) -> None:
-        """Analytics Zoo: save the model (weights, optimizer and training state) after every epoch of
-        later fits, to `path/model.zoo` (over_write) or `path/model.<iteration>.zoo`."""
+    def set_checkpoint(self, path: str, over_write: bool = True, trigger=None) -> None:
+        """Analytics Zoo: checkpoint later fits into directory `path`.
+
+        Arrays: the model (weights, optimizer and training state) after every epoch, to
+        `path/model.zoo` (over_write) or `path/model.<iteration>.zoo`. Spark DataFrames: the
+        workers write a training checkpoint whenever `trigger` fires (default every epoch; a
+        local path or any Hadoop filesystem URI), and a failed task resumes from the latest
+        one; `over_write=False` keeps every checkpoint.
+        """
         import os
 
-        self._checkpoint = cbks.ModelCheckpoint(os.path.join(os.fspath(path), "model.zoo" if over_write
+        if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+            raise ValueError(f"Model '{self.name}'.set_checkpoint: path must be a non-empty path, got {path!r}")
+        path = os.fspath(path)
+        self._checkpoint = cbks.ModelCheckpoint(os.path.join(path, "model.zoo" if over_write
                                                              else "model.{iteration}.zoo"))
+        self._spark_checkpoint = (path, trigger, not over_write)
 
     # ---- TensorBoard ----------------------------------------------------------------------
 
