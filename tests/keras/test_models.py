@@ -368,3 +368,23 @@ def test_new_graph_and_to_model_share_weights():
     assert isinstance(fm, Model) and not isinstance(fm, Sequential) and fm.layers[1] is seq.layers[1]
     with pytest.raises(ValueError, match="no layer named 'nope'"):
         m.new_graph("nope")
+
+
+def test_outputs_of_one_layer_get_unique_names_and_dict_losses():
+    """A layer with several outputs (LSTM return_state) names them lstm, lstm_1, lstm_2 as tf.keras
+    does, so losses, targets and logs can be keyed by output."""
+    inp = L.Input((5, 3))
+    lstm = L.LSTM(4, return_state=True, name="lstm")
+    seq, h, c = lstm(inp)
+    m = Model(inp, [seq, h, c])
+    assert m.output_names == ["lstm", "lstm_1", "lstm_2"]
+    m.compile("sgd", loss={"lstm": "mse", "lstm_1": "mae", "lstm_2": "mse"}, loss_weights={"lstm_1": 2.0})
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 5, 3)).astype(np.float32)
+    ys = {"lstm": np.zeros((8, 4), np.float32), "lstm_1": np.ones((8, 4), np.float32),
+          "lstm_2": np.zeros((8, 4), np.float32)}
+    logs = m.evaluate(x, ys, batch_size=8, return_dict=True)
+    assert {"lstm_loss", "lstm_1_loss", "lstm_2_loss"} <= set(logs)
+    p = m.predict(x)
+    expect = np.mean(p[0] ** 2) + 2.0 * np.mean(np.abs(p[1] - 1)) + np.mean(p[2] ** 2)
+    assert logs["loss"] == pytest.approx(expect, rel=1e-5)

@@ -273,10 +273,15 @@ class Model(Layer):
     def output_names(self) -> list[str]:
         if not self.built and isinstance(self, Sequential) and self._stack:
             return [self._stack[-1].name]
-        names = []
-        for t in self.outputs:
+        names: list[str] = []
+        counts: dict[str, int] = {}
+        for t in self.outputs:  # a layer with several outputs: name, name_1, name_2, ... (as tf.keras)
             call = self._producer(t)
-            names.append(call[0].name if call is not None else t.node.name)
+            base = proposal = call[0].name if call is not None else t.node.name
+            while proposal in names:
+                counts[base] = counts.get(base, 0) + 1
+                proposal = f"{base}_{counts[base]}"
+            names.append(proposal)
         return names
 
     @property
@@ -511,7 +516,8 @@ class Model(Layer):
         names = self.output_names
         losses = [_get_loss(v) for v in self._per_output(loss, "loss", names, broadcast=True)]
         if loss_weights is not None:
-            loss_weights = [float(w) for w in self._per_output(loss_weights, "loss_weights", names, broadcast=False)]
+            loss_weights = [float(w) for w in self._per_output(loss_weights, "loss_weights", names, broadcast=False,
+                                                                    default=1.0)]
         if metrics is None:
             specs = [[] for _ in names]
         elif isinstance(metrics, dict):
@@ -533,8 +539,12 @@ class Model(Layer):
                          "loss_weights": loss_weights}
         self._trainer = None
 
-    def _per_output(self, value, what: str, names: list[str], broadcast: bool) -> list:
+    def _per_output(self, value, what: str, names: list[str], broadcast: bool, default=None) -> list:
+        """One entry per output from a dict by output name (missing names take `default` when
+        one is given), a list, or one value broadcast to all outputs."""
         if isinstance(value, dict):
+            if default is not None:
+                value = {**dict.fromkeys(names, default), **value}
             missing = [n for n in names if n not in value]
             unknown = set(value) - set(names)
             if missing or unknown:
