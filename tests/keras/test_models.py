@@ -388,3 +388,32 @@ def test_outputs_of_one_layer_get_unique_names_and_dict_losses():
     p = m.predict(x)
     expect = np.mean(p[0] ** 2) + 2.0 * np.mean(np.abs(p[1] - 1)) + np.mean(p[2] ** 2)
     assert logs["loss"] == pytest.approx(expect, rel=1e-5)
+
+
+def test_sequential_over_a_merge_of_branches(tmp_path):
+    """Keras 1 / Analytics Zoo: Sequential([Merge([left, right], mode="concat"), Dense]) takes the
+    inputs of both branches, trains on [x1, x2], and saves (as a functional model) and reloads."""
+    from zoo.keras.models import load_model
+
+    left = Sequential([L.Dense(4, input_shape=(3,), name="left_dense")])
+    right = Sequential([L.Dense(2, input_shape=(5,), name="right_dense")])
+    m = Sequential([L.Merge([left, right], mode="concat"), L.Dense(1, name="head")])
+    assert m.input_names == [left.input_names[0], right.input_names[0]] and m.output_shape == (None, 1)
+    assert [lay.name for lay in m.layers][-1] == "head" and len(m.get_weights()) == 6
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.standard_normal((16, 3)).astype(np.float32), rng.standard_normal((16, 5)).astype(np.float32)
+    (wl, bl), (wr, br) = left.get_weights(), right.get_weights()
+    wh, bh = m.get_layer("head").get_weights()
+    expect = np.concatenate([x1 @ wl + bl, x2 @ wr + br], axis=1) @ wh + bh
+    np.testing.assert_allclose(m.predict([x1, x2]), expect, rtol=1e-5, atol=1e-6)
+    m.compile("sgd", "mse")
+    y = rng.standard_normal((16, 1)).astype(np.float32)
+    hist = m.fit([x1, x2], y, batch_size=8, epochs=3, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    path = str(tmp_path / "merged.zoo")
+    m.save(path)
+    loaded = load_model(path)
+    assert isinstance(loaded, Model) and loaded.input_names == m.input_names
+    np.testing.assert_allclose(loaded.predict([x1, x2]), m.predict([x1, x2]), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="expected 2 arrays in x"):
+        m.predict(x1)

@@ -1107,6 +1107,23 @@ class Model(Layer):
         return super().__call__(inputs)
 
 
+def _graph_inputs(t: Tensor) -> list[Tensor]:
+    """The Input tensors `t` depends on, in the order a depth-first walk over inputs meets them."""
+    found: list[Tensor] = []
+    seen: set[int] = set()
+    stack = [t]
+    while stack:
+        cur = stack.pop()
+        if id(cur.node) in seen:
+            continue
+        seen.add(id(cur.node))
+        if cur.node.kind == "input":
+            found.append(cur)
+        else:
+            stack.extend(reversed(cur.node.inputs))
+    return found
+
+
 def _as_list(v) -> list:
     if v is None:
         return []
@@ -1161,6 +1178,15 @@ class Sequential(Model):
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential '{self.name}': add() expects a Layer, got {type(layer).__name__}")
         if self._output is None:
+            merged = getattr(layer, "output", None)
+            if isinstance(merged, Tensor) and not isinstance(layer, InputLayer):
+                # Keras 1: Sequential([Merge([left, right], mode=...), ...]) starts from the inputs of the branches
+                self._input = _graph_inputs(merged)
+                self._output = merged
+                self._stack.append(layer)
+                self._stack_outputs.append(merged)
+                self._init_graph(self._input if len(self._input) > 1 else self._input[0], merged)
+                return self
             if isinstance(layer, InputLayer):
                 self._input = self._output = layer.output
                 self._stack.append(layer)

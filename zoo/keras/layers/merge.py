@@ -215,11 +215,14 @@ class Merge(_Merge):
             for v in layers:
                 if isinstance(v, Tensor):
                     ins.append(v)
+                elif getattr(v, "built", False) and len(getattr(v, "outputs", ())) == 1 \
+                        and isinstance(v.outputs[0], Tensor):  # a built model (Keras 1: Merge([left, right]))
+                    ins.append(v.outputs[0])
                 elif isinstance(v, Layer) and v.inbound and len(v.inbound[-1][1]) == 1:
                     ins.append(v.inbound[-1][1][0])
                 else:
-                    raise ValueError(f"Merge '{self.name}': layers must be tensors or layers that have been "
-                                     f"called (one output each), got {v!r}")
+                    raise ValueError(f"Merge '{self.name}': layers must be tensors, built models or layers that "
+                                     f"have been called (one output each), got {v!r}")
             self.output = self(ins)
 
     def _same(self, xs):
