@@ -163,7 +163,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="Merge 'm6': concat_axis 0 is not a feature axis"):
         L.Merge(mode="concat", concat_axis=0, name="m6")([a, a])
     with pytest.raises(
-        ValueError, match="Merge 'm7': layers must be tensors or layers that have been called"
+        ValueError, match="Merge 'm7': layers must be tensors, built models or layers that have been called"
     ):
         L.Merge([L.Dense(2), L.Dense(2)], name="m7")
     with pytest.raises(
