@@ -86,302 +86,70 @@ def _call(fn, who: str, args):
         raise type(e)(f"{who}: {e}") from None
 
 
-def simple_rnn_forward_step(
-    hs, xp, g, bias, mask, h0, B, T, U, s, b0, b1, act, dtype, who="simple_rnn_forward_step"
-):
+def simple_rnn_forward_step(hs, xp, g, bias, mask, h0, B, T, U, s, b0, b1, act, dtype,
+                            who="simple_rnn_forward_step"):
     """hs[b, s] = act(xp[b, s] + g[b] + bias), or h_{s-1} where mask[b, s] == 0, rows b0 <= b < b1."""
-    _call(
-        _native.simple_rnn_forward_step,
-        who,
-        (hs, xp, g, bias, mask, h0, B, T, U, s, b0, b1, act[0], act[1], act[2], dtype),
-    )
+    _call(_native.simple_rnn_forward_step, who, (hs, xp, g, bias, mask, h0, B, T, U, s, b0, b1, act[0], act[1], act[2], dtype))
 
 
-def simple_rnn_backward_step(
-    dxp, dcarry, dbp, dhr, dseq, hs, mask, B, T, U, s, b0, b1, act, dtype, who="simple_rnn_backward_step"
-):
+def simple_rnn_backward_step(dxp, dcarry, dbp, dhr, dseq, hs, mask, B, T, U, s, b0, b1, act, dtype,
+                             who="simple_rnn_backward_step"):
     """dxp[b, s] = (dcarry + dhr + dseq[:, s])[b] act'(hs[b, s]); dbp[b // RB] += it."""
-    _call(
-        _native.simple_rnn_backward_step,
-        who,
-        (dxp, dcarry, dbp, dhr, dseq, hs, mask, B, T, U, s, b0, b1, act[0], act[1], dtype),
-    )
+    _call(_native.simple_rnn_backward_step, who,
+          (dxp, dcarry, dbp, dhr, dseq, hs, mask, B, T, U, s, b0, b1, act[0], act[1], dtype))
 
 
-def lstm_forward_step(
-    gates,
-    hs,
-    cs,
-    tc,
-    xp,
-    g,
-    bias,
-    mask,
-    h0,
-    c0,
-    B,
-    T,
-    U,
-    s,
-    b0,
-    b1,
-    act,
-    ract,
-    dtype,
-    who="lstm_forward_step",
-):
+def lstm_forward_step(gates, hs, cs, tc, xp, g, bias, mask, h0, c0, B, T, U, s, b0, b1, act, ract, dtype,
+                      who="lstm_forward_step"):
     """One LSTM step of rows [b0, b1): gates[:, s] = [i f c o] activated, cs/hs/tc[:, s] = c, h, act(c)."""
-    _call(
-        _native.lstm_forward_step,
-        who,
-        (
-            gates,
-            hs,
-            cs,
-            tc,
-            xp,
-            g,
-            bias,
-            mask,
-            h0,
-            c0,
-            B,
-            T,
-            U,
-            s,
-            b0,
-            b1,
-            act[0],
-            act[1],
-            act[2],
-            ract[0],
-            ract[1],
-            ract[2],
-            dtype,
-        ),
-    )
+    _call(_native.lstm_forward_step, who,
+          (gates, hs, cs, tc, xp, g, bias, mask, h0, c0, B, T, U, s, b0, b1, act[0], act[1], act[2], ract[0], ract[1], ract[2], dtype))
 
 
-def lstm_backward_step(
-    dgates,
-    dc,
-    dcarry,
-    dbp,
-    dhr,
-    dseq,
-    gates,
-    cs,
-    tc,
-    c0,
-    mask,
-    B,
-    T,
-    U,
-    s,
-    b0,
-    b1,
-    act,
-    ract,
-    dtype,
-    who="lstm_backward_step",
-):
+def lstm_backward_step(dgates, dc, dcarry, dbp, dhr, dseq, gates, cs, tc, c0, mask, B, T, U, s, b0, b1, act, ract,
+                       dtype, who="lstm_backward_step"):
     """One LSTM step backward of rows [b0, b1): dgates[:, s] (pre-activation), dc and dcarry for step s - 1."""
-    _call(
-        _native.lstm_backward_step,
-        who,
-        (
-            dgates,
-            dc,
-            dcarry,
-            dbp,
-            dhr,
-            dseq,
-            gates,
-            cs,
-            tc,
-            c0,
-            mask,
-            B,
-            T,
-            U,
-            s,
-            b0,
-            b1,
-            act[0],
-            act[1],
-            ract[0],
-            ract[1],
-            dtype,
-        ),
-    )
+    _call(_native.lstm_backward_step, who, (dgates, dc, dcarry, dbp, dhr, dseq, gates, cs, tc, c0, mask, B, T, U, s,
+                                            b0, b1, act[0], act[1], ract[0], ract[1], dtype))
 
 
-def gru_forward_step(
-    gates, hs, xp, g, bi, br, mask, h0, B, T, U, s, b0, b1, act, ract, dtype, who="gru_forward_step"
-):
+def gru_forward_step(gates, hs, xp, g, bi, br, mask, h0, B, T, U, s, b0, b1, act, ract, dtype,
+                     who="gru_forward_step"):
     """One GRU step with the reset gate after the recurrent product (Keras 3's default)."""
-    _call(
-        _native.gru_forward_step,
-        who,
-        (
-            gates,
-            hs,
-            xp,
-            g,
-            bi,
-            br,
-            mask,
-            h0,
-            B,
-            T,
-            U,
-            s,
-            b0,
-            b1,
-            act[0],
-            act[1],
-            act[2],
-            ract[0],
-            ract[1],
-            ract[2],
-            dtype,
-        ),
-    )
+    _call(_native.gru_forward_step, who, (gates, hs, xp, g, bi, br, mask, h0, B, T, U, s, b0, b1, act[0], act[1], act[2], ract[0], ract[1], ract[2], dtype))
 
 
-def gru_backward_step(
-    dxp,
-    dgr,
-    dcarry,
-    dbpi,
-    dbpr,
-    dhr,
-    dseq,
-    gates,
-    hs,
-    h0,
-    mask,
-    B,
-    T,
-    U,
-    s,
-    b0,
-    b1,
-    act,
-    ract,
-    dtype,
-    who="gru_backward_step",
-):
+def gru_backward_step(dxp, dgr, dcarry, dbpi, dbpr, dhr, dseq, gates, hs, h0, mask, B, T, U, s, b0, b1, act, ract,
+                      dtype, who="gru_backward_step"):
     """One reset-after GRU step backward: input-side dxp[:, s] and recurrent-side dgr[:, s]."""
-    _call(
-        _native.gru_backward_step,
-        who,
-        (
-            dxp,
-            dgr,
-            dcarry,
-            dbpi,
-            dbpr,
-            dhr,
-            dseq,
-            gates,
-            hs,
-            h0,
-            mask,
-            B,
-            T,
-            U,
-            s,
-            b0,
-            b1,
-            act[0],
-            act[1],
-            ract[0],
-            ract[1],
-            dtype,
-        ),
-    )
+    _call(_native.gru_backward_step, who, (dxp, dgr, dcarry, dbpi, dbpr, dhr, dseq, gates, hs, h0, mask, B, T, U, s,
+                                           b0, b1, act[0], act[1], ract[0], ract[1], dtype))
 
 
-def gru1_forward_gates(
-    gates, rh, hs, xp, g1, bias, mask, h0, B, T, U, s, b0, b1, ract, dtype, who="gru1_forward_gates"
-):
+def gru1_forward_gates(gates, rh, hs, xp, g1, bias, mask, h0, B, T, U, s, b0, b1, ract, dtype,
+                       who="gru1_forward_gates"):
     """Reset-before GRU, first half of a step: z, r and rh = r h_{s-1}."""
-    _call(
-        _native.gru1_forward_gates,
-        who,
-        (gates, rh, hs, xp, g1, bias, mask, h0, B, T, U, s, b0, b1, ract[0], ract[1], ract[2], dtype),
-    )
+    _call(_native.gru1_forward_gates, who, (gates, rh, hs, xp, g1, bias, mask, h0, B, T, U, s, b0, b1, ract[0], ract[1], ract[2], dtype))
 
 
-def gru1_forward_state(
-    gates, hs, xp, g2, bias, mask, h0, B, T, U, s, b0, b1, act, dtype, who="gru1_forward_state"
-):
+def gru1_forward_state(gates, hs, xp, g2, bias, mask, h0, B, T, U, s, b0, b1, act, dtype,
+                       who="gru1_forward_state"):
     """Reset-before GRU, second half of a step: hh = act(xp_h + b_h + rh @ R_h) and h."""
-    _call(
-        _native.gru1_forward_state,
-        who,
-        (gates, hs, xp, g2, bias, mask, h0, B, T, U, s, b0, b1, act[0], act[1], act[2], dtype),
-    )
+    _call(_native.gru1_forward_state, who, (gates, hs, xp, g2, bias, mask, h0, B, T, U, s, b0, b1, act[0], act[1], act[2], dtype))
 
 
-def gru1_backward_state(
-    dxp,
-    dcarry,
-    dhr,
-    dseq,
-    gates,
-    hs,
-    h0,
-    mask,
-    B,
-    T,
-    U,
-    s,
-    b0,
-    b1,
-    act,
-    ract,
-    dtype,
-    who="gru1_backward_state",
-):
+def gru1_backward_state(dxp, dcarry, dhr, dseq, gates, hs, h0, mask, B, T, U, s, b0, b1, act, ract, dtype,
+                        who="gru1_backward_state"):
     """Reset-before GRU backward, first half: dz, dhh and dcarry = z dh."""
-    _call(
-        _native.gru1_backward_state,
-        who,
-        (
-            dxp,
-            dcarry,
-            dhr,
-            dseq,
-            gates,
-            hs,
-            h0,
-            mask,
-            B,
-            T,
-            U,
-            s,
-            b0,
-            b1,
-            act[0],
-            act[1],
-            ract[0],
-            ract[1],
-            dtype,
-        ),
-    )
+    _call(_native.gru1_backward_state, who, (dxp, dcarry, dhr, dseq, gates, hs, h0, mask, B, T, U, s, b0, b1,
+                                             act[0], act[1], ract[0], ract[1], dtype))
 
 
-def gru1_backward_gates(
-    dxp, dcarry, dbp, drh, gates, hs, h0, mask, B, T, U, s, b0, b1, ract, dtype, who="gru1_backward_gates"
-):
+def gru1_backward_gates(dxp, dcarry, dbp, drh, gates, hs, h0, mask, B, T, U, s, b0, b1, ract, dtype,
+                        who="gru1_backward_gates"):
     """Reset-before GRU backward, second half: dr from drh, dcarry += r drh, dbp +=."""
-    _call(
-        _native.gru1_backward_gates,
-        who,
-        (dxp, dcarry, dbp, drh, gates, hs, h0, mask, B, T, U, s, b0, b1, ract[0], ract[1], dtype),
-    )
+    _call(_native.gru1_backward_gates, who,
+          (dxp, dcarry, dbp, drh, gates, hs, h0, mask, B, T, U, s, b0, b1, ract[0], ract[1], dtype))
 
 
 def embedding_gather(
@@ -389,23 +157,8 @@ def embedding_gather(
 ) -> None:
     """out[p] = W[ids[p] - base]; zero rows where ids < 0 (skip_neg) or ids == pad. ids: int64 (n,)."""
     n, D, V = ids.size, W.shape[-1] if W.ndim == 2 else -1, W.shape[0]
-    _call(
-        _native.embedding_gather,
-        who,
-        (
-            out,
-            W,
-            ids,
-            n,
-            D,
-            V,
-            base,
-            int(skip_neg),
-            int(pad is not None),
-            0 if pad is None else pad,
-            dtype_of(W, who),
-        ),
-    )
+    _call(_native.embedding_gather, who, (out, W, ids, n, D, V, base, int(skip_neg), int(pad is not None),
+                                          0 if pad is None else pad, dtype_of(W, who)))
 
 
 def embedding_scatter(
@@ -421,25 +174,8 @@ def embedding_scatter(
 ) -> None:
     """dW[ids[p] - base] += w[p] dy[p // group] (deterministic: each row sums its positions in order)."""
     n, D, V = ids.size, dW.shape[-1] if dW.ndim == 2 else -1, dW.shape[0]
-    _call(
-        _native.embedding_scatter,
-        who,
-        (
-            dW,
-            ids,
-            dy,
-            w,
-            n,
-            D,
-            V,
-            base,
-            group,
-            int(skip_neg),
-            int(pad is not None),
-            0 if pad is None else pad,
-            dtype_of(dW, who),
-        ),
-    )
+    _call(_native.embedding_scatter, who, (dW, ids, dy, w, n, D, V, base, group, int(skip_neg), int(pad is not None),
+                                           0 if pad is None else pad, dtype_of(dW, who)))
 
 
 def embedding_bag(out, W, ids, w=None, base: int = 0, who: str = "embedding_bag") -> None:

@@ -370,6 +370,40 @@ class _Recurrent(Op):
         else:
             np.matmul(d2, ctx.w.T, out=gx.reshape(B * T, -1)[b0 * T : b1 * T])
 
+    def _forward_steps(self, ctx: Ctx, step, hs, h0, r, g) -> None:
+        """The forward time loop of a cell with one recurrent GEMM, the batch rows split over the
+        threads: per worker x @ W for its rows, then per step g = h_{s-1} @ R and the cell's
+        kernel, step(s, b0, b1, g or None when there is no h_{s-1})."""
+        B, T, _ = ctx.dims
+
+        def run(b0, b1):
+            self._project(ctx, b0, b1)
+            gr = g[b0:b1]
+            for s in range(T):
+                hp = hs[b0:b1, s - 1] if s else (None if h0 is None else h0[b0:b1])
+                if hp is not None:
+                    np.matmul(hp, r, out=gr)
+                step(s, b0, b1, g if hp is not None else None)
+
+        threads.run_parts(row_ranges(B), run, serial=self._small(B))
+
+    def _backward_steps(self, ctx: Ctx, step, dg, dxp, dhr, h0) -> None:
+        """The backward time loop of a cell with one recurrent GEMM, the batch rows split over the
+        threads: per step the cell's kernel, step(s, b0, b1, dhr or None at the last step), then
+        dhr = dg[:, s] @ R^T for the step before; per worker dx from dxp for its rows."""
+        B, T, _ = ctx.dims
+        rt = ctx.r.T
+
+        def run(b0, b1):
+            dr = dhr[b0:b1]
+            for s in range(T - 1, -1, -1):
+                step(s, b0, b1, dhr if s < T - 1 else None)
+                if s or h0 is not None:
+                    np.matmul(dg[b0:b1, s], rt, out=dr)
+            self._input_grad(ctx, dxp, b0, b1)
+
+        threads.run_parts(row_ranges(B), run, serial=self._small(B))
+
     def _finish(self, ctx: Ctx, dxp, grads: dict):
         """The gradients in the op's input order (dx was made by _input_grad in the workers)."""
         B, T, _ = ctx.dims
@@ -436,18 +470,12 @@ class SimpleRNN(_Recurrent):
         B, T, U = ctx.dims
         hs = ctx.buf("hs", (B, T, U), x.dtype)
         g = ctx.buf("g", (B, U), x.dtype)
-        step, act, bb = K.simple_rnn_forward_step, self._act, ctx.b
+        kernel, act, bb = K.simple_rnn_forward_step, self._act, ctx.b
 
-        def run(b0, b1):
-            self._project(ctx, b0, b1)
-            gr = g[b0:b1]
-            for s in range(T):
-                hp = hs[b0:b1, s - 1] if s else (None if h0 is None else h0[b0:b1])
-                if hp is not None:
-                    np.matmul(hp, r, out=gr)
-                step(hs, xp, g if hp is not None else None, bb, mm, h0, B, T, U, s, b0, b1, act, code)
+        def step(s, b0, b1, gs):
+            kernel(hs, xp, gs, bb, mm, h0, B, T, U, s, b0, b1, act, code)
 
-        threads.run_parts(row_ranges(B), run, serial=self._small(B))
+        self._forward_steps(ctx, step, hs, h0, r, g)
         ctx.hs = hs
         return self._outputs(ctx, hs, (hs[:, T - 1],))
 
@@ -460,19 +488,12 @@ class SimpleRNN(_Recurrent):
         dxp = ctx.buf("dxp", (B, T, U), dt)
         dhr = ctx.buf("dhr", (B, U), dt)
         dbp = ctx.zeros("dbp", (K.groups(B), U), dt) if ctx.b is not None else None
-        step, act, code, hs, mm, rt = K.simple_rnn_backward_step, self._act, ctx.code, ctx.hs, ctx.mm, ctx.r.T
+        kernel, act, code, hs, mm = K.simple_rnn_backward_step, self._act, ctx.code, ctx.hs, ctx.mm
 
-        def run(b0, b1):
-            dr = dhr[b0:b1]
-            for s in range(T - 1, -1, -1):
-                step(
-                    dxp, dcarry, dbp, dhr if s < T - 1 else None, dseq, hs, mm, B, T, U, s, b0, b1, act, code
-                )
-                if s or h0 is not None:
-                    np.matmul(dxp[b0:b1, s], rt, out=dr)
-            self._input_grad(ctx, dxp, b0, b1)
+        def step(s, b0, b1, dh):
+            kernel(dxp, dcarry, dbp, dh, dseq, hs, mm, B, T, U, s, b0, b1, act, code)
 
-        threads.run_parts(row_ranges(B), run, serial=self._small(B))
+        self._backward_steps(ctx, step, dxp, dxp, dhr, h0)
         grads = {
             "b": None if dbp is None else dbp.sum(axis=0),
             "states": [dcarry + dhr] if h0 is not None else [None],
@@ -500,38 +521,12 @@ class LSTM(_Recurrent):
         cs = ctx.buf("cs", (B, T, U), dt)
         tc = ctx.buf("tc", (B, T, U), dt)
         g = ctx.buf("g", (B, 4 * U), dt)
-        step, act, ract, bb = K.lstm_forward_step, self._act, self._ract, ctx.b
+        kernel, act, ract, bb = K.lstm_forward_step, self._act, self._ract, ctx.b
 
-        def run(b0, b1):
-            self._project(ctx, b0, b1)
-            gr = g[b0:b1]
-            for s in range(T):
-                hp = hs[b0:b1, s - 1] if s else (None if h0 is None else h0[b0:b1])
-                if hp is not None:
-                    np.matmul(hp, r, out=gr)
-                step(
-                    gates,
-                    hs,
-                    cs,
-                    tc,
-                    xp,
-                    g if hp is not None else None,
-                    bb,
-                    mm,
-                    h0,
-                    c0,
-                    B,
-                    T,
-                    U,
-                    s,
-                    b0,
-                    b1,
-                    act,
-                    ract,
-                    code,
-                )
+        def step(s, b0, b1, gs):
+            kernel(gates, hs, cs, tc, xp, gs, bb, mm, h0, c0, B, T, U, s, b0, b1, act, ract, code)
 
-        threads.run_parts(row_ranges(B), run, serial=self._small(B))
+        self._forward_steps(ctx, step, hs, h0, r, g)
         ctx.gates, ctx.hs, ctx.cs, ctx.tc = gates, hs, cs, tc
         return self._outputs(ctx, hs, (hs[:, T - 1], cs[:, T - 1]))
 
@@ -549,39 +544,13 @@ class LSTM(_Recurrent):
         dgates = ctx.buf("dgates", (B, T, 4 * U), dt)
         dhr = ctx.buf("dhr", (B, U), dt)
         dbp = ctx.zeros("dbp", (K.groups(B), 4 * U), dt) if ctx.b is not None else None
-        step, act, ract, code, rt = K.lstm_backward_step, self._act, self._ract, ctx.code, ctx.r.T
+        kernel, act, ract, code = K.lstm_backward_step, self._act, self._ract, ctx.code
         gates, cs, tc, mm = ctx.gates, ctx.cs, ctx.tc, ctx.mm
 
-        def run(b0, b1):
-            dr = dhr[b0:b1]
-            for s in range(T - 1, -1, -1):
-                step(
-                    dgates,
-                    dc,
-                    dcarry,
-                    dbp,
-                    dhr if s < T - 1 else None,
-                    dseq,
-                    gates,
-                    cs,
-                    tc,
-                    c0,
-                    mm,
-                    B,
-                    T,
-                    U,
-                    s,
-                    b0,
-                    b1,
-                    act,
-                    ract,
-                    code,
-                )
-                if s or h0 is not None:
-                    np.matmul(dgates[b0:b1, s], rt, out=dr)
-            self._input_grad(ctx, dgates, b0, b1)
+        def step(s, b0, b1, dh):
+            kernel(dgates, dc, dcarry, dbp, dh, dseq, gates, cs, tc, c0, mm, B, T, U, s, b0, b1, act, ract, code)
 
-        threads.run_parts(row_ranges(B), run, serial=self._small(B))
+        self._backward_steps(ctx, step, dgates, dgates, dhr, h0)
         grads = {
             "b": None if dbp is None else dbp.sum(axis=0),
             "states": [dcarry + dhr if h0 is not None else None, dc.copy() if c0 is not None else None],
@@ -644,34 +613,12 @@ class GRU(_Recurrent):
             gates = ctx.buf("gates", (B, T, 4 * U), dt)
             g = ctx.buf("g", (B, 3 * U), dt)
             bi, br = (None, None) if bb is None else (bb[0], bb[1])
-            step = K.gru_forward_step
+            kernel = K.gru_forward_step
 
-            def run(b0, b1):
-                self._project(ctx, b0, b1)
-                gr = g[b0:b1]
-                for s in range(T):
-                    hp = hs[b0:b1, s - 1] if s else (None if h0 is None else h0[b0:b1])
-                    if hp is not None:
-                        np.matmul(hp, r, out=gr)
-                    step(
-                        gates,
-                        hs,
-                        xp,
-                        g if hp is not None else None,
-                        bi,
-                        br,
-                        mm,
-                        h0,
-                        B,
-                        T,
-                        U,
-                        s,
-                        b0,
-                        b1,
-                        act,
-                        ract,
-                        code,
-                    )
+            def step(s, b0, b1, gs):
+                kernel(gates, hs, xp, gs, bi, br, mm, h0, B, T, U, s, b0, b1, act, ract, code)
+
+            self._forward_steps(ctx, step, hs, h0, r, g)
         else:
             gates = ctx.buf("gates", (B, T, 3 * U), dt)
             rh = ctx.buf("rh", (B, T, U), dt)
@@ -688,45 +635,13 @@ class GRU(_Recurrent):
                     hp = hs[b0:b1, s - 1] if s else (None if h0 is None else h0[b0:b1])
                     if hp is not None:
                         np.matmul(hp, rzr, out=g1r)
-                    fa(
-                        gates,
-                        rh,
-                        hs,
-                        xp,
-                        g1 if hp is not None else None,
-                        bb,
-                        mm,
-                        h0,
-                        B,
-                        T,
-                        U,
-                        s,
-                        b0,
-                        b1,
-                        ract,
-                        code,
-                    )
+                    fa(gates, rh, hs, xp, g1 if hp is not None else None, bb, mm, h0, B, T, U, s, b0, b1, ract,
+                       code)
                     if hp is not None:
                         np.matmul(rh[b0:b1, s], rhh, out=g2r)
-                    fb(
-                        gates,
-                        hs,
-                        xp,
-                        g2 if hp is not None else None,
-                        bb,
-                        mm,
-                        h0,
-                        B,
-                        T,
-                        U,
-                        s,
-                        b0,
-                        b1,
-                        act,
-                        code,
-                    )
+                    fb(gates, hs, xp, g2 if hp is not None else None, bb, mm, h0, B, T, U, s, b0, b1, act, code)
 
-        threads.run_parts(row_ranges(B), run, serial=self._small(B))
+            threads.run_parts(row_ranges(B), run, serial=self._small(B))
         ctx.gates, ctx.hs = gates, hs
         return self._outputs(ctx, hs, (hs[:, T - 1],))
 
@@ -745,38 +660,12 @@ class GRU(_Recurrent):
             dgr = ctx.buf("dgr", (B, T, 3 * U), dt)
             dbpi = ctx.zeros("dbpi", (K.groups(B), 3 * U), dt) if has_b else None
             dbpr = ctx.zeros("dbpr", (K.groups(B), 3 * U), dt) if has_b else None
-            step, rt = K.gru_backward_step, ctx.r.T
+            kernel = K.gru_backward_step
 
-            def run(b0, b1):
-                dr = dhr[b0:b1]
-                for s in range(T - 1, -1, -1):
-                    step(
-                        dxp,
-                        dgr,
-                        dcarry,
-                        dbpi,
-                        dbpr,
-                        dhr if s < T - 1 else None,
-                        dseq,
-                        gates,
-                        hs,
-                        h0,
-                        mm,
-                        B,
-                        T,
-                        U,
-                        s,
-                        b0,
-                        b1,
-                        act,
-                        ract,
-                        code,
-                    )
-                    if s or h0 is not None:
-                        np.matmul(dgr[b0:b1, s], rt, out=dr)
-                self._input_grad(ctx, dxp, b0, b1)
+            def step(s, b0, b1, dh):
+                kernel(dxp, dgr, dcarry, dbpi, dbpr, dh, dseq, gates, hs, h0, mm, B, T, U, s, b0, b1, act, ract, code)
 
-            threads.run_parts(row_ranges(B), run, serial=self._small(B))
+            self._backward_steps(ctx, step, dgr, dxp, dhr, h0)
             grads = {"b": np.stack([dbpi.sum(axis=0), dbpr.sum(axis=0)]) if has_b else None}
             if need_r:
                 grads["r"] = recurrent_weight_grad(hs, dgr, h0, np.empty((U, 3 * U), dt))
@@ -790,25 +679,8 @@ class GRU(_Recurrent):
             def run(b0, b1):
                 dr, drhr = dhr[b0:b1], drh[b0:b1]
                 for s in range(T - 1, -1, -1):
-                    fa(
-                        dxp,
-                        dcarry,
-                        dhr if s < T - 1 else None,
-                        dseq,
-                        gates,
-                        hs,
-                        h0,
-                        mm,
-                        B,
-                        T,
-                        U,
-                        s,
-                        b0,
-                        b1,
-                        act,
-                        ract,
-                        code,
-                    )
+                    fa(dxp, dcarry, dhr if s < T - 1 else None, dseq, gates, hs, h0, mm, B, T, U, s, b0, b1, act,
+                       ract, code)
                     np.matmul(dxp[b0:b1, s, 2 * U :], rhh_t, out=drhr)
                     fb(dxp, dcarry, dbp, drh, gates, hs, h0, mm, B, T, U, s, b0, b1, ract, code)
                     if s or h0 is not None:
