@@ -43,3 +43,45 @@ def same_shape(kernel: str, *arrays: np.ndarray) -> None:
     for a in arrays[1:]:
         if a.shape != shape:
             raise ValueError(f"{kernel}: expected arrays of one shape, got {shape} and {a.shape}")
+
+
+#: largest value of the C kernels' int arguments (sizes, strides, pads)
+INT32_MAX = 2**31 - 1
+
+
+def pos_int(v) -> bool:
+    """Whether v is an int (not a bool) >= 1."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
+
+
+def nonneg_int(v) -> bool:
+    """Whether v is an int (not a bool) >= 0."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0
+
+
+def instance(kernel: str, obj, cls: type) -> None:
+    """TypeError('<kernel>: expected a <cls>, got <type>') unless obj is a cls (a geometry)."""
+    if not isinstance(obj, cls):
+        raise TypeError(f"{kernel}: expected a {cls.__name__}, got {type(obj).__name__}")
+
+
+def chunk(kernel: str, n: int, n0, n1) -> int:
+    """n1 - n0 of an image range 0 <= n0 < n1 <= n of a batch of n."""
+    require(
+        kernel,
+        nonneg_int(n0) and nonneg_int(n1) and n0 < n1 <= n,
+        f"expected image range 0 <= n0 < n1 <= {n}, got n0={n0!r}, n1={n1!r}",
+    )
+    return int(n1) - int(n0)
+
+
+def team(kernel: str, nthreads) -> int:
+    """An OpenMP thread count argument: a non-negative int, 0 for the current setting."""
+    require(kernel, nonneg_int(nthreads), f"nthreads must be a non-negative int (0: default), got {nthreads!r}")
+    return int(nthreads)
+
+
+def shape_is(kernel: str, name: str, a: np.ndarray, shape: tuple) -> None:
+    """ValueError('<kernel>: expected <name> of shape <shape>, got <a.shape>') unless a has that shape."""
+    if a.shape != shape:
+        raise ValueError(f"{kernel}: expected {name} of shape {shape}, got {a.shape}")

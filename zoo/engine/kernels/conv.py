@@ -21,38 +21,23 @@ from __future__ import annotations
 import numpy as np
 
 from zoo.engine import _native
-from zoo.engine.kernels._common import dtype_code, require, writable
+from zoo.engine.kernels._common import (
+    INT32_MAX,
+    chunk,
+    dtype_code,
+    instance,
+    nonneg_int,
+    pos_int,
+    require,
+    shape_is,
+    team,
+    writable,
+)
 
-__all__ = [
-    "ConvGeometry",
-    "bias_add",
-    "col2im",
-    "col_stride",
-    "depthwise_backward_w",
-    "depthwise_backward_x",
-    "depthwise_forward",
-    "im2col",
-    "swap01",
-    "wino_input",
-    "wino_input_adjoint",
-    "wino_output",
-    "wino_output_adjoint",
-    "wino_stride",
-    "wino_supported",
-    "wino_tiles",
-    "wino_weights",
-    "wino_weights_adjoint",
-]
-
-_INT32_MAX = 2**31 - 1
-
-
-def _pos_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
-
-
-def _nonneg_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0
+__all__ = ["ConvGeometry", "bias_add", "col2im", "col_stride", "depthwise_backward_w", "depthwise_backward_x",
+           "depthwise_forward", "im2col", "swap01", "wino_input", "wino_input_adjoint", "wino_output",
+           "wino_output_adjoint", "wino_stride", "wino_supported", "wino_tiles", "wino_weights",
+           "wino_weights_adjoint"]
 
 
 class ConvGeometry:
@@ -71,47 +56,18 @@ class ConvGeometry:
         (2, 4, 7, 6)
     """
 
-    __slots__ = (
-        "C",
-        "H",
-        "N",
-        "O",
-        "OH",
-        "OW",
-        "P",
-        "W",
-        "dh",
-        "dw",
-        "groups",
-        "kh",
-        "kw",
-        "pb",
-        "pl",
-        "pr",
-        "pt",
-        "sh",
-        "sw",
-        "taps",
-    )
+    __slots__ = ("C", "H", "N", "O", "OH", "OW", "P", "W", "dh", "dw", "groups", "kh", "kw", "pb", "pl", "pr",
+                 "pt", "sh", "sw", "taps")
 
-    def __init__(
-        self,
-        x_shape,
-        kernel,
-        strides,
-        dilation,
-        pads,
-        out_channels: int,
-        groups: int = 1,
-        what: str = "conv2d",
-    ):
+    def __init__(self, x_shape, kernel, strides, dilation, pads, out_channels: int, groups: int = 1,
+                 what: str = "conv2d"):
         x_shape = tuple(x_shape)
-        if len(x_shape) != 4 or not all(_pos_int(s) for s in x_shape):
+        if len(x_shape) != 4 or not all(pos_int(s) for s in x_shape):
             raise ValueError(f"{what}: expected an input shape (N, C, H, W) of positive ints, got {x_shape}")
         for name, pair, check in (
-            ("kernel", kernel, _pos_int),
-            ("strides", strides, _pos_int),
-            ("dilation", dilation, _pos_int),
+            ("kernel", kernel, pos_int),
+            ("strides", strides, pos_int),
+            ("dilation", dilation, pos_int),
         ):
             if len(tuple(pair)) != 2 or not all(check(v) for v in pair):
                 raise ValueError(f"{what}: {name} must be a pair of positive ints, got {pair!r}")
@@ -119,9 +75,9 @@ class ConvGeometry:
             (pt, pb), (pl, pr) = pads
         except (TypeError, ValueError):
             raise ValueError(f"{what}: pads must be ((top, bottom), (left, right)), got {pads!r}") from None
-        if not all(_nonneg_int(v) for v in (pt, pb, pl, pr)):
+        if not all(nonneg_int(v) for v in (pt, pb, pl, pr)):
             raise ValueError(f"{what}: pads must be non-negative ints, got {pads!r}")
-        if not _nonneg_int(out_channels) or not _pos_int(groups):
+        if not nonneg_int(out_channels) or not pos_int(groups):
             raise ValueError(
                 f"{what}: expected out_channels >= 0 and groups >= 1, got {out_channels}, {groups}"
             )
@@ -146,7 +102,7 @@ class ConvGeometry:
         self.OH, self.OW = (ph - ekh) // self.sh + 1, (pw - ekw) // self.sw + 1
         if (
             max(self.kh, self.kw, self.sh, self.sw, self.dh, self.dw, self.pt, self.pb, self.pl, self.pr)
-            > _INT32_MAX
+            > INT32_MAX
         ):
             raise ValueError(f"{what}: kernel, strides, dilation and pads must fit in 32 bits")
         self.taps = self.kh * self.kw
@@ -161,21 +117,8 @@ class ConvGeometry:
         return self.C * self.taps
 
     def _args(self) -> tuple:
-        return (
-            self.C,
-            self.H,
-            self.W,
-            self.kh,
-            self.kw,
-            self.sh,
-            self.sw,
-            self.dh,
-            self.dw,
-            self.pt,
-            self.pl,
-            self.OH,
-            self.OW,
-        )
+        return (self.C, self.H, self.W, self.kh, self.kw, self.sh, self.sw, self.dh, self.dw, self.pt,
+                self.pl, self.OH, self.OW)
 
     def __repr__(self) -> str:
         return (
@@ -186,17 +129,11 @@ class ConvGeometry:
 
 
 def _check_geometry(kernel: str, g) -> None:
-    if not isinstance(g, ConvGeometry):
-        raise TypeError(f"{kernel}: expected a ConvGeometry, got {type(g).__name__}")
+    instance(kernel, g, ConvGeometry)
 
 
 def _chunk(kernel: str, g: ConvGeometry, n0, n1) -> int:
-    require(
-        kernel,
-        _nonneg_int(n0) and _nonneg_int(n1) and n0 < n1 <= g.N,
-        f"expected image range 0 <= n0 < n1 <= {g.N}, got n0={n0!r}, n1={n1!r}",
-    )
-    return int(n1) - int(n0)
+    return chunk(kernel, g.N, n0, n1)
 
 
 def _strides(
@@ -216,7 +153,7 @@ def _strides(
     require(kernel, layout == "rows", "row_stride needs the 'rows' layout")
     require(
         kernel,
-        _nonneg_int(row_stride) and row_stride >= nb * g.P,
+        nonneg_int(row_stride) and row_stride >= nb * g.P,
         f"expected row_stride >= {nb * g.P}, got {row_stride!r}",
     )
     need = (g.col_rows() - 1) * row_stride + nb * g.P
@@ -230,23 +167,8 @@ def col_stride(nb: int, g: ConvGeometry) -> int:
     return -(-(nb * g.P) // 16) * 16 + 16
 
 
-def _team(kernel: str, nthreads) -> int:
-    require(
-        kernel, _nonneg_int(nthreads), f"nthreads must be a non-negative int (0: default), got {nthreads!r}"
-    )
-    return int(nthreads)
-
-
-def im2col(
-    x: np.ndarray,
-    col: np.ndarray,
-    g: ConvGeometry,
-    n0: int = 0,
-    n1: int | None = None,
-    layout: str = "rows",
-    nthreads: int = 0,
-    row_stride: int | None = None,
-) -> np.ndarray:
+def im2col(x: np.ndarray, col: np.ndarray, g: ConvGeometry, n0: int = 0, n1: int | None = None,
+           layout: str = "rows", nthreads: int = 0, row_stride: int | None = None) -> np.ndarray:
     """Fill `col` with the column matrix of images n0..n1-1 of x (see the module docstring).
 
     x: (N, C, H, W); col: C*KH*KW*(n1-n0)*OH*OW elements, any shape, C-contiguous; or, with
@@ -257,29 +179,16 @@ def im2col(
     n1 = g.N if n1 is None else n1
     code = dtype_code("im2col", x, col)
     writable("im2col", col)
-    require(
-        "im2col",
-        x.shape == (g.N, g.C, g.H, g.W),
-        f"expected x of shape {(g.N, g.C, g.H, g.W)}, got {x.shape}",
-    )
+    shape_is("im2col", "x", x, (g.N, g.C, g.H, g.W))
     nb = _chunk("im2col", g, n0, n1)
     rs, ns = _strides("im2col", g, nb, layout, col, row_stride)
-    _native.im2col(col, x, int(n0), int(n1), *g._args(), rs, ns, _team("im2col", nthreads), code)
+    _native.im2col(col, x, int(n0), int(n1), *g._args(), rs, ns, team("im2col", nthreads), code)
     return col
 
 
-def col2im(
-    col: np.ndarray,
-    dx: np.ndarray,
-    g: ConvGeometry,
-    n0: int = 0,
-    n1: int | None = None,
-    overwrite: bool = False,
-    layout: str = "rows",
-    nthreads: int = 0,
-    clobber: bool = False,
-    row_stride: int | None = None,
-) -> np.ndarray:
+def col2im(col: np.ndarray, dx: np.ndarray, g: ConvGeometry, n0: int = 0, n1: int | None = None,
+           overwrite: bool = False, layout: str = "rows", nthreads: int = 0, clobber: bool = False,
+           row_stride: int | None = None) -> np.ndarray:
     """dx[n0:n1] += the adjoint of im2col applied to `col` (zeroed first if `overwrite`). Returns dx.
 
     With `clobber`, the kernel may set the entries of `col` that im2col would have set to 0
@@ -292,27 +201,12 @@ def col2im(
     writable("col2im", dx)
     if clobber:
         writable("col2im", col)
-    require(
-        "col2im",
-        dx.shape == (g.N, g.C, g.H, g.W),
-        f"expected dx of shape {(g.N, g.C, g.H, g.W)}, got {dx.shape}",
-    )
+    shape_is("col2im", "dx", dx, (g.N, g.C, g.H, g.W))
     nb = _chunk("col2im", g, n0, n1)
     rs, ns = _strides("col2im", g, nb, layout, col, row_stride)
     require("col2im", not np.may_share_memory(col, dx), "col must not overlap dx")
-    _native.col2im(
-        dx,
-        col,
-        int(n0),
-        int(n1),
-        *g._args(),
-        rs,
-        ns,
-        int(bool(overwrite)),
-        int(bool(clobber)),
-        _team("col2im", nthreads),
-        code,
-    )
+    _native.col2im(dx, col, int(n0), int(n1), *g._args(), rs, ns, int(bool(overwrite)), int(bool(clobber)),
+                   team("col2im", nthreads), code)
     return dx
 
 
@@ -323,24 +217,15 @@ def swap01(inp: np.ndarray, out: np.ndarray, bias: np.ndarray | None = None, nth
     writable("swap01", out)
     require("swap01", inp.ndim == 3, f"expected a 3-D input (A, B, P), got shape {inp.shape}")
     a, b, p = inp.shape
-    require("swap01", out.shape == (b, a, p), f"expected out of shape {(b, a, p)}, got {out.shape}")
+    shape_is("swap01", "out", out, (b, a, p))
     require(
         "swap01",
         bias is None or bias.shape == (a,),
         f"expected bias of shape {(a,)}, got {None if bias is None else bias.shape}",
     )
     require("swap01", not np.may_share_memory(out, inp), "out must not overlap the input")
-    _native.swap01(
-        out,
-        inp,
-        inp if bias is None else bias,
-        a,
-        b,
-        p,
-        int(bias is not None),
-        _team("swap01", nthreads),
-        code,
-    )
+    _native.swap01(out, inp, inp if bias is None else bias, a, b, p, int(bias is not None),
+                   team("swap01", nthreads), code)
     return out
 
 
@@ -460,7 +345,7 @@ def _wino_check(kernel: str, g, n0, n1, arr: np.ndarray, channels: int, ks) -> t
     th, tw = wino_tiles(g)
     block = channels * nb * th * tw
     ks = block if ks is None else ks
-    require(kernel, _nonneg_int(ks) and ks >= block, f"expected a block stride ks >= {block}, got {ks!r}")
+    require(kernel, nonneg_int(ks) and ks >= block, f"expected a block stride ks >= {block}, got {ks!r}")
     require(
         kernel,
         arr.ndim == 1 and arr.size >= 15 * ks + block,
@@ -470,15 +355,8 @@ def _wino_check(kernel: str, g, n0, n1, arr: np.ndarray, channels: int, ks) -> t
     return th, tw, int(ks)
 
 
-def wino_input(
-    x: np.ndarray,
-    v: np.ndarray,
-    g: ConvGeometry,
-    n0: int = 0,
-    n1: int | None = None,
-    ks: int | None = None,
-    nthreads: int = 0,
-) -> np.ndarray:
+def wino_input(x: np.ndarray, v: np.ndarray, g: ConvGeometry, n0: int = 0, n1: int | None = None,
+               ks: int | None = None, nthreads: int = 0) -> np.ndarray:
     """V[k][c, n - n0, t] = (B^T d B)[k] for the 4x4 input patch d of tile t of x[n, c].
 
     v: flat buffer holding 16 blocks of (C, n1 - n0, T) elements, block k at k*ks (ks defaults
@@ -487,117 +365,55 @@ def wino_input(
     n1 = g.N if n1 is None else n1
     code = dtype_code("wino_input", v, x)
     writable("wino_input", v)
-    require(
-        "wino_input",
-        x.shape == (g.N, g.C, g.H, g.W),
-        f"expected x of shape {(g.N, g.C, g.H, g.W)}, got {x.shape}",
-    )
+    shape_is("wino_input", "x", x, (g.N, g.C, g.H, g.W))
     th, tw, ks = _wino_check("wino_input", g, n0, n1, v, g.C, ks)
     _native.wino_input(
-        v, x, int(n0), int(n1), g.C, g.H, g.W, g.pt, g.pl, th, tw, ks, _team("wino_input", nthreads), code
+        v, x, int(n0), int(n1), g.C, g.H, g.W, g.pt, g.pl, th, tw, ks, team("wino_input", nthreads), code
     )
     return v
 
 
-def wino_input_adjoint(
-    v: np.ndarray,
-    dx: np.ndarray,
-    g: ConvGeometry,
-    n0: int = 0,
-    n1: int | None = None,
-    overwrite: bool = False,
-    ks: int | None = None,
-    nthreads: int = 0,
-) -> np.ndarray:
+def wino_input_adjoint(v: np.ndarray, dx: np.ndarray, g: ConvGeometry, n0: int = 0, n1: int | None = None,
+                       overwrite: bool = False, ks: int | None = None, nthreads: int = 0) -> np.ndarray:
     """dx[n0:n1] += the adjoint of wino_input applied to v (zeroed first if `overwrite`). Returns dx."""
     n1 = g.N if n1 is None else n1
     code = dtype_code("wino_input_adjoint", dx, v)
     writable("wino_input_adjoint", dx)
-    require(
-        "wino_input_adjoint",
-        dx.shape == (g.N, g.C, g.H, g.W),
-        f"expected dx of shape {(g.N, g.C, g.H, g.W)}, got {dx.shape}",
-    )
+    shape_is("wino_input_adjoint", "dx", dx, (g.N, g.C, g.H, g.W))
     th, tw, ks = _wino_check("wino_input_adjoint", g, n0, n1, v, g.C, ks)
     require("wino_input_adjoint", not np.may_share_memory(v, dx), "v must not overlap dx")
-    _native.wino_input_adjoint(
-        dx,
-        v,
-        int(n0),
-        int(n1),
-        g.C,
-        g.H,
-        g.W,
-        g.pt,
-        g.pl,
-        th,
-        tw,
-        ks,
-        int(bool(overwrite)),
-        _team("wino_input_adjoint", nthreads),
-        code,
-    )
+    _native.wino_input_adjoint(dx, v, int(n0), int(n1), g.C, g.H, g.W, g.pt, g.pl, th, tw, ks,
+                               int(bool(overwrite)), team("wino_input_adjoint", nthreads), code)
     return dx
 
 
-def wino_output(
-    m: np.ndarray,
-    y: np.ndarray,
-    g: ConvGeometry,
-    n0: int = 0,
-    n1: int | None = None,
-    bias: np.ndarray | None = None,
-    ks: int | None = None,
-    nthreads: int = 0,
-) -> np.ndarray:
+def wino_output(m: np.ndarray, y: np.ndarray, g: ConvGeometry, n0: int = 0, n1: int | None = None,
+                bias: np.ndarray | None = None, ks: int | None = None, nthreads: int = 0) -> np.ndarray:
     """y[n, o] = A^T M[:][o, n - n0] A per tile (+ bias[o]) for n0 <= n < n1; m as v of wino_input
     with O channels. Returns y."""
     n1 = g.N if n1 is None else n1
     arrays = (y, m) if bias is None else (y, m, bias)
     code = dtype_code("wino_output", *arrays)
     writable("wino_output", y)
-    require("wino_output", y.shape == g.out_shape, f"expected y of shape {g.out_shape}, got {y.shape}")
+    shape_is("wino_output", "y", y, g.out_shape)
     require("wino_output", bias is None or bias.shape == (g.O,), f"expected bias of shape ({g.O},)")
     th, tw, ks = _wino_check("wino_output", g, n0, n1, m, g.O, ks)
     require("wino_output", not np.may_share_memory(m, y), "m must not overlap y")
-    _native.wino_output(
-        y,
-        m,
-        m if bias is None else bias,
-        int(n0),
-        int(n1),
-        g.O,
-        g.OH,
-        g.OW,
-        th,
-        tw,
-        ks,
-        int(bias is not None),
-        _team("wino_output", nthreads),
-        code,
-    )
+    _native.wino_output(y, m, m if bias is None else bias, int(n0), int(n1), g.O, g.OH, g.OW, th, tw, ks,
+                        int(bias is not None), team("wino_output", nthreads), code)
     return y
 
 
-def wino_output_adjoint(
-    gy: np.ndarray,
-    m: np.ndarray,
-    g: ConvGeometry,
-    n0: int = 0,
-    n1: int | None = None,
-    ks: int | None = None,
-    nthreads: int = 0,
-) -> np.ndarray:
+def wino_output_adjoint(gy: np.ndarray, m: np.ndarray, g: ConvGeometry, n0: int = 0, n1: int | None = None,
+                        ks: int | None = None, nthreads: int = 0) -> np.ndarray:
     """M[:][o, n - n0] = A dy A^T per 2x2 tile dy of gy[n, o] (0 past the edge). Returns m."""
     n1 = g.N if n1 is None else n1
     code = dtype_code("wino_output_adjoint", m, gy)
     writable("wino_output_adjoint", m)
-    require(
-        "wino_output_adjoint", gy.shape == g.out_shape, f"expected gy of shape {g.out_shape}, got {gy.shape}"
-    )
+    shape_is("wino_output_adjoint", "gy", gy, g.out_shape)
     th, tw, ks = _wino_check("wino_output_adjoint", g, n0, n1, m, g.O, ks)
     _native.wino_output_adjoint(
-        m, gy, int(n0), int(n1), g.O, g.OH, g.OW, th, tw, ks, _team("wino_output_adjoint", nthreads), code
+        m, gy, int(n0), int(n1), g.O, g.OH, g.OW, th, tw, ks, team("wino_output_adjoint", nthreads), code
     )
     return m
 

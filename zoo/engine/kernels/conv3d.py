@@ -20,33 +20,24 @@ from __future__ import annotations
 import numpy as np
 
 from zoo.engine import _native
-from zoo.engine.kernels._common import dtype_code, require, writable
+from zoo.engine.kernels._common import (
+    INT32_MAX,
+    chunk,
+    dtype_code,
+    instance,
+    nonneg_int,
+    pos_int,
+    require,
+    shape_is,
+    team,
+    writable,
+)
 
-__all__ = [
-    "LAYOUTS",
-    "Geometry3D",
-    "avgpool3d_backward",
-    "avgpool3d_forward",
-    "col2im3d",
-    "im2col3d",
-    "maxpool3d_backward",
-    "maxpool3d_forward",
-    "resize_bilinear_backward",
-    "resize_bilinear_forward",
-    "upsample_backward",
-    "upsample_forward",
-]
+__all__ = ["LAYOUTS", "Geometry3D", "avgpool3d_backward", "avgpool3d_forward", "col2im3d", "im2col3d",
+           "maxpool3d_backward", "maxpool3d_forward", "resize_bilinear_backward", "resize_bilinear_forward",
+           "upsample_backward", "upsample_forward"]
 
-_INT32_MAX = 2**31 - 1
 LAYOUTS = ("rows", "images", "positions")
-
-
-def _pos_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
-
-
-def _nonneg_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0
 
 
 class Geometry3D:
@@ -65,59 +56,33 @@ class Geometry3D:
         (2, 4, 5, 4, 3)
     """
 
-    __slots__ = (
-        "C",
-        "D",
-        "H",
-        "N",
-        "O",
-        "OD",
-        "OH",
-        "OW",
-        "P",
-        "R",
-        "W",
-        "dilation",
-        "groups",
-        "kernel",
-        "pads",
-        "strides",
-        "taps",
-    )
+    __slots__ = ("C", "D", "H", "N", "O", "OD", "OH", "OW", "P", "R", "W", "dilation", "groups", "kernel",
+                 "pads", "strides", "taps")
 
-    def __init__(
-        self,
-        x_shape,
-        kernel,
-        strides,
-        dilation,
-        pads,
-        out_channels: int,
-        groups: int = 1,
-        what: str = "conv3d",
-    ):
+    def __init__(self, x_shape, kernel, strides, dilation, pads, out_channels: int, groups: int = 1,
+                 what: str = "conv3d"):
         x_shape = tuple(x_shape)
-        if len(x_shape) != 5 or not all(_pos_int(s) for s in x_shape):
+        if len(x_shape) != 5 or not all(pos_int(s) for s in x_shape):
             raise ValueError(
                 f"{what}: expected an input shape (N, C, D, H, W) of positive ints, got {x_shape}"
             )
         triples = {}
         for name, t in (("kernel", kernel), ("strides", strides), ("dilation", dilation)):
             t = tuple(t)
-            if len(t) != 3 or not all(_pos_int(v) and v <= _INT32_MAX for v in t):
+            if len(t) != 3 or not all(pos_int(v) and v <= INT32_MAX for v in t):
                 raise ValueError(f"{what}: {name} must be 3 positive ints, got {t!r}")
             triples[name] = tuple(int(v) for v in t)
         try:
             pads = (
                 tuple((int(a), int(b)) for a, b in pads)
-                if all(_nonneg_int(a) and _nonneg_int(b) and max(a, b) <= _INT32_MAX for a, b in pads)
+                if all(nonneg_int(a) and nonneg_int(b) and max(a, b) <= INT32_MAX for a, b in pads)
                 else None
             )
         except (TypeError, ValueError):
             pads = None
         if pads is None or len(pads) != 3:
             raise ValueError(f"{what}: pads must be 3 (before, after) pairs of non-negative ints")
-        if not _pos_int(out_channels) or not _pos_int(groups):
+        if not pos_int(out_channels) or not pos_int(groups):
             raise ValueError(
                 f"{what}: expected out_channels >= 1 and groups >= 1, got {out_channels}, {groups}"
             )
@@ -145,7 +110,7 @@ class Geometry3D:
         self.P = self.OD * self.OH * self.OW
         self.taps = self.kernel[0] * self.kernel[1] * self.kernel[2]
         self.R = self.C * self.taps
-        if self.D * self.H * self.W > _INT32_MAX or self.P > _INT32_MAX:
+        if self.D * self.H * self.W > INT32_MAX or self.P > INT32_MAX:
             raise ValueError(
                 f"{what}: a plane of {self.D * self.H * self.W} voxels or {self.P} outputs exceeds 2^31"
             )
@@ -160,21 +125,8 @@ class Geometry3D:
 
     def args(self) -> tuple:
         """The C geometry tuple (C, D, H, W, KD, KH, KW, sd, sh, sw, dd, dh, dw, pf, pt, pl, OD, OH, OW)."""
-        return (
-            self.C,
-            self.D,
-            self.H,
-            self.W,
-            *self.kernel,
-            *self.strides,
-            *self.dilation,
-            self.pads[0][0],
-            self.pads[1][0],
-            self.pads[2][0],
-            self.OD,
-            self.OH,
-            self.OW,
-        )
+        return (self.C, self.D, self.H, self.W, *self.kernel, *self.strides, *self.dilation, self.pads[0][0],
+                self.pads[1][0], self.pads[2][0], self.OD, self.OH, self.OW)
 
     def strides_of(self, layout: str, nb: int) -> tuple[int, int, int]:
         """(rs, ns, ps) of a column buffer in `layout` for nb images."""
@@ -194,24 +146,11 @@ class Geometry3D:
 
 
 def _check_geometry(kernel: str, g) -> None:
-    if not isinstance(g, Geometry3D):
-        raise TypeError(f"{kernel}: expected a Geometry3D, got {type(g).__name__}")
+    instance(kernel, g, Geometry3D)
 
 
 def _chunk(kernel: str, g: Geometry3D, n0, n1) -> int:
-    require(
-        kernel,
-        _nonneg_int(n0) and _nonneg_int(n1) and n0 < n1 <= g.N,
-        f"expected image range 0 <= n0 < n1 <= {g.N}, got n0={n0!r}, n1={n1!r}",
-    )
-    return int(n1) - int(n0)
-
-
-def _team(kernel: str, nthreads) -> int:
-    require(
-        kernel, _nonneg_int(nthreads), f"nthreads must be a non-negative int (0: default), got {nthreads!r}"
-    )
-    return int(nthreads)
+    return chunk(kernel, g.N, n0, n1)
 
 
 def _col_checks(kernel: str, g: Geometry3D, vol: np.ndarray, col: np.ndarray, n0, n1, layout: str):
@@ -230,15 +169,8 @@ def _col_checks(kernel: str, g: Geometry3D, vol: np.ndarray, col: np.ndarray, n0
     return int(n1), g.strides_of(layout, nb)
 
 
-def im2col3d(
-    x: np.ndarray,
-    col: np.ndarray,
-    g: Geometry3D,
-    n0: int = 0,
-    n1: int | None = None,
-    layout: str = "rows",
-    nthreads: int = 0,
-) -> np.ndarray:
+def im2col3d(x: np.ndarray, col: np.ndarray, g: Geometry3D, n0: int = 0, n1: int | None = None,
+             layout: str = "rows", nthreads: int = 0) -> np.ndarray:
     """Fill `col` with the column buffer of images n0..n1-1 of x (see the module docstring).
 
     x (N, C, D, H, W); col: R*(n1-n0)*P elements, C-contiguous. nthreads: OpenMP threads
@@ -247,39 +179,19 @@ def im2col3d(
     code = dtype_code("im2col3d", x, col)
     writable("im2col3d", col)
     n1, (rs, ns, ps) = _col_checks("im2col3d", g, x, col, n0, n1, layout)
-    _native.im2col3d(col, x, g.N, int(n0), n1, g.args(), rs, ns, ps, _team("im2col3d", nthreads), code)
+    _native.im2col3d(col, x, g.N, int(n0), n1, g.args(), rs, ns, ps, team("im2col3d", nthreads), code)
     return col
 
 
-def col2im3d(
-    col: np.ndarray,
-    dx: np.ndarray,
-    g: Geometry3D,
-    n0: int = 0,
-    n1: int | None = None,
-    overwrite: bool = False,
-    layout: str = "rows",
-    nthreads: int = 0,
-) -> np.ndarray:
+def col2im3d(col: np.ndarray, dx: np.ndarray, g: Geometry3D, n0: int = 0, n1: int | None = None,
+             overwrite: bool = False, layout: str = "rows", nthreads: int = 0) -> np.ndarray:
     """dx[n0:n1] += the adjoint of im2col3d applied to `col` (those images zeroed first if
     `overwrite`). Returns dx."""
     code = dtype_code("col2im3d", dx, col)
     writable("col2im3d", dx)
     n1, (rs, ns, ps) = _col_checks("col2im3d", g, dx, col, n0, n1, layout)
-    _native.col2im3d(
-        dx,
-        col,
-        g.N,
-        int(n0),
-        n1,
-        g.args(),
-        rs,
-        ns,
-        ps,
-        int(bool(overwrite)),
-        _team("col2im3d", nthreads),
-        code,
-    )
+    _native.col2im3d(dx, col, g.N, int(n0), n1, g.args(), rs, ns, ps, int(bool(overwrite)),
+                     team("col2im3d", nthreads), code)
     return dx
 
 
@@ -301,9 +213,7 @@ def _argmax_check(kernel: str, g: Geometry3D, argmax: np.ndarray, out: bool) -> 
             f"{kernel}: argmax must be an int32 array, got {getattr(argmax, 'dtype', type(argmax).__name__)}"
         )
     require(kernel, argmax.flags.c_contiguous, "argmax must be C-contiguous")
-    require(
-        kernel, argmax.shape == g.out_shape, f"expected argmax of shape {g.out_shape}, got {argmax.shape}"
-    )
+    shape_is(kernel, "argmax", argmax, g.out_shape)
     if out:
         writable(kernel, argmax)
 
@@ -393,15 +303,8 @@ def _resize_checks(kernel: str, lay, out_hw, big: np.ndarray, small_name: str, s
     return sizes
 
 
-def resize_bilinear_forward(
-    x: np.ndarray,
-    y: np.ndarray,
-    lay,
-    out_hw,
-    align_corners: bool = False,
-    half_pixel_centers: bool = False,
-    nthreads: int = 0,
-) -> np.ndarray:
+def resize_bilinear_forward(x: np.ndarray, y: np.ndarray, lay, out_hw, align_corners: bool = False,
+                            half_pixel_centers: bool = False, nthreads: int = 0) -> np.ndarray:
     """Bilinear resize of x viewed as (outer, H, W, inner) into y (outer, OH, OW, inner).
 
     Source coordinate of output index i (TensorFlow's resize_bilinear, float arithmetic):
@@ -411,42 +314,20 @@ def resize_bilinear_forward(
     code = dtype_code("resize_bilinear_forward", x, y)
     writable("resize_bilinear_forward", y)
     sizes = _resize_checks("resize_bilinear_forward", lay, out_hw, x, "y", y)
-    _native.resize_bilinear_forward(
-        y,
-        x,
-        sizes,
-        int(bool(align_corners)),
-        int(bool(half_pixel_centers)),
-        _team("resize_bilinear_forward", nthreads),
-        code,
-    )
+    _native.resize_bilinear_forward(y, x, sizes, int(bool(align_corners)), int(bool(half_pixel_centers)),
+                                    team("resize_bilinear_forward", nthreads), code)
     return y
 
 
-def resize_bilinear_backward(
-    gy: np.ndarray,
-    dx: np.ndarray,
-    lay,
-    out_hw,
-    align_corners: bool = False,
-    half_pixel_centers: bool = False,
-    overwrite: bool = False,
-    nthreads: int = 0,
-) -> np.ndarray:
+def resize_bilinear_backward(gy: np.ndarray, dx: np.ndarray, lay, out_hw, align_corners: bool = False,
+                             half_pixel_centers: bool = False, overwrite: bool = False, nthreads: int = 0
+                             ) -> np.ndarray:
     """dx += the adjoint of resize_bilinear_forward applied to gy (zeroed first if `overwrite`). Returns dx."""
     code = dtype_code("resize_bilinear_backward", dx, gy)
     writable("resize_bilinear_backward", dx)
     sizes = _resize_checks("resize_bilinear_backward", lay, out_hw, dx, "gy", gy)
-    _native.resize_bilinear_backward(
-        dx,
-        gy,
-        sizes,
-        int(bool(align_corners)),
-        int(bool(half_pixel_centers)),
-        int(bool(overwrite)),
-        _team("resize_bilinear_backward", nthreads),
-        code,
-    )
+    _native.resize_bilinear_backward(dx, gy, sizes, int(bool(align_corners)), int(bool(half_pixel_centers)),
+                                     int(bool(overwrite)), team("resize_bilinear_backward", nthreads), code)
     return dx
 
 
@@ -478,7 +359,7 @@ def upsample_forward(x: np.ndarray, y: np.ndarray, lay, sizes, nthreads: int = 0
     code = dtype_code("upsample_forward", x, y)
     writable("upsample_forward", y)
     u = _upsample_checks("upsample_forward", lay, sizes, x, y)
-    _native.upsample_forward(y, x, u, _team("upsample_forward", nthreads), code)
+    _native.upsample_forward(y, x, u, team("upsample_forward", nthreads), code)
     return y
 
 
@@ -489,5 +370,5 @@ def upsample_backward(
     code = dtype_code("upsample_backward", dx, gy)
     writable("upsample_backward", dx)
     u = _upsample_checks("upsample_backward", lay, sizes, dx, gy)
-    _native.upsample_backward(dx, gy, u, int(bool(overwrite)), _team("upsample_backward", nthreads), code)
+    _native.upsample_backward(dx, gy, u, int(bool(overwrite)), team("upsample_backward", nthreads), code)
     return dx

@@ -11,18 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from zoo.engine import _native
-from zoo.engine.kernels._common import dtype_code, require, writable
+from zoo.engine.kernels._common import INT32_MAX, dtype_code, instance, require, shape_is, writable
 
-__all__ = [
-    "PoolGeometry",
-    "avgpool2d_backward",
-    "avgpool2d_forward",
-    "maxpool2d_backward",
-    "maxpool2d_forward",
-    "pool_output_size",
-]
-
-_INT32_MAX = 2**31 - 1
+__all__ = ["PoolGeometry", "avgpool2d_backward", "avgpool2d_forward", "maxpool2d_backward",
+           "maxpool2d_forward", "pool_output_size"]
 
 
 def pool_output_size(size: int, k: int, s: int, lo: int, hi: int, ceil_mode: bool = False) -> int:
@@ -60,23 +52,8 @@ class PoolGeometry:
         (2, 3, 4, 3)
     """
 
-    __slots__ = (
-        "H",
-        "NC",
-        "OH",
-        "OW",
-        "W",
-        "kh",
-        "kw",
-        "out_shape",
-        "pb",
-        "pl",
-        "pr",
-        "pt",
-        "sh",
-        "sw",
-        "x_shape",
-    )
+    __slots__ = ("H", "NC", "OH", "OW", "W", "kh", "kw", "out_shape", "pb", "pl", "pr", "pt", "sh", "sw",
+                 "x_shape")
 
     def __init__(self, x_shape, kernel, strides, pads, ceil_mode: bool = False, what: str = "pool2d"):
         x_shape = tuple(int(s) if isinstance(s, (int, np.integer)) else s for s in x_shape)
@@ -103,7 +80,7 @@ class PoolGeometry:
             raise ValueError(
                 f"{what}: padding must be smaller than the pool size {kernel} on each side, got {pads!r}"
             )
-        if self.H * self.W > _INT32_MAX or max(self.kh, self.kw, self.sh, self.sw) > _INT32_MAX:
+        if self.H * self.W > INT32_MAX or max(self.kh, self.kw, self.sh, self.sw) > INT32_MAX:
             raise ValueError(f"{what}: a plane of {self.H}x{self.W} is too large (limit 2**31 - 1 elements)")
         self.OH = pool_output_size(self.H, self.kh, self.sh, self.pt, self.pb, ceil_mode)
         self.OW = pool_output_size(self.W, self.kw, self.sw, self.pl, self.pr, ceil_mode)
@@ -117,6 +94,11 @@ class PoolGeometry:
     def _walk(self) -> tuple:
         return (self.kh, self.kw, self.sh, self.sw, self.pt, self.pl)
 
+    def _avg_args(self) -> tuple:
+        """The geometry arguments of the average-pooling kernels."""
+        return (self.NC, self.H, self.W, self.kh, self.kw, self.sh, self.sw, self.pt, self.pl, self.pb, self.pr,
+                self.OH, self.OW)
+
     def __repr__(self) -> str:
         return (
             f"PoolGeometry(x={self.x_shape}, k=({self.kh}, {self.kw}), s=({self.sh}, {self.sw}), "
@@ -125,8 +107,7 @@ class PoolGeometry:
 
 
 def _geometry(kernel: str, g) -> None:
-    if not isinstance(g, PoolGeometry):
-        raise TypeError(f"{kernel}: expected a PoolGeometry, got {type(g).__name__}")
+    instance(kernel, g, PoolGeometry)
 
 
 def _argmax_ok(kernel: str, argmax: np.ndarray, g: PoolGeometry) -> None:
@@ -135,9 +116,7 @@ def _argmax_ok(kernel: str, argmax: np.ndarray, g: PoolGeometry) -> None:
             f"{kernel}: argmax must be an int32 array, got {getattr(argmax, 'dtype', type(argmax).__name__)}"
         )
     require(kernel, argmax.flags.c_contiguous, "argmax must be C-contiguous")
-    require(
-        kernel, argmax.shape == g.out_shape, f"expected argmax of shape {g.out_shape}, got {argmax.shape}"
-    )
+    shape_is(kernel, "argmax", argmax, g.out_shape)
 
 
 def maxpool2d_forward(x: np.ndarray, out: np.ndarray, argmax: np.ndarray, g: PoolGeometry) -> np.ndarray:
@@ -146,10 +125,8 @@ def maxpool2d_forward(x: np.ndarray, out: np.ndarray, argmax: np.ndarray, g: Poo
     _geometry("maxpool2d_forward", g)
     code = dtype_code("maxpool2d_forward", out, x)
     writable("maxpool2d_forward", out, argmax)
-    require("maxpool2d_forward", x.shape == g.x_shape, f"expected x of shape {g.x_shape}, got {x.shape}")
-    require(
-        "maxpool2d_forward", out.shape == g.out_shape, f"expected out of shape {g.out_shape}, got {out.shape}"
-    )
+    shape_is("maxpool2d_forward", "x", x, g.x_shape)
+    shape_is("maxpool2d_forward", "out", out, g.out_shape)
     _argmax_ok("maxpool2d_forward", argmax, g)
     _native.maxpool2d_forward(out, argmax, x, g.NC, g.H, g.W, *g._walk(), g.OH, g.OW, code)
     return out
@@ -162,10 +139,8 @@ def maxpool2d_backward(
     _geometry("maxpool2d_backward", g)
     code = dtype_code("maxpool2d_backward", dx, gy)
     writable("maxpool2d_backward", dx)
-    require("maxpool2d_backward", dx.shape == g.x_shape, f"expected dx of shape {g.x_shape}, got {dx.shape}")
-    require(
-        "maxpool2d_backward", gy.shape == g.out_shape, f"expected gy of shape {g.out_shape}, got {gy.shape}"
-    )
+    shape_is("maxpool2d_backward", "dx", dx, g.x_shape)
+    shape_is("maxpool2d_backward", "gy", gy, g.out_shape)
     _argmax_ok("maxpool2d_backward", argmax, g)
     _native.maxpool2d_backward(dx, gy, argmax, g.NC, g.H * g.W, g.OH * g.OW, int(bool(overwrite)), code)
     return dx
@@ -179,29 +154,9 @@ def avgpool2d_forward(
     _geometry("avgpool2d_forward", g)
     code = dtype_code("avgpool2d_forward", out, x)
     writable("avgpool2d_forward", out)
-    require("avgpool2d_forward", x.shape == g.x_shape, f"expected x of shape {g.x_shape}, got {x.shape}")
-    require(
-        "avgpool2d_forward", out.shape == g.out_shape, f"expected out of shape {g.out_shape}, got {out.shape}"
-    )
-    _native.avgpool2d_forward(
-        out,
-        x,
-        g.NC,
-        g.H,
-        g.W,
-        g.kh,
-        g.kw,
-        g.sh,
-        g.sw,
-        g.pt,
-        g.pl,
-        g.pb,
-        g.pr,
-        g.OH,
-        g.OW,
-        int(bool(count_include_pad)),
-        code,
-    )
+    shape_is("avgpool2d_forward", "x", x, g.x_shape)
+    shape_is("avgpool2d_forward", "out", out, g.out_shape)
+    _native.avgpool2d_forward(out, x, *g._avg_args(), int(bool(count_include_pad)), code)
     return out
 
 
@@ -212,28 +167,7 @@ def avgpool2d_backward(
     _geometry("avgpool2d_backward", g)
     code = dtype_code("avgpool2d_backward", dx, gy)
     writable("avgpool2d_backward", dx)
-    require("avgpool2d_backward", dx.shape == g.x_shape, f"expected dx of shape {g.x_shape}, got {dx.shape}")
-    require(
-        "avgpool2d_backward", gy.shape == g.out_shape, f"expected gy of shape {g.out_shape}, got {gy.shape}"
-    )
-    _native.avgpool2d_backward(
-        dx,
-        gy,
-        g.NC,
-        g.H,
-        g.W,
-        g.kh,
-        g.kw,
-        g.sh,
-        g.sw,
-        g.pt,
-        g.pl,
-        g.pb,
-        g.pr,
-        g.OH,
-        g.OW,
-        int(bool(count_include_pad)),
-        int(bool(overwrite)),
-        code,
-    )
+    shape_is("avgpool2d_backward", "dx", dx, g.x_shape)
+    shape_is("avgpool2d_backward", "gy", gy, g.out_shape)
+    _native.avgpool2d_backward(dx, gy, *g._avg_args(), int(bool(count_include_pad)), int(bool(overwrite)), code)
     return dx

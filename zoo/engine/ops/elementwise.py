@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from zoo.engine.ops.base import Ctx, Op, broadcast_shapes, register, unbroadcast
+from zoo.engine.ops.shape import common_shape
 
 __all__ = [
     "Abs",
@@ -678,52 +679,19 @@ class _Compare(Op):
         return (None,) * len(ctx.needs_grad)
 
 
-@register
-class Greater(_Compare):
-    """y = (a > b) as 0/1 floats; see _Compare."""
-
-    type_name = "greater"
-    ufunc = np.greater
-
-
-@register
-class GreaterEqual(_Compare):
-    """y = (a >= b) as 0/1 floats; see _Compare."""
-
-    type_name = "greater_equal"
-    ufunc = np.greater_equal
+def _comparison(name: str, type_name: str, ufunc, symbol: str) -> type[_Compare]:
+    """A registered _Compare op class: y = (a <symbol> b) as 0/1 floats."""
+    doc = f"y = (a {symbol} b) as 0/1 floats; see _Compare."
+    cls = type(name, (_Compare,), {"__doc__": doc, "__module__": __name__, "type_name": type_name, "ufunc": ufunc})
+    return register(cls)
 
 
-@register
-class Less(_Compare):
-    """y = (a < b) as 0/1 floats; see _Compare."""
-
-    type_name = "less"
-    ufunc = np.less
-
-
-@register
-class LessEqual(_Compare):
-    """y = (a <= b) as 0/1 floats; see _Compare."""
-
-    type_name = "less_equal"
-    ufunc = np.less_equal
-
-
-@register
-class Equal(_Compare):
-    """y = (a == b) as 0/1 floats; see _Compare."""
-
-    type_name = "equal"
-    ufunc = np.equal
-
-
-@register
-class NotEqual(_Compare):
-    """y = (a != b) as 0/1 floats; see _Compare."""
-
-    type_name = "not_equal"
-    ufunc = np.not_equal
+Greater = _comparison("Greater", "greater", np.greater, ">")
+GreaterEqual = _comparison("GreaterEqual", "greater_equal", np.greater_equal, ">=")
+Less = _comparison("Less", "less", np.less, "<")
+LessEqual = _comparison("LessEqual", "less_equal", np.less_equal, "<=")
+Equal = _comparison("Equal", "equal", np.equal, "==")
+NotEqual = _comparison("NotEqual", "not_equal", np.not_equal, "!=")
 
 
 @register
@@ -777,14 +745,7 @@ class AddN(Op):
     type_name = "add_n"
 
     def infer_shape(self, *shapes):
-        if not shapes:
-            raise ValueError("expected at least one input, got none")
-        out = list(shapes[0])
-        for s in shapes[1:]:
-            if len(s) != len(out) or any(p is not None and q is not None and p != q for p, q in zip(out, s)):
-                raise ValueError(f"inputs must have one shape, got {tuple(shapes[0])} and {tuple(s)}")
-            out = [q if p is None else p for p, q in zip(out, s)]
-        return tuple(out)
+        return common_shape(shapes)
 
     def forward(self, ctx: Ctx, *xs):
         ctx.dtypes = [x.dtype for x in xs]

@@ -446,18 +446,8 @@ class SimpleRNN(_Recurrent):
         zero_output_for_mask: bool = False,
         recurrent_activation: str = "linear",
     ):
-        super().__init__(
-            units,
-            activation,
-            "linear",
-            use_bias,
-            return_sequences,
-            return_state,
-            go_backwards,
-            masked,
-            initial_state,
-            zero_output_for_mask,
-        )
+        super().__init__(units, activation, "linear", use_bias, return_sequences, return_state, go_backwards, masked,
+                         initial_state, zero_output_for_mask)
 
     def get_config(self) -> dict:
         cfg = super().get_config()
@@ -582,18 +572,8 @@ class GRU(_Recurrent):
         zero_output_for_mask: bool = False,
         reset_after: bool = True,
     ):
-        super().__init__(
-            units,
-            activation,
-            recurrent_activation,
-            use_bias,
-            return_sequences,
-            return_state,
-            go_backwards,
-            masked,
-            initial_state,
-            zero_output_for_mask,
-        )
+        super().__init__(units, activation, recurrent_activation, use_bias, return_sequences, return_state,
+                         go_backwards, masked, initial_state, zero_output_for_mask)
         self.reset_after = _flag(reset_after)
 
     def get_config(self) -> dict:

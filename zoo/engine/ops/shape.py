@@ -46,6 +46,19 @@ def _fmt(shape) -> str:
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
+def common_shape(shapes) -> tuple:
+    """The one shape of several inputs' shapes that may hold None (unknown sizes), each None
+    filled from another input; ValueError if there are none or they differ."""
+    if not shapes:
+        raise ValueError("expected at least one input, got none")
+    out = list(shapes[0])
+    for s in shapes[1:]:
+        if len(s) != len(out) or any(a is not None and b is not None and a != b for a, b in zip(out, s)):
+            raise ValueError(f"inputs must have one shape, got {_fmt(shapes[0])} and {_fmt(s)}")
+        out = [b if a is None else a for a, b in zip(out, s)]
+    return tuple(out)
+
+
 def _is_int(v) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
@@ -403,13 +416,7 @@ class Stack(Op):
         return {"axis": self.axis}
 
     def infer_shape(self, *shapes):
-        if not shapes:
-            raise ValueError("expected at least one input, got none")
-        out = list(shapes[0])
-        for s in shapes[1:]:
-            if len(s) != len(out) or any(a is not None and b is not None and a != b for a, b in zip(out, s)):
-                raise ValueError(f"inputs must have one shape, got {_fmt(shapes[0])} and {_fmt(s)}")
-            out = [b if a is None else a for a, b in zip(out, s)]
+        out = common_shape(shapes)
         ax = normalize_axis(self.axis, len(out) + 1)
         return tuple(out[:ax]) + (len(shapes),) + tuple(out[ax:])
 
