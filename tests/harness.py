@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from zoo.engine import threads
@@ -104,11 +106,35 @@ def _model_for(layer, input_shape, dtype="float32"):
     return Model(inputs if isinstance(input_shape, list) else inputs[0], out)
 
 
+_INITIAL_VALUES = {"weights", "init_weight", "init_bias"}
+
+
+def _saved_config(layer) -> dict:
+    """The layer's config as a saved model holds it (through JSON; get_config's own for a layer holding
+    Python code), without the name."""
+    from zoo.keras import saving
+
+    try:
+        config = json.loads(json.dumps(saving.serialize_layer(layer)["config"]))
+    except ValueError:
+        config = layer.get_config()
+    config.pop("name", None)
+    return config
+
+
+def _regularizer_configs(layer) -> list:
+    from zoo.keras import regularizers
+
+    return [(i, regularizers.serialize(layer.regularizers[p])) for i, p in enumerate(layer.weights)
+            if p in layer.regularizers]
+
+
 def check_layer(layer_cls, kwargs: dict, input_shape, expected_output_shape=None, expected_num_weights=None,
                 input_data=None, rng_seed: int = 0, train: bool = True, input_dtype="float32"):
     """Build `layer_cls(**kwargs)` on `input_shape` (batch included, or a list of them), run it, and check:
-    output shape, number of weights, config round trip (from_config gives the same output with the
-    same weights), get/set_weights round trip, and one training step that changes the weights.
+    output shape, number of weights, config round trip (from_config gives the same config, the same
+    initial weights from the same seed, the same regularizers, and the same output with the same
+    weights), get/set_weights round trip, and one training step that changes the weights.
     Returns (layer, output)."""
     rng = np.random.default_rng(rng_seed)
     shapes = input_shape if isinstance(input_shape, list) else [input_shape]
@@ -117,6 +143,9 @@ def check_layer(layer_cls, kwargs: dict, input_shape, expected_output_shape=None
               rng.integers(0, 5, s).astype(input_dtype) for s in shapes]
     else:
         xs = input_data if isinstance(input_data, list) else [input_data]
+    from zoo.keras import backend
+
+    seed_state = backend.rng().bit_generator.state
     layer = layer_cls(**kwargs)
     model = _model_for(layer, input_shape, input_dtype)
     y = model.predict(xs if len(xs) > 1 else xs[0], batch_size=len(xs[0]))
@@ -129,11 +158,21 @@ def check_layer(layer_cls, kwargs: dict, input_shape, expected_output_shape=None
     weights = layer.get_weights()
     if expected_num_weights is not None:
         assert len(weights) == expected_num_weights, f"{len(weights)} weights, expected {expected_num_weights}"
-    # config round trip
-    config = layer.get_config()
-    config.pop("name", None)
+    # config round trip: the same config (initializers and regularizers included), the same initial
+    # weights when drawn from the same seed, the same regularizers, then the same output
+    config = _saved_config(layer)
+    after_state = backend.rng().bit_generator.state
+    backend.rng().bit_generator.state = seed_state
     clone = type(layer).from_config(config)
     model2 = _model_for(clone, input_shape, input_dtype)
+    backend.rng().bit_generator.state = after_state
+    clone_config = _saved_config(clone)
+    assert clone_config == config, f"{layer_cls.__name__}: config round trip {clone_config} != {config}"
+    if not _INITIAL_VALUES & set(kwargs):  # initial values given as arrays are not part of a config
+        for a, b in zip(weights, clone.get_weights()):
+            np.testing.assert_array_equal(a, b, err_msg=f"{layer_cls.__name__}: initial weights after a config "
+                                                        f"round trip (same seed)")
+    assert _regularizer_configs(clone) == _regularizer_configs(layer), f"{layer_cls.__name__}: regularizers"
     clone.set_weights(weights)
     y2 = model2.predict(xs if len(xs) > 1 else xs[0], batch_size=len(xs[0]))
     for a, b in zip(ys, y2 if isinstance(y2, list) else [y2]):

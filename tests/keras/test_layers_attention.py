@@ -6,8 +6,10 @@ import pytest
 
 from tests.harness import assert_close, check_layer
 from zoo.engine.graph import Executor
+from zoo.keras import initializers
 from zoo.keras.layers import BERT, Add, Dense, Embedding, Input, MultiHeadAttention, TransformerLayer
 from zoo.keras.models import Model, load_model
+from zoo.keras.regularizers import L1L2
 
 _erf = np.vectorize(math.erf)
 
@@ -562,3 +564,11 @@ def test_bert_bad_input():
         layer([Input((SEQ,)), Input((SEQ,)), Input((SEQ,)), Input((4,))])
     with pytest.raises(ValueError, match=r"input_shape: the attention mask's shape must be \(seq,\) or \(1, 1, seq\)"):
         BERT(1, 2, 8, vocab=10, hidden_size=8, input_shape=[(5,), (5,), (5,), (1, 5)])
+
+
+def test_mha_config_keeps_initializers_and_regularizers():
+    kw = {"num_heads": 2, "key_dim": 3, "kernel_initializer": initializers.RandomUniform(0.1, 0.3),
+          "bias_initializer": "ones", "kernel_regularizer": L1L2(0.01, 0.02), "bias_regularizer": "l2"}
+    layer, _ = check_layer(MultiHeadAttention, kw, [(2, 5, 8), (2, 4, 6)], train=False)  # config, weights, regs
+    assert 0.1 <= layer.get_weights()[0].min() and layer.get_weights()[0].max() <= 0.3
+    assert len(layer.regularizers) == 8

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from tests.harness import check_keras_parity, check_layer
-from zoo.keras import backend
+from zoo.keras import backend, initializers
 from zoo.keras import layers as L
 from zoo.keras.models import Sequential
+from zoo.keras.regularizers import L1, L1L2, L2
 
 RNG = np.random.default_rng(7)
 
@@ -768,3 +769,35 @@ def test_keras1_factories_layer_harness():
     ]
     for cls, kw, shape, out, n in cases:
         check_layer(cls, kw, input_shape=shape, expected_output_shape=out, expected_num_weights=n)
+
+
+# ---- initializers and regularizers survive get_config / from_config ------------------------------
+
+_U = initializers.RandomUniform(0.1, 0.3)
+
+
+@pytest.mark.parametrize("cls,kw,shape", [
+    (L.Conv2D, {"filters": 2, "kernel_size": 3, "kernel_initializer": _U, "kernel_regularizer": L1L2(0.01, 0.02),
+                "bias_regularizer": "l2"}, (2, 3, 5, 5)),
+    (L.Convolution2D, {"nb_filter": 2, "nb_row": 3, "nb_col": 3, "init": _U, "W_regularizer": L2(0.03),
+                       "b_regularizer": L1(0.01)}, (2, 3, 5, 5)),
+    (L.Conv1D, {"filters": 2, "kernel_size": 2, "kernel_initializer": _U, "kernel_regularizer": "l1"}, (2, 5, 3)),
+    (L.Conv3D, {"filters": 2, "kernel_size": 2, "kernel_initializer": _U, "bias_regularizer": L2(0.03)},
+     (2, 2, 3, 3, 3)),
+    (L.Conv2DTranspose, {"filters": 2, "kernel_size": 3, "kernel_initializer": _U, "kernel_regularizer": L2(0.03)},
+     (2, 3, 4, 4)),
+    (L.DepthwiseConv2D, {"kernel_size": 3, "depthwise_initializer": _U, "depthwise_regularizer": L2(0.03)},
+     (2, 3, 5, 5)),
+    (L.SeparableConv2D, {"filters": 2, "kernel_size": 3, "depthwise_initializer": _U, "pointwise_initializer": _U,
+                         "depthwise_regularizer": L2(0.03), "pointwise_regularizer": "l1"}, (2, 3, 5, 5)),
+    (L.SeparableConvolution2D, {"nb_filter": 2, "nb_row": 3, "nb_col": 3, "init": _U, "b_regularizer": "l2"},
+     (2, 3, 5, 5)),
+    (L.LocallyConnected2D, {"filters": 2, "kernel_size": 3, "kernel_initializer": _U,
+                            "kernel_regularizer": L2(0.03)}, (2, 3, 5, 5)),
+    (L.LocallyConnected1D, {"nb_filter": 2, "filter_length": 2, "init": _U, "W_regularizer": L2(0.03),
+                            "b_regularizer": "l1"}, (2, 5, 3)),
+])
+def test_config_keeps_initializer_and_regularizers(cls, kw, shape):
+    layer, _ = check_layer(cls, kw, shape, train=False)  # same saved config, initial weights, regularizers
+    assert 0.1 <= layer.get_weights()[0].min() and layer.get_weights()[0].max() <= 0.3
+    assert layer.regularizers

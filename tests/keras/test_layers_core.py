@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 
 from tests.harness import check_keras_parity, check_layer
+from zoo.keras import initializers
 from zoo.keras import layers as L
+from zoo.keras.regularizers import L1, L1L2, L2
 
 
 def test_dense(tf):
@@ -47,3 +49,22 @@ def test_bad_input_names_the_layer():
         Sequential([L.Conv2D(8, 3, groups=4, name="c", input_shape=(3, 8, 8))])
     with pytest.raises(TypeError, match="unexpected argument"):
         L.Dense(4, foo=1)
+
+
+# ---- initializers and regularizers survive get_config / from_config ------------------------------
+
+_U = initializers.RandomUniform(0.1, 0.3)
+
+
+@pytest.mark.parametrize("cls,kw", [
+    (L.Dense, {"units": 4, "kernel_initializer": _U, "kernel_regularizer": L1L2(0.01, 0.02),
+               "bias_regularizer": "l2"}),
+    (L.Dense, {"output_dim": 4, "init": _U, "W_regularizer": L2(0.03), "b_regularizer": L1(0.01)}),
+    (L.MaxoutDense, {"output_dim": 2, "init": _U, "W_regularizer": L2(0.03), "b_regularizer": "l1"}),
+    (L.Highway, {"init": _U, "W_regularizer": L2(0.03), "b_regularizer": "l1"}),
+    (L.SparseDense, {"output_dim": 2, "init": _U, "W_regularizer": L2(0.03)}),
+])
+def test_config_keeps_initializer_and_regularizers(cls, kw):
+    layer, _ = check_layer(cls, kw, (2, 3), train=False)  # same saved config, initial weights, regularizers
+    assert 0.1 <= layer.get_weights()[0].min() and layer.get_weights()[0].max() <= 0.3
+    assert layer.regularizers

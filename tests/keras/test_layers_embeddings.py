@@ -6,8 +6,10 @@ import pytest
 
 from tests.harness import assert_close, check_layer
 from tests.keras.test_layers_recurrent import check_model_parity
+from zoo.keras import initializers
 from zoo.keras import layers as L
 from zoo.keras.models import Model, Sequential
+from zoo.keras.regularizers import L1L2, L2
 
 
 def test_embedding_parity(rng, tf):
@@ -198,3 +200,21 @@ def test_embedding_bad_input(rng):
         L.SparseEmbedding(4, 2, name="s2")(L.Input((2, 3)))
     with pytest.raises(ValueError, match=r"Embedding 'e4': expected 1 weight arrays \[\(4, 2\)\], got 2"):
         L.Embedding(4, 2, weights=[np.zeros((4, 2)), np.zeros(2)], name="e4")(L.Input((3,)))
+
+
+# ---- initializers and regularizers survive get_config / from_config ------------------------------
+
+_U = initializers.RandomUniform(0.1, 0.3)
+
+
+@pytest.mark.parametrize("cls,kw", [
+    (L.Embedding, {"input_dim": 5, "output_dim": 3, "embeddings_initializer": _U,
+                   "embeddings_regularizer": L1L2(0.01, 0.02)}),
+    (L.Embedding, {"input_dim": 5, "output_dim": 3, "init": _U, "W_regularizer": "l2"}),
+    (L.SparseEmbedding, {"input_dim": 5, "output_dim": 3, "init": _U, "W_regularizer": L2(0.03)}),
+])
+def test_config_keeps_initializer_and_regularizers(cls, kw):
+    data = np.array([[0, 1, 4, 2], [3, 3, 0, 1]], np.int32)
+    layer, _ = check_layer(cls, kw, (2, 4), input_data=data, input_dtype="int32", train=False)
+    assert 0.1 <= layer.get_weights()[0].min() and layer.get_weights()[0].max() <= 0.3
+    assert layer.regularizers

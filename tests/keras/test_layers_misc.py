@@ -7,8 +7,10 @@ import pytest
 
 from tests.harness import assert_close, check_keras_parity, check_layer
 from zoo.engine.graph import Executor
+from zoo.keras import initializers
 from zoo.keras import layers as L
 from zoo.keras.models import Model, Sequential
+from zoo.keras.regularizers import L2
 
 
 def _x(shape, seed=0, scale=1.0):
@@ -475,3 +477,26 @@ def test_bad_input_names_the_layer():
         ValueError, match="SparseDense 'sp': backward_start must be a positive int or -1, got 0"
     ):
         L.SparseDense(2, backward_start=0, name="sp")
+
+
+# ---- initializers and regularizers survive get_config / from_config ------------------------------
+
+_U = initializers.RandomUniform(0.1, 0.3)
+
+
+@pytest.mark.parametrize("cls,kw,shape", [
+    (L.PReLU, {"alpha_initializer": _U, "alpha_regularizer": L2(0.03)}, (2, 3, 4)),
+    (L.CAdd, {"size": (1, 4), "bias_initializer": _U, "b_regularizer": L2(0.03)}, (2, 4)),
+    (L.CMul, {"size": (1, 4), "kernel_initializer": _U, "W_regularizer": "l1"}, (2, 4)),
+])
+def test_config_keeps_initializer_and_regularizers(cls, kw, shape):
+    layer, _ = check_layer(cls, kw, shape, train=False)  # same saved config, initial weights, regularizers
+    assert 0.1 <= layer.get_weights()[0].min() and layer.get_weights()[0].max() <= 0.3
+    assert layer.regularizers
+
+
+def test_srelu_config_keeps_initializers():
+    kw = {"t_left_init": _U, "a_left_initializer": "he_normal", "t_right_init": initializers.Constant(0.5)}
+    layer, _ = check_layer(L.SReLU, kw, (2, 3, 4), train=False)  # same saved config and initial weights
+    assert 0.1 <= layer.get_weights()[0].min() and layer.get_weights()[0].max() <= 0.3
+    assert np.all(layer.get_weights()[2] == 0.5) and layer.get_config()["a_left_init"] == "he_normal"

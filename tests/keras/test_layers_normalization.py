@@ -7,9 +7,10 @@ import pytest
 
 from tests.harness import assert_close, check_keras_parity, check_layer
 from zoo.engine.graph import Executor
-from zoo.keras import backend
+from zoo.keras import backend, initializers
 from zoo.keras import layers as L
 from zoo.keras.models import Model
+from zoo.keras.regularizers import L1, L1L2, L2
 
 
 def _x(shape, seed=0, scale=1.0, shift=0.0):
@@ -207,3 +208,21 @@ def test_bad_input():
         L.WithinChannelLRN2D(name="w")(inp)
     with pytest.raises(ValueError, match="WithinChannelLRN2D 'w2': size must be a positive int, got -1"):
         L.WithinChannelLRN2D(size=-1, name="w2")
+
+
+# ---- initializers and regularizers survive get_config / from_config ------------------------------
+
+_U = initializers.RandomUniform(0.1, 0.3)
+
+
+@pytest.mark.parametrize("cls,kw,shape", [
+    (L.BatchNormalization, {"gamma_initializer": _U, "beta_initializer": "ones", "moving_variance_initializer": 2.0,
+                            "gamma_regularizer": L2(0.03), "beta_regularizer": "l1"}, (4, 3)),
+    (L.BatchNormalization, {"gamma_init": _U, "beta_init": "one", "gamma_regularizer": L1L2(0.01, 0.02)},
+     (4, 3, 2, 2)),
+    (L.LayerNormalization, {"gamma_initializer": _U, "beta_regularizer": L1(0.01)}, (2, 3, 4)),
+])
+def test_config_keeps_initializer_and_regularizers(cls, kw, shape):
+    layer, _ = check_layer(cls, kw, shape, train=False)  # same saved config, initial weights, regularizers
+    assert 0.1 <= layer.get_weights()[0].min() and layer.get_weights()[0].max() <= 0.3
+    assert layer.regularizers

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from tests.harness import assert_close, check_keras_parity, check_layer
+from zoo.keras import initializers
 from zoo.keras import layers as L
 from zoo.keras.models import Model, Sequential
+from zoo.keras.regularizers import L1, L1L2, L2
 
 RTOL, ATOL = 1e-4, 1e-5
 
@@ -594,3 +596,27 @@ def test_save_and_load_keep_masks_and_wrappers(rng, tmp_path):
     assert_close(m2.predict(ids), m.predict(ids), atol=0)
     bi = next(layer for layer in m2.layers if isinstance(layer, L.Bidirectional))
     assert L.get_mask(bi.inbound[0][0][0]) is not None  # the reloaded Embedding still masks
+
+
+# ---- initializers and regularizers survive get_config / from_config ------------------------------
+
+_U = initializers.RandomUniform(0.1, 0.3)
+
+
+@pytest.mark.parametrize("cls,kw,shape", [
+    (L.LSTM, {"units": 3, "kernel_initializer": _U, "recurrent_initializer": "he_uniform",
+              "kernel_regularizer": L1L2(0.01, 0.02), "recurrent_regularizer": "l2", "bias_regularizer": L1(0.01)},
+     (2, 4, 3)),
+    (L.GRU, {"output_dim": 3, "init": _U, "inner_init": "identity", "W_regularizer": L2(0.03),
+             "U_regularizer": L1(0.01), "b_regularizer": "l2"}, (2, 4, 3)),
+    (L.SimpleRNN, {"units": 3, "kernel_initializer": _U, "bias_initializer": "ones", "kernel_regularizer": "l1"},
+     (2, 4, 3)),
+    (L.ConvLSTM2D, {"filters": 2, "kernel_size": 3, "kernel_initializer": _U, "recurrent_initializer": _U,
+                    "W_regularizer": L2(0.03), "U_regularizer": "l1"}, (2, 3, 2, 5, 5)),
+    (L.TimeDistributed, {"layer": L.Dense(2, kernel_initializer=_U, kernel_regularizer=L2(0.03))}, (2, 4, 3)),
+    (L.Bidirectional, {"layer": L.LSTM(2, kernel_initializer=_U, recurrent_regularizer=L2(0.03))}, (2, 4, 3)),
+])
+def test_config_keeps_initializer_and_regularizers(cls, kw, shape):
+    layer, _ = check_layer(cls, kw, shape, train=False)  # same saved config, initial weights, regularizers
+    assert 0.1 <= layer.get_weights()[0].min() and layer.get_weights()[0].max() <= 0.3
+    assert layer.regularizers

@@ -27,6 +27,7 @@ the `unsafe_to_load` key is removed from the config before the layer's `from_con
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import io
@@ -34,6 +35,7 @@ import itertools
 import json
 import os
 import re
+import threading
 import warnings
 import zipfile
 import zlib
@@ -43,6 +45,7 @@ import numpy as np
 from zoo.engine import graph as G
 
 __all__ = [
+    "custom_object_scope",
     "deserialize_layer",
     "enable_unsafe_deserialization",
     "get_registered_name",
@@ -65,6 +68,7 @@ FORMAT_VERSION = 1
 _REGISTRY: dict[str, type] = {}
 _NAMES: dict[type, str] = {}
 _settings = {"unsafe": False}
+_scope = threading.local()  # custom_objects of the enclosing custom_object_scope()s, innermost last
 
 
 # ---- registration ----------------------------------------------------------------------------
@@ -90,16 +94,28 @@ def get_registered_name(cls) -> str:
     return _NAMES.get(cls, cls.__name__)
 
 
+@contextlib.contextmanager
+def custom_object_scope(custom_objects: dict | None):
+    """Within the block, `get_registered_object` also finds `custom_objects` ({name: class or
+    function}), e.g. the custom initializers and regularizers of layers that load_model builds."""
+    stack = _scope.__dict__.setdefault("stack", [])
+    stack.append(dict(custom_objects or {}))
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
 def get_registered_object(name: str, custom_objects: dict | None = None):
-    """The class saved as `name` from custom_objects or the registry (also by bare class name), or None."""
+    """The class (or function) saved as `name` from custom_objects, the enclosing
+    custom_object_scope()s (innermost first) or the registry (also by bare class name), or None."""
     if not isinstance(name, str):
         return None
-    if custom_objects:
-        if name in custom_objects:
-            return custom_objects[name]
-        short = name.split(">")[-1]
-        if short in custom_objects:
-            return custom_objects[short]
+    short = name.split(">")[-1]
+    for objs in [custom_objects or {}, *reversed(getattr(_scope, "stack", []))]:
+        found = objs.get(name, objs.get(short))
+        if found is not None:
+            return found
     if name in _REGISTRY:
         return _REGISTRY[name]
     matches = [c for k, c in _REGISTRY.items() if k.split(">")[-1] == name]
@@ -160,6 +176,10 @@ def _check_no_python_code(layer) -> None:
 def serialize_layer(layer) -> dict:
     """{"class_name": registered or class name, "config": JSON-ready config} (models recursively)."""
     if _is_model(layer):
+        from zoo.keras.models import Sequential
+
+        if isinstance(layer, Sequential) and layer._multi_in:  # a Sequential over a Merge of branches
+            return {"class_name": "Model", "config": model_config(layer)}
         return {"class_name": get_registered_name(type(layer)), "config": model_config(layer)}
     _check_no_python_code(layer)
     where = f"{type(layer).__name__} '{layer.name}'"
@@ -171,7 +191,7 @@ def model_config(model) -> dict:
     from zoo.keras.layers.base import InputLayer
     from zoo.keras.models import Sequential
 
-    if isinstance(model, Sequential):
+    if isinstance(model, Sequential) and not model._multi_in:
         return {"name": model.name, "trainable": model.trainable,
                 "layers": [serialize_layer(layer) for layer in model._stack]}
     if not model.built:
@@ -221,7 +241,13 @@ def _lookup_class(name: str, custom_objects: dict | None):
 
 
 def deserialize_layer(config: dict, custom_objects: dict | None = None, safe_mode: bool = True):
-    """A fresh layer (or model) from `serialize_layer`'s dict."""
+    """A fresh layer (or model) from `serialize_layer`'s dict (custom_objects also serve the
+    initializers and regularizers of the layers built meanwhile)."""
+    with custom_object_scope(custom_objects):
+        return _deserialize_layer(config, custom_objects, safe_mode)
+
+
+def _deserialize_layer(config: dict, custom_objects: dict | None, safe_mode: bool):
     if not isinstance(config, dict) or not isinstance(config.get("class_name"), str) \
             or not isinstance(config.get("config"), dict):
         raise ValueError(  # noqa: TRY004 (file content)
@@ -277,6 +303,11 @@ def _is_model_class(cls) -> bool:
 
 def model_from_config(config: dict, custom_objects: dict | None = None, safe_mode: bool = True):
     """A model with fresh weights from `{"class_name": "Model" | "Sequential" | registered, "config"}`."""
+    with custom_object_scope(custom_objects):
+        return _model_from_config(config, custom_objects, safe_mode)
+
+
+def _model_from_config(config: dict, custom_objects: dict | None, safe_mode: bool):
     from zoo.keras.models import Model, Sequential
 
     if not isinstance(config, dict) or not isinstance(config.get("config"), dict):

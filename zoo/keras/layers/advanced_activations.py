@@ -66,10 +66,6 @@ def _param_shape(layer: Layer, input_shape, shared: tuple[int, ...] | None) -> t
     return tuple(shape)
 
 
-def _init_name(v):
-    return v if isinstance(v, (str, int, float)) and not isinstance(v, bool) else None
-
-
 class LeakyReLU(Layer):
     """y = x for x >= 0, negative_slope * x otherwise.
 
@@ -193,8 +189,7 @@ class PReLU(Layer):
         return F.apply_op(M.PRelu(), [x, self.alpha])
 
     def get_config(self):
-        return {**super().get_config(), "alpha_initializer": _init_name(self.alpha_initializer),
-                "shared_axes": None if self.shared_axes is None else list(self.shared_axes),
+        return {**super().get_config(), "shared_axes": None if self.shared_axes is None else list(self.shared_axes),
                 "n_output_plane": self.n_output_plane}
 
 
@@ -230,26 +225,25 @@ class SReLU(Layer):
                  a_right_init="one", shared_axes=None, t_left_initializer=None, a_left_initializer=None,
                  t_right_initializer=None, a_right_initializer=None, **kwargs):
         super().__init__(**kwargs)
-        given = ((t_left_init, t_left_initializer), (a_left_init, a_left_initializer),
-                 (t_right_init, t_right_initializer), (a_right_init, a_right_initializer))
-        self.inits = [b if b is not None else (a if a is not None else d)
-                      for (a, b), d in zip(given, ("zero", "glorot_uniform", "glorot_uniform", "one"))]
+        given = {"t_left": (t_left_initializer, t_left_init, "zero"), "a_left": (a_left_initializer, a_left_init,
+                 "glorot_uniform"), "t_right": (t_right_initializer, t_right_init, "glorot_uniform"),
+                 "a_right": (a_right_initializer, a_right_init, "one")}
+        for n, (keras, az, default) in given.items():  # stored as the attributes t_left_init, ...
+            setattr(self, f"{n}_init", keras if keras is not None else az if az is not None else default)
         self.shared_axes = _shared_axes(self, shared_axes)
 
     def build(self, input_shape):
         if len(input_shape) < 2:
             raise self.error(f"expected input of rank >= 2, got shape {tuple(input_shape)}")
         shape = _param_shape(self, input_shape, self.shared_axes)
-        self.params = [self.add_weight(n, shape, init) for n, init in
-                       zip(("t_left", "a_left", "t_right", "a_right"), self.inits)]
+        self.params = [self.add_weight(n, shape, getattr(self, f"{n}_init"))
+                       for n in ("t_left", "a_left", "t_right", "a_right")]
 
     def call(self, x):
         return F.apply_op(M.SRelu(), [x, *self.params])
 
     def get_config(self):
-        names = ("t_left_init", "a_left_init", "t_right_init", "a_right_init")
-        return {**super().get_config(), **{n: _init_name(v) for n, v in zip(names, self.inits)},
-                "shared_axes": None if self.shared_axes is None else list(self.shared_axes)}
+        return {**super().get_config(), "shared_axes": None if self.shared_axes is None else list(self.shared_axes)}
 
 
 class RReLU(Layer):

@@ -30,10 +30,6 @@ def _rate(layer: Layer, what: str, v) -> float:
     return float(v)
 
 
-def _init_name(v, default: str):
-    return v if isinstance(v, str) else default
-
-
 # ---- MultiHeadAttention -------------------------------------------------------------------------
 
 
@@ -238,8 +234,6 @@ class MultiHeadAttention(Layer):
         return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
                 "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias,
                 "output_shape": None if self.out_dims is None else list(self.out_dims),
-                "kernel_initializer": _init_name(self.kernel_initializer, "glorot_uniform"),
-                "bias_initializer": _init_name(self.bias_initializer, "zeros"),
                 "use_causal_mask": self.use_causal_mask, "return_attention_scores": self.return_attention_scores,
                 "seed": self.seed}
 

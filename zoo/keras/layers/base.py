@@ -9,15 +9,16 @@ name, so `new_graph`/`freeze_up_to` can address it).
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 import numpy as np
 
 from zoo.engine import graph as G
 from zoo.engine.graph import Tensor
 from zoo.engine.params import Parameter
-from zoo.keras import initializers
+from zoo.keras import initializers, regularizers
 
-__all__ = ["Layer", "InputLayer", "Input", "check_positive_int", "to_tuple"]
+__all__ = ["Input", "InputLayer", "Layer", "check_positive_int", "to_tuple", "weight_arg_kind"]
 
 _LAYER_KW = {"name", "input_shape", "input_dim", "batch_input_shape", "trainable", "dtype", "batch_size",
              "input_length", "weights", "bigdl_type"}
@@ -53,8 +54,29 @@ def _fmt(shape) -> str:
     return str(tuple(shape)).replace("None", "None")
 
 
+def weight_arg_kind(attr: str) -> str | None:
+    """'initializer' or 'regularizer' if a layer attribute of this name holds such a constructor
+    argument (`*_initializer`, `*_init`, `init`, `inner_init`; `*_regularizer`), else None."""
+    if attr.startswith("_"):
+        return None
+    if attr.endswith("_regularizer"):
+        return "regularizer"
+    if attr.endswith(("_initializer", "_init")) or attr in ("init", "inner_init"):
+        return "initializer"
+    return None
+
+
 class Layer:
-    """Base of every Keras-style layer."""
+    """Base of every Keras-style layer.
+
+    A layer keeps each initializer and regularizer argument, as given, in an attribute named like
+    the constructor argument (`self.kernel_initializer`, `self.W_regularizer`, `self.init`; see
+    `weight_arg_kind`); `get_config` saves them all in a serializable form, so that
+    `from_config(get_config())` initialises and regularizes alike. A subclass whose constructor
+    spells one differently names it in `_config_names` ({attribute: argument}).
+    """
+
+    _config_names: ClassVar[dict] = {}
 
     def __init__(self, name: str | None = None, input_shape=None, input_dim=None, batch_input_shape=None,
                  trainable: bool = True, dtype="float32", **kwargs):
@@ -92,9 +114,7 @@ class Layer:
         self._weights.append(p)
         self._weight_names.append(name)
         if regularizer is not None:
-            from zoo.engine.optim import get_regularizer
-
-            self.regularizers[p] = get_regularizer(regularizer)
+            self.regularizers[p] = regularizers.get(regularizer)
         return p
 
     def _init_value(self, name: str, init, shape: tuple) -> np.ndarray:
@@ -236,7 +256,18 @@ class Layer:
         cfg = {"name": self.name, "trainable": self._trainable}
         if self.batch_input_shape is not None:
             cfg["batch_input_shape"] = list(self.batch_input_shape)
+        cfg.update(self.weight_arg_config())
         return cfg
+
+    def weight_arg_config(self) -> dict:
+        """{constructor argument: serialized value} of this layer's initializer and regularizer arguments."""
+        out = {}
+        for attr, value in vars(self).items():
+            kind = weight_arg_kind(attr)
+            if kind is not None:
+                ser = regularizers.serialize if kind == "regularizer" else initializers.serialize
+                out[self._config_names.get(attr, attr)] = ser(value)
+        return out
 
     @classmethod
     def from_config(cls, config: dict):

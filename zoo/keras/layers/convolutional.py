@@ -477,6 +477,8 @@ class DepthwiseConv2D(_DepthwiseKernel, _Conv):
     """
 
     rank = 2
+    _config_names: ClassVar[dict] = {"kernel_initializer": "depthwise_initializer",
+                                     "kernel_regularizer": "depthwise_regularizer"}
 
     def __init__(
         self,
@@ -581,6 +583,7 @@ class SeparableConv2D(_DepthwiseKernel, _Conv):
     """
 
     rank = 2
+    _config_names = DepthwiseConv2D._config_names
 
     def __init__(
         self,

@@ -241,7 +241,7 @@ class MaxoutDense(Layer):
 
     def get_config(self):
         return {**super().get_config(), "output_dim": self.output_dim, "nb_feature": self.nb_feature,
-                "init": self.init if isinstance(self.init, str) else "glorot_uniform", "bias": self.bias}
+                "bias": self.bias}
 
 
 class Highway(Layer):
@@ -291,7 +291,6 @@ class Highway(Layer):
 
     def get_config(self):
         return {**super().get_config(), "activation": activations.name(self.activation), "bias": self.bias,
-                "init": self.init if isinstance(self.init, str) else "glorot_uniform",
                 "transform_bias": self.transform_bias}
 
 
@@ -307,7 +306,7 @@ class SparseDense(Dense):
         init_grad_weight, init_grad_bias: accepted for compatibility, unused.
     """
 
-    def __init__(self, output_dim: int, init="glorot_uniform", activation=None, W_regularizer=None,
+    def __init__(self, output_dim: int, init=None, activation=None, W_regularizer=None,
                  b_regularizer=None, backward_start: int = -1, backward_length: int = -1, init_weight=None,
                  init_bias=None, init_grad_weight=None, init_grad_bias=None, bias: bool = True, **kwargs):
         super().__init__(output_dim=output_dim, init=init, activation=activation, W_regularizer=W_regularizer,

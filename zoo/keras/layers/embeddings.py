@@ -119,8 +119,6 @@ class Embedding(Layer):
             "zero_based_id": self.zero_based_id,
             "padding_value": self.padding_value,
         }
-        if isinstance(self.embeddings_initializer, str):
-            cfg["embeddings_initializer"] = self.embeddings_initializer
         if self.input_length is not None:
             cfg["input_length"] = self.input_length
         return cfg
@@ -339,7 +337,7 @@ class SparseEmbedding(Layer):
         )
 
     def get_config(self):
-        cfg = {
+        return {
             **super().get_config(),
             "input_dim": self.input_dim,
             "output_dim": self.output_dim,
@@ -347,6 +345,3 @@ class SparseEmbedding(Layer):
             "max_norm": self.max_norm,
             "zero_based_id": self.zero_based_id,
         }
-        if isinstance(self.embeddings_initializer, str):
-            cfg["embeddings_initializer"] = self.embeddings_initializer
-        return cfg

@@ -23,10 +23,6 @@ def _num(layer: Layer, what: str, v, positive: bool = False) -> float:
     return float(v)
 
 
-def _init_name(v, default):
-    return v if isinstance(v, (str, int, float)) and not isinstance(v, bool) else default
-
-
 class BatchNormalization(Layer):
     """Batch normalization over the channel `axis` with running statistics (Keras semantics).
 
@@ -116,11 +112,7 @@ class BatchNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
-                "center": self.center, "scale": self.scale, "mode": self.mode, "data_format": self.data_format,
-                "beta_initializer": _init_name(self.beta_initializer, "zeros"),
-                "gamma_initializer": _init_name(self.gamma_initializer, "ones"),
-                "moving_mean_initializer": _init_name(self.moving_mean_initializer, "zeros"),
-                "moving_variance_initializer": _init_name(self.moving_variance_initializer, "ones")}
+                "center": self.center, "scale": self.scale, "mode": self.mode, "data_format": self.data_format}
 
 
 class LayerNormalization(Layer):
@@ -179,8 +171,7 @@ class LayerNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
-                "scale": self.scale, "beta_initializer": _init_name(self.beta_initializer, "zeros"),
-                "gamma_initializer": _init_name(self.gamma_initializer, "ones")}
+                "scale": self.scale}
 
 
 class LRN2D(Layer):

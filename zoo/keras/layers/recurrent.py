@@ -129,10 +129,6 @@ def _rate(layer, what: str, value) -> float:
     return float(value)
 
 
-def _init_name(init):
-    return init if isinstance(init, str) else None
-
-
 class _RNN(Layer):
     """Shared constructor, weights and call of SimpleRNN, LSTM and GRU."""
 
@@ -310,9 +306,6 @@ class _RNN(Layer):
         }
         if self._has_recurrent_activation:
             cfg["recurrent_activation"] = self.recurrent_activation
-        for key in ("kernel_initializer", "recurrent_initializer", "bias_initializer"):
-            if _init_name(getattr(self, key)) is not None:
-                cfg[key] = getattr(self, key)
         return cfg
 
 
@@ -607,7 +600,7 @@ class _ConvLSTM(Layer):
         return y
 
     def get_config(self):
-        cfg = {
+        return {
             **super().get_config(),
             "filters": self.filters,
             "kernel_size": list(self.kernel_size),
@@ -622,10 +615,6 @@ class _ConvLSTM(Layer):
             "return_sequences": self.return_sequences,
             "go_backwards": self.go_backwards,
         }
-        for key in ("kernel_initializer", "recurrent_initializer", "bias_initializer"):
-            if _init_name(getattr(self, key)) is not None:
-                cfg[key] = getattr(self, key)
-        return cfg
 
 
 class ConvLSTM2D(_ConvLSTM):
