@@ -157,3 +157,18 @@ def test_local_fit_runs_replicas_and_equals_one_replica(monkeypatch):
         assert m1._trainer._group is None
     for a, b in zip(m2.get_weights(), m1.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.spark
+def test_fit_rdd_of_samples_equals_local_replay(spark):
+    """Analytics Zoo style: model.fit(rdd_of_samples, ...) trains through the same job."""
+    from zoo.feature.common import Sample
+
+    x, y = make_data(300)
+    rdd = spark.sparkContext.parallelize([Sample(a, np.int64(b)) for a, b in zip(x, y)], 3)
+    m = make_model()
+    hist = m.fit(rdd, batch_size=50, epochs=1, num_workers=2, verbose=0)
+    assert len(hist.history["loss"]) == 1
+    ref = replay(make_model(), x, y, 50, 1)
+    for a, b in zip(m.get_weights(), ref.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
