@@ -187,6 +187,34 @@ static int c3_col_args(const int64_t *g, int64_t N, int64_t n0, int64_t n1, int6
     return 0;
 }
 
+/* n sizes from a Python sequence, each in [1, 2^31), into s */
+static int c3_sizes(PyObject *o, int64_t *s, int n, const char *kernel) {
+    if (c3_ints(o, s, n, kernel) < 0) return -1;
+    for (int i = 0; i < n; i++)
+        if (s[i] < 1 || s[i] > INT32_MAX) {
+            PyErr_Format(PyExc_ValueError, "%s: sizes must lie in [1, 2^31), got entry %d = %lld", kernel, i,
+                         (long long)s[i]);
+            return -1;
+        }
+    return 0;
+}
+
+/* The output buffer o[0] (writable, oc elements) into v[0] and the input o[1] (ic elements) into v[1];
+ * they must not overlap. Returns 0, or -1 with an exception set and nothing held. */
+static int c3_take_pair(PyObject **o, Py_buffer *v, int dtype, int64_t oc, int64_t ic, const char *k,
+                        const char *oname, const char *iname) {
+    if (zoo_take_buffer(o[0], &v[0], dtype, oc, 1, 0, k, oname) < 0 ||
+        zoo_take_buffer(o[1], &v[1], dtype, ic, 0, 0, k, iname) < 0) {
+        zoo_release_buffers(v, 2);
+        return -1;
+    }
+    if (zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len)) {
+        zoo_overlap_error(v, 2, k);
+        return -1;
+    }
+    return 0;
+}
+
 /* im2col3d(col, x, N, n0, n1, geometry, rs, ns, ps, nthreads, dtype) */
 static PyObject *py_im2col3d(PyObject *self, PyObject *args) {
     PyObject *o[2], *geo;
@@ -200,12 +228,7 @@ static PyObject *py_im2col3d(PyObject *self, PyObject *args) {
     if (zoo_check_dtype(dtype, k) < 0 || c3_geometry(geo, g, k) < 0 ||
         c3_col_args(g, N, n0, n1, rs, ns, ps, &xc, &cc, k) < 0)
         return NULL;
-    if (zoo_take_buffer(o[0], &v[0], dtype, cc, 1, 0, k, "col") < 0 ||
-        zoo_take_buffer(o[1], &v[1], dtype, xc, 0, 0, k, "x") < 0) {
-        zoo_release_buffers(v, 2);
-        return NULL;
-    }
-    if (zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len)) return zoo_overlap_error(v, 2, k);
+    if (c3_take_pair(o, v, dtype, cc, xc, k, "col", "x") < 0) return NULL;
     int team = c3_team(nthreads);
     Py_BEGIN_ALLOW_THREADS
     st = dtype == ZOO_F32 ? im2col3d_f32(v[0].buf, v[1].buf, n0, n1, g, rs, ns, ps, team)
@@ -229,12 +252,7 @@ static PyObject *py_col2im3d(PyObject *self, PyObject *args) {
     if (zoo_check_dtype(dtype, k) < 0 || c3_geometry(geo, g, k) < 0 ||
         c3_col_args(g, N, n0, n1, rs, ns, ps, &xc, &cc, k) < 0)
         return NULL;
-    if (zoo_take_buffer(o[0], &v[0], dtype, xc, 1, 0, k, "dx") < 0 ||
-        zoo_take_buffer(o[1], &v[1], dtype, cc, 0, 0, k, "col") < 0) {
-        zoo_release_buffers(v, 2);
-        return NULL;
-    }
-    if (zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len)) return zoo_overlap_error(v, 2, k);
+    if (c3_take_pair(o, v, dtype, xc, cc, k, "dx", "col") < 0) return NULL;
     int team = c3_team(nthreads);
     Py_BEGIN_ALLOW_THREADS
     st = dtype == ZOO_F32 ? col2im3d_f32(v[0].buf, v[1].buf, n0, n1, g, rs, ns, ps, overwrite, team)
@@ -316,12 +334,7 @@ static PyObject *py_avgpool3d_forward(PyObject *self, PyObject *args) {
     if (zoo_check_dtype(dtype, k) < 0 || c3_geometry(geo, g, k) < 0 || c3_ints(after, pa, 3, k) < 0 ||
         c3_pool_counts(g, N, &xc, &yc) < 0)
         return NULL;
-    if (zoo_take_buffer(o[0], &v[0], dtype, yc, 1, 0, k, "y") < 0 ||
-        zoo_take_buffer(o[1], &v[1], dtype, xc, 0, 0, k, "x") < 0) {
-        zoo_release_buffers(v, 2);
-        return NULL;
-    }
-    if (zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len)) return zoo_overlap_error(v, 2, k);
+    if (c3_take_pair(o, v, dtype, yc, xc, k, "y", "x") < 0) return NULL;
     Py_BEGIN_ALLOW_THREADS
     st = dtype == ZOO_F32 ? avgpool3d_forward_f32(v[0].buf, v[1].buf, N * g[0], g, pa, cip)
                           : avgpool3d_forward_f64(v[0].buf, v[1].buf, N * g[0], g, pa, cip);
@@ -342,12 +355,7 @@ static PyObject *py_avgpool3d_backward(PyObject *self, PyObject *args) {
     if (zoo_check_dtype(dtype, k) < 0 || c3_geometry(geo, g, k) < 0 || c3_ints(after, pa, 3, k) < 0 ||
         c3_pool_counts(g, N, &xc, &yc) < 0)
         return NULL;
-    if (zoo_take_buffer(o[0], &v[0], dtype, xc, 1, 0, k, "dx") < 0 ||
-        zoo_take_buffer(o[1], &v[1], dtype, yc, 0, 0, k, "gy") < 0) {
-        zoo_release_buffers(v, 2);
-        return NULL;
-    }
-    if (zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len)) return zoo_overlap_error(v, 2, k);
+    if (c3_take_pair(o, v, dtype, xc, yc, k, "dx", "gy") < 0) return NULL;
     Py_BEGIN_ALLOW_THREADS
     st = dtype == ZOO_F32 ? avgpool3d_backward_f32(v[0].buf, v[1].buf, N * g[0], g, pa, cip, overwrite)
                           : avgpool3d_backward_f64(v[0].buf, v[1].buf, N * g[0], g, pa, cip, overwrite);
@@ -358,13 +366,7 @@ static PyObject *py_avgpool3d_backward(PyObject *self, PyObject *args) {
 
 /* resize sizes (outer, H, W, inner, OH, OW), all positive, into s; x and y counts */
 static int c3_resize_args(PyObject *o, int64_t *s, int64_t *xc, int64_t *yc, const char *kernel) {
-    if (c3_ints(o, s, 6, kernel) < 0) return -1;
-    for (int i = 0; i < 6; i++)
-        if (s[i] < 1 || s[i] > INT32_MAX) {
-            PyErr_Format(PyExc_ValueError, "%s: sizes must lie in [1, 2^31), got entry %d = %lld", kernel, i,
-                         (long long)s[i]);
-            return -1;
-        }
+    if (c3_sizes(o, s, 6, kernel) < 0) return -1;
     int64_t xs[4] = {s[0], s[1], s[2], s[3]}, ys[4] = {s[0], s[4], s[5], s[3]};
     return (c3_prod(xs, 4, xc) < 0 || c3_prod(ys, 4, yc) < 0) ? -1 : 0;
 }
@@ -378,12 +380,7 @@ static PyObject *py_resize_bilinear_forward(PyObject *self, PyObject *args) {
     const char *k = "resize_bilinear_forward";
     if (!PyArg_ParseTuple(args, "OOOiiii", &o[0], &o[1], &sizes, &align, &half, &nthreads, &dtype)) return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || c3_resize_args(sizes, s, &xc, &yc, k) < 0) return NULL;
-    if (zoo_take_buffer(o[0], &v[0], dtype, yc, 1, 0, k, "y") < 0 ||
-        zoo_take_buffer(o[1], &v[1], dtype, xc, 0, 0, k, "x") < 0) {
-        zoo_release_buffers(v, 2);
-        return NULL;
-    }
-    if (zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len)) return zoo_overlap_error(v, 2, k);
+    if (c3_take_pair(o, v, dtype, yc, xc, k, "y", "x") < 0) return NULL;
     int team = c3_team(nthreads);
     Py_BEGIN_ALLOW_THREADS
     st = dtype == ZOO_F32 ? resize_bilinear_forward_f32(v[0].buf, v[1].buf, s, align, half, team)
@@ -404,12 +401,7 @@ static PyObject *py_resize_bilinear_backward(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOiiiii", &o[0], &o[1], &sizes, &align, &half, &overwrite, &nthreads, &dtype))
         return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || c3_resize_args(sizes, s, &xc, &yc, k) < 0) return NULL;
-    if (zoo_take_buffer(o[0], &v[0], dtype, xc, 1, 0, k, "dx") < 0 ||
-        zoo_take_buffer(o[1], &v[1], dtype, yc, 0, 0, k, "gy") < 0) {
-        zoo_release_buffers(v, 2);
-        return NULL;
-    }
-    if (zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len)) return zoo_overlap_error(v, 2, k);
+    if (c3_take_pair(o, v, dtype, xc, yc, k, "dx", "gy") < 0) return NULL;
     int team = c3_team(nthreads);
     Py_BEGIN_ALLOW_THREADS
     st = dtype == ZOO_F32 ? resize_bilinear_backward_f32(v[0].buf, v[1].buf, s, align, half, overwrite, team)
@@ -421,13 +413,7 @@ static PyObject *py_resize_bilinear_backward(PyObject *self, PyObject *args) {
 
 /* upsampling sizes u = (outer, D, H, W, inner, sd, sh, sw), all positive; x and y counts */
 static int c3_upsample_args(PyObject *o, int64_t *u, int64_t *xc, int64_t *yc, const char *kernel) {
-    if (c3_ints(o, u, 8, kernel) < 0) return -1;
-    for (int i = 0; i < 8; i++)
-        if (u[i] < 1 || u[i] > INT32_MAX) {
-            PyErr_Format(PyExc_ValueError, "%s: sizes must lie in [1, 2^31), got entry %d = %lld", kernel, i,
-                         (long long)u[i]);
-            return -1;
-        }
+    if (c3_sizes(o, u, 8, kernel) < 0) return -1;
     int64_t ys[8] = {u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7]};
     return (c3_prod(u, 5, xc) < 0 || c3_prod(ys, 8, yc) < 0) ? -1 : 0;
 }
@@ -441,12 +427,7 @@ static PyObject *py_upsample_forward(PyObject *self, PyObject *args) {
     const char *k = "upsample_forward";
     if (!PyArg_ParseTuple(args, "OOOii", &o[0], &o[1], &sizes, &nthreads, &dtype)) return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || c3_upsample_args(sizes, u, &xc, &yc, k) < 0) return NULL;
-    if (zoo_take_buffer(o[0], &v[0], dtype, yc, 1, 0, k, "y") < 0 ||
-        zoo_take_buffer(o[1], &v[1], dtype, xc, 0, 0, k, "x") < 0) {
-        zoo_release_buffers(v, 2);
-        return NULL;
-    }
-    if (zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len)) return zoo_overlap_error(v, 2, k);
+    if (c3_take_pair(o, v, dtype, yc, xc, k, "y", "x") < 0) return NULL;
     int team = c3_team(nthreads);
     Py_BEGIN_ALLOW_THREADS
     st = dtype == ZOO_F32 ? upsample_forward_f32(v[0].buf, v[1].buf, u, team)
@@ -465,12 +446,7 @@ static PyObject *py_upsample_backward(PyObject *self, PyObject *args) {
     const char *k = "upsample_backward";
     if (!PyArg_ParseTuple(args, "OOOiii", &o[0], &o[1], &sizes, &overwrite, &nthreads, &dtype)) return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || c3_upsample_args(sizes, u, &xc, &yc, k) < 0) return NULL;
-    if (zoo_take_buffer(o[0], &v[0], dtype, xc, 1, 0, k, "dx") < 0 ||
-        zoo_take_buffer(o[1], &v[1], dtype, yc, 0, 0, k, "gy") < 0) {
-        zoo_release_buffers(v, 2);
-        return NULL;
-    }
-    if (zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len)) return zoo_overlap_error(v, 2, k);
+    if (c3_take_pair(o, v, dtype, xc, yc, k, "dx", "gy") < 0) return NULL;
     int team = c3_team(nthreads);
     Py_BEGIN_ALLOW_THREADS
     st = dtype == ZOO_F32 ? upsample_backward_f32(v[0].buf, v[1].buf, u, overwrite, team)

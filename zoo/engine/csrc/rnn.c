@@ -222,6 +222,15 @@ static int check_dims(int64_t B, int64_t Tn, int64_t U, int64_t s, int64_t b0, i
     return zoo_count3(B, Tn, U * G, &n);
 }
 
+/* A step kernel's dtype code, sizes (check_dims) and activation codes (NULL: the kernel has none). */
+static int check_step(int dtype, int64_t B, int64_t Tn, int64_t U, int64_t s, int64_t b0, int64_t b1, int64_t G,
+                      const int *act, const int *ract, const char *k) {
+    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, G, k) < 0) return -1;
+    if (act && check_act(*act, k, "activation") < 0) return -1;
+    if (ract && check_act(*ract, k, "recurrent activation") < 0) return -1;
+    return 0;
+}
+
 /* number of bias-gradient row groups of a batch of B rows */
 static inline int64_t rnn_groups(int64_t B) { return (B + RNN_RB - 1) / RNN_RB; }
 
@@ -232,6 +241,14 @@ static inline int64_t rnn_groups(int64_t B) { return (B + RNN_RB - 1) / RNN_RB; 
         Py_BEGIN_ALLOW_THREADS   \
         st = __VA_ARGS__;        \
         Py_END_ALLOW_THREADS     \
+    } while (0)
+/* the float or double kernel `name` by the dtype code, without the GIL (arguments convert to its types) */
+#define RNN_DISPATCH(st, dtype, name, ...)                 \
+    do {                                                   \
+        if ((dtype) == ZOO_F32)                            \
+            RNN_CALL(st, name##_f32(__VA_ARGS__));         \
+        else                                               \
+            RNN_CALL(st, name##_f64(__VA_ARGS__));         \
     } while (0)
 
 /* simple_rnn_forward_step(hs, xp, g|None, bias|None, mask|None, h0|None, B, T, U, s, b0, b1, act, p0, p1,
@@ -246,19 +263,13 @@ static PyObject *py_simple_rnn_forward_step(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOnnnnnniddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &B, &Tn, &U, &s, &b0,
                           &b1, &act, &p0, &p1, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 1, k) < 0 ||
-        check_act(act, k, "activation") < 0)
-        return NULL;
+    if (check_step(dtype, B, Tn, U, s, b0, b1, 1, &act, NULL, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     rnn_arg a[6] = {{o[0], BTU, 1, 0, "hs"}, {o[1], BTU, 0, 0, "xp"}, {o[2], B * U, 0, 1, "g"},
                     {o[3], U, 0, 1, "bias"}, {o[4], B * Tn, 0, 1, "mask"}, {o[5], B * U, 0, 1, "h0"}};
     if (take_all(a, v, 6, dtype, k) < 0) return NULL;
-    if (dtype == ZOO_F32)
-        RNN_CALL(st, simple_rnn_forward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, B, Tn,
-                     U, s, b0, b1, act, (float)p0, (float)p1));
-    else
-        RNN_CALL(st, simple_rnn_forward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, B, Tn,
-                     U, s, b0, b1, act, p0, p1));
+    RNN_DISPATCH(st, dtype, simple_rnn_forward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, B,
+                 Tn, U, s, b0, b1, act, p0, p1);
     zoo_release_buffers(v, 6);
     return zoo_status_to_py(st, k);
 }
@@ -275,20 +286,14 @@ static PyObject *py_simple_rnn_backward_step(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOnnnnnnidi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &B, &Tn, &U,
                           &s, &b0, &b1, &act, &p0, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 1, k) < 0 ||
-        check_act(act, k, "activation") < 0)
-        return NULL;
+    if (check_step(dtype, B, Tn, U, s, b0, b1, 1, &act, NULL, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     rnn_arg a[7] = {{o[0], BTU, 1, 0, "dxp"},     {o[1], B * U, 1, 0, "dcarry"}, {o[2], rnn_groups(B) * U, 1, 1, "dbp"},
                     {o[3], B * U, 0, 1, "dhr"},  {o[4], BTU, 0, 1, "dseq"},     {o[5], BTU, 0, 0, "hs"},
                     {o[6], B * Tn, 0, 1, "mask"}};
     if (take_all(a, v, 7, dtype, k) < 0) return NULL;
-    if (dtype == ZOO_F32)
-        RNN_CALL(st, simple_rnn_backward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
-                     v[6].buf, B, Tn, U, s, b0, b1, act, (float)p0));
-    else
-        RNN_CALL(st, simple_rnn_backward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
-                     v[6].buf, B, Tn, U, s, b0, b1, act, p0));
+    RNN_DISPATCH(st, dtype, simple_rnn_backward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
+                 v[6].buf, B, Tn, U, s, b0, b1, act, p0);
     zoo_release_buffers(v, 7);
     return zoo_status_to_py(st, k);
 }
@@ -305,22 +310,15 @@ static PyObject *py_lstm_forward_step(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOOOnnnnnniddiddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7],
                           &o[8], &o[9], &B, &Tn, &U, &s, &b0, &b1, RNN_PARSE_ACT2, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 4, k) < 0 ||
-        check_act(act, k, "activation") < 0 || check_act(ract, k, "recurrent activation") < 0)
-        return NULL;
+    if (check_step(dtype, B, Tn, U, s, b0, b1, 4, &act, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     rnn_arg a[10] = {{o[0], 4 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "hs"},          {o[2], BTU, 1, 0, "cs"},
                      {o[3], BTU, 1, 0, "tc"},        {o[4], 4 * BTU, 0, 0, "xp"},      {o[5], 4 * B * U, 0, 1, "g"},
                      {o[6], 4 * U, 0, 1, "bias"},    {o[7], B * Tn, 0, 1, "mask"},     {o[8], B * U, 0, 1, "h0"},
                      {o[9], B * U, 0, 1, "c0"}};
     if (take_all(a, v, 10, dtype, k) < 0) return NULL;
-    if (dtype == ZOO_F32)
-        RNN_CALL(st, lstm_forward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                     v[7].buf, v[8].buf, v[9].buf, B, Tn, U, s, b0, b1, act, (float)ap0, (float)ap1, ract, (float)rp0,
-                     (float)rp1));
-    else
-        RNN_CALL(st, lstm_forward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                     v[7].buf, v[8].buf, v[9].buf, B, Tn, U, s, b0, b1, act, ap0, ap1, ract, rp0, rp1));
+    RNN_DISPATCH(st, dtype, lstm_forward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                 v[7].buf, v[8].buf, v[9].buf, B, Tn, U, s, b0, b1, act, ap0, ap1, ract, rp0, rp1);
     zoo_release_buffers(v, 10);
     return zoo_status_to_py(st, k);
 }
@@ -337,9 +335,7 @@ static PyObject *py_lstm_backward_step(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOOOOnnnnnnididi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7],
                           &o[8], &o[9], &o[10], &B, &Tn, &U, &s, &b0, &b1, &act, &ap0, &ract, &rp0, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 4, k) < 0 ||
-        check_act(act, k, "activation") < 0 || check_act(ract, k, "recurrent activation") < 0)
-        return NULL;
+    if (check_step(dtype, B, Tn, U, s, b0, b1, 4, &act, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     rnn_arg a[11] = {{o[0], 4 * BTU, 1, 0, "dgates"},
                      {o[1], B * U, 1, 0, "dc"},
@@ -353,12 +349,8 @@ static PyObject *py_lstm_backward_step(PyObject *self, PyObject *args) {
                      {o[9], B * U, 0, 1, "c0"},
                      {o[10], B * Tn, 0, 1, "mask"}};
     if (take_all(a, v, 11, dtype, k) < 0) return NULL;
-    if (dtype == ZOO_F32)
-        RNN_CALL(st, lstm_backward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                     v[7].buf, v[8].buf, v[9].buf, v[10].buf, B, Tn, U, s, b0, b1, act, (float)ap0, ract, (float)rp0));
-    else
-        RNN_CALL(st, lstm_backward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                     v[7].buf, v[8].buf, v[9].buf, v[10].buf, B, Tn, U, s, b0, b1, act, ap0, ract, rp0));
+    RNN_DISPATCH(st, dtype, lstm_backward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                 v[7].buf, v[8].buf, v[9].buf, v[10].buf, B, Tn, U, s, b0, b1, act, ap0, ract, rp0);
     zoo_release_buffers(v, 11);
     return zoo_status_to_py(st, k);
 }
@@ -375,20 +367,14 @@ static PyObject *py_gru_forward_step(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOnnnnnniddiddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &B,
                           &Tn, &U, &s, &b0, &b1, RNN_PARSE_ACT2, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 4, k) < 0 ||
-        check_act(act, k, "activation") < 0 || check_act(ract, k, "recurrent activation") < 0)
-        return NULL;
+    if (check_step(dtype, B, Tn, U, s, b0, b1, 4, &act, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     rnn_arg a[8] = {{o[0], 4 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "hs"},       {o[2], 3 * BTU, 0, 0, "xp"},
                     {o[3], 3 * B * U, 0, 1, "g"},   {o[4], 3 * U, 0, 1, "bi"},     {o[5], 3 * U, 0, 1, "br"},
                     {o[6], B * Tn, 0, 1, "mask"},   {o[7], B * U, 0, 1, "h0"}};
     if (take_all(a, v, 8, dtype, k) < 0) return NULL;
-    if (dtype == ZOO_F32)
-        RNN_CALL(st, gru_forward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                     v[7].buf, B, Tn, U, s, b0, b1, act, (float)ap0, (float)ap1, ract, (float)rp0, (float)rp1));
-    else
-        RNN_CALL(st, gru_forward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                     v[7].buf, B, Tn, U, s, b0, b1, act, ap0, ap1, ract, rp0, rp1));
+    RNN_DISPATCH(st, dtype, gru_forward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                 v[7].buf, B, Tn, U, s, b0, b1, act, ap0, ap1, ract, rp0, rp1);
     zoo_release_buffers(v, 8);
     return zoo_status_to_py(st, k);
 }
@@ -405,21 +391,15 @@ static PyObject *py_gru_backward_step(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOOOOnnnnnnididi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7],
                           &o[8], &o[9], &o[10], &B, &Tn, &U, &s, &b0, &b1, &act, &ap0, &ract, &rp0, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 4, k) < 0 ||
-        check_act(act, k, "activation") < 0 || check_act(ract, k, "recurrent activation") < 0)
-        return NULL;
+    if (check_step(dtype, B, Tn, U, s, b0, b1, 4, &act, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U, nb = rnn_groups(B) * 3 * U;
     rnn_arg a[11] = {{o[0], 3 * BTU, 1, 0, "dxp"}, {o[1], 3 * BTU, 1, 0, "dgr"},   {o[2], B * U, 1, 0, "dcarry"},
                      {o[3], nb, 1, 1, "dbpi"},     {o[4], nb, 1, 1, "dbpr"},        {o[5], B * U, 0, 1, "dhr"},
                      {o[6], BTU, 0, 1, "dseq"},    {o[7], 4 * BTU, 0, 0, "gates"}, {o[8], BTU, 0, 0, "hs"},
                      {o[9], B * U, 0, 1, "h0"},    {o[10], B * Tn, 0, 1, "mask"}};
     if (take_all(a, v, 11, dtype, k) < 0) return NULL;
-    if (dtype == ZOO_F32)
-        RNN_CALL(st, gru_backward_step_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                     v[7].buf, v[8].buf, v[9].buf, v[10].buf, B, Tn, U, s, b0, b1, act, (float)ap0, ract, (float)rp0));
-    else
-        RNN_CALL(st, gru_backward_step_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                     v[7].buf, v[8].buf, v[9].buf, v[10].buf, B, Tn, U, s, b0, b1, act, ap0, ract, rp0));
+    RNN_DISPATCH(st, dtype, gru_backward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                 v[7].buf, v[8].buf, v[9].buf, v[10].buf, B, Tn, U, s, b0, b1, act, ap0, ract, rp0);
     zoo_release_buffers(v, 11);
     return zoo_status_to_py(st, k);
 }
@@ -436,21 +416,15 @@ static PyObject *py_gru1_forward_gates(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOnnnnnniddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &B,
                           &Tn, &U, &s, &b0, &b1, &ract, &rp0, &rp1, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 3, k) < 0 ||
-        check_act(ract, k, "recurrent activation") < 0)
-        return NULL;
+    if (check_step(dtype, B, Tn, U, s, b0, b1, 3, NULL, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     /* hs is only read here (h_{s-1}) */
     rnn_arg a[8] = {{o[0], 3 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "rh"},       {o[2], BTU, 0, 0, "hs"},
                     {o[3], 3 * BTU, 0, 0, "xp"},    {o[4], 2 * B * U, 0, 1, "g1"}, {o[5], 3 * U, 0, 1, "bias"},
                     {o[6], B * Tn, 0, 1, "mask"},   {o[7], B * U, 0, 1, "h0"}};
     if (take_all(a, v, 8, dtype, k) < 0) return NULL;
-    if (dtype == ZOO_F32)
-        RNN_CALL(st, gru1_forward_gates_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                     v[7].buf, B, Tn, U, s, b0, b1, ract, (float)rp0, (float)rp1));
-    else
-        RNN_CALL(st, gru1_forward_gates_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                     v[7].buf, B, Tn, U, s, b0, b1, ract, rp0, rp1));
+    RNN_DISPATCH(st, dtype, gru1_forward_gates, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                 v[7].buf, B, Tn, U, s, b0, b1, ract, rp0, rp1);
     zoo_release_buffers(v, 8);
     return zoo_status_to_py(st, k);
 }
@@ -467,20 +441,14 @@ static PyObject *py_gru1_forward_state(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOnnnnnniddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &B, &Tn, &U,
                           &s, &b0, &b1, &act, &ap0, &ap1, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 3, k) < 0 ||
-        check_act(act, k, "activation") < 0)
-        return NULL;
+    if (check_step(dtype, B, Tn, U, s, b0, b1, 3, &act, NULL, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     rnn_arg a[7] = {{o[0], 3 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "hs"},    {o[2], 3 * BTU, 0, 0, "xp"},
                     {o[3], B * U, 0, 1, "g2"},      {o[4], 3 * U, 0, 1, "bias"}, {o[5], B * Tn, 0, 1, "mask"},
                     {o[6], B * U, 0, 1, "h0"}};
     if (take_all(a, v, 7, dtype, k) < 0) return NULL;
-    if (dtype == ZOO_F32)
-        RNN_CALL(st, gru1_forward_state_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, B,
-                     Tn, U, s, b0, b1, act, (float)ap0, (float)ap1));
-    else
-        RNN_CALL(st, gru1_forward_state_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, B,
-                     Tn, U, s, b0, b1, act, ap0, ap1));
+    RNN_DISPATCH(st, dtype, gru1_forward_state, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                 B, Tn, U, s, b0, b1, act, ap0, ap1);
     zoo_release_buffers(v, 7);
     return zoo_status_to_py(st, k);
 }
@@ -497,20 +465,14 @@ static PyObject *py_gru1_backward_state(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOnnnnnnididi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &B,
                           &Tn, &U, &s, &b0, &b1, &act, &ap0, &ract, &rp0, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 3, k) < 0 ||
-        check_act(act, k, "activation") < 0 || check_act(ract, k, "recurrent activation") < 0)
-        return NULL;
+    if (check_step(dtype, B, Tn, U, s, b0, b1, 3, &act, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     rnn_arg a[8] = {{o[0], 3 * BTU, 1, 0, "dxp"},   {o[1], B * U, 1, 0, "dcarry"}, {o[2], B * U, 0, 1, "dhr"},
                     {o[3], BTU, 0, 1, "dseq"},      {o[4], 3 * BTU, 0, 0, "gates"}, {o[5], BTU, 0, 0, "hs"},
                     {o[6], B * U, 0, 1, "h0"},      {o[7], B * Tn, 0, 1, "mask"}};
     if (take_all(a, v, 8, dtype, k) < 0) return NULL;
-    if (dtype == ZOO_F32)
-        RNN_CALL(st, gru1_backward_state_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                     v[7].buf, B, Tn, U, s, b0, b1, act, (float)ap0, ract, (float)rp0));
-    else
-        RNN_CALL(st, gru1_backward_state_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                     v[7].buf, B, Tn, U, s, b0, b1, act, ap0, ract, rp0));
+    RNN_DISPATCH(st, dtype, gru1_backward_state, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                 v[7].buf, B, Tn, U, s, b0, b1, act, ap0, ract, rp0);
     zoo_release_buffers(v, 8);
     return zoo_status_to_py(st, k);
 }
@@ -527,21 +489,15 @@ static PyObject *py_gru1_backward_gates(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOnnnnnnidi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &B,
                           &Tn, &U, &s, &b0, &b1, &ract, &rp0, &dtype))
         return NULL;
-    if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, 3, k) < 0 ||
-        check_act(ract, k, "recurrent activation") < 0)
-        return NULL;
+    if (check_step(dtype, B, Tn, U, s, b0, b1, 3, NULL, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     rnn_arg a[8] = {{o[0], 3 * BTU, 1, 0, "dxp"},   {o[1], B * U, 1, 0, "dcarry"},
                     {o[2], rnn_groups(B) * 3 * U, 1, 1, "dbp"},
                     {o[3], B * U, 0, 0, "drh"},     {o[4], 3 * BTU, 0, 0, "gates"}, {o[5], BTU, 0, 0, "hs"},
                     {o[6], B * U, 0, 1, "h0"},      {o[7], B * Tn, 0, 1, "mask"}};
     if (take_all(a, v, 8, dtype, k) < 0) return NULL;
-    if (dtype == ZOO_F32)
-        RNN_CALL(st, gru1_backward_gates_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                     v[7].buf, B, Tn, U, s, b0, b1, ract, (float)rp0));
-    else
-        RNN_CALL(st, gru1_backward_gates_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                     v[7].buf, B, Tn, U, s, b0, b1, ract, rp0));
+    RNN_DISPATCH(st, dtype, gru1_backward_gates, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+                 v[7].buf, B, Tn, U, s, b0, b1, ract, rp0);
     zoo_release_buffers(v, 8);
     return zoo_status_to_py(st, k);
 }
