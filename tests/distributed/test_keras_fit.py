@@ -85,8 +85,14 @@ def test_fit_dataframe_equals_local_replay_and_predicts_a_dataframe(frame):
 def test_fit_dataframe_verbose_lines_checkpoint_end_trigger_and_save(frame, tmp_path, capsys):
     m = make_model(1)
     m.set_checkpoint(str(tmp_path / "ckpt"))
-    hist = m.fit(frame, batch_size=100, epochs=2, num_workers=2, verbose=1)
+    m.set_tensorboard(str(tmp_path / "tb"), "spark")
+    hist = m.fit(frame, batch_size=100, epochs=2, num_workers=2, verbose=1, validation_data=frame)
     assert len(hist.history["loss"]) == 2
+    # TensorBoard summaries are written once, by the driver: one Loss per iteration, one val point per epoch
+    losses = m.get_train_summary("Loss")
+    assert [s for s, _, _ in losses] == list(range(1, 13))
+    assert [v for _, v, _ in losses] == pytest.approx([i["loss"] for i in m.distributed_info["iterations"]])
+    assert len(m.get_train_summary("Throughput")) == 12 and len(m.get_validation_summary("Loss")) == 2
     out = capsys.readouterr().out
     assert "Epoch 1/2 - loss: " in out and "Epoch 2/2 - loss: " in out and "samples/s" in out
     assert os.listdir(tmp_path / "ckpt")

@@ -356,8 +356,10 @@ class SummaryCallback(Callback):
             return
         state = self.trainer.state
         values = []
-        for tag, value in (("Loss", logs.get("loss")), ("LearningRate", logs.get("lr")),
-                           ("Throughput", logs.get("size", 0) / dt if dt > 0 else None)):
+        rate = logs.get("batch_throughput")  # measured where the batch ran (Spark workers), else timed here
+        if rate is None:
+            rate = logs.get("size", 0) / dt if dt > 0 else None
+        for tag, value in (("Loss", logs.get("loss")), ("LearningRate", logs.get("lr")), ("Throughput", rate)):
             if value is None:
                 continue
             trig = self.train._triggers.get(tag)

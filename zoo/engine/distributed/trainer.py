@@ -343,24 +343,31 @@ class DistributedTrainer:
         cbs = list(callbacks or [])
         if not cbs:
             return
+        st = self.trainer.state
+        final = (st.epoch, st.iteration, st.loss)
         for cb in cbs:
             cb.trainer = self.trainer
             cb.on_train_begin({})
         by_epoch: dict[int, list] = {}
         for it in self.iterations:
             by_epoch.setdefault(it["epoch"], []).append(it)
-        for e in sorted(set(by_epoch) | set(epochs)):
-            for cb in cbs:
-                cb.on_epoch_begin(e, {})
-            for b, it in enumerate(by_epoch.get(e, [])):
-                logs = {"loss": it["loss"], "size": it["size"], "lr": it["lr"], "throughput": it["throughput"],
-                        "iteration": it["iteration"]}
+        try:  # the trainer's state walks through the job's iterations, as callbacks saw it live
+            for e in sorted(set(by_epoch) | set(epochs)):
+                st.epoch = e
                 for cb in cbs:
-                    cb.on_batch_begin(b, {})
-                    cb.on_batch_end(b, logs)
-            if e in epochs:
-                for cb in cbs:
-                    cb.on_epoch_end(e, epochs[e])
+                    cb.on_epoch_begin(e, {})
+                for b, it in enumerate(by_epoch.get(e, [])):
+                    logs = {"loss": it["loss"], "size": it["size"], "lr": it["lr"], "throughput": it["throughput"],
+                            "batch_throughput": it["throughput"], "iteration": it["iteration"]}
+                    st.iteration, st.loss = it["iteration"], it["loss"]
+                    for cb in cbs:
+                        cb.on_batch_begin(b, {})
+                        cb.on_batch_end(b, logs)
+                if e in epochs:
+                    for cb in cbs:
+                        cb.on_epoch_end(e, epochs[e])
+        finally:
+            st.epoch, st.iteration, st.loss = final
         for cb in cbs:
             cb.on_train_end({})
 
