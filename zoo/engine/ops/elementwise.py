@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from zoo.engine.ops.base import Ctx, Op, broadcast_shapes, register, unbroadcast
-from zoo.engine.ops.shape import common_shape
+from zoo.engine.ops.shape._common import common_shape
 
 __all__ = [
     "Abs",
