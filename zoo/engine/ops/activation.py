@@ -204,14 +204,26 @@ class Activation(Op):
         return (dx,)
 
 
-@register
-class Relu(Activation):
-    """y = max(x, 0)."""
-
-    type_name = "relu"
+def _fixed(name: str, kind: str, doc: str) -> type[Activation]:
+    """A registered Activation of `kind` without parameters: `name()` is `Activation(kind)`."""
 
     def __init__(self):
-        super().__init__("relu")
+        Activation.__init__(self, kind)
+
+    cls = type(name, (Activation,), {"__doc__": doc, "__module__": __name__, "type_name": kind, "__init__": __init__})
+    return register(cls)
+
+
+Relu = _fixed("Relu", "relu", "y = max(x, 0).")
+Selu = _fixed("Selu", "selu", "y = scale (x > 0 ? x : alpha (e^x - 1)) with alpha = 1.6732632..., "
+                              "scale = 1.0507009...")
+Sigmoid = _fixed("Sigmoid", "sigmoid", "y = 1 / (1 + e^-x).")
+Tanh = _fixed("Tanh", "tanh", "y = tanh(x).")
+Softplus = _fixed("Softplus", "softplus", "y = log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|).")
+Softsign = _fixed("Softsign", "softsign", "y = x / (1 + |x|).")
+Swish = _fixed("Swish", "swish", "y = x sigmoid(x) (also called SiLU).")
+Relu6 = _fixed("Relu6", "relu6", "y = min(max(x, 0), 6).")
+Exponential = _fixed("Exponential", "exponential", "y = e^x.")
 
 
 @register
@@ -235,16 +247,6 @@ class Elu(Activation):
 
 
 @register
-class Selu(Activation):
-    """y = scale (x > 0 ? x : alpha (e^x - 1)) with alpha = 1.6732632..., scale = 1.0507009..."""
-
-    type_name = "selu"
-
-    def __init__(self):
-        super().__init__("selu")
-
-
-@register
 class Gelu(Activation):
     """y = x/2 (1 + erf(x / sqrt 2)); approximate: x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
 
@@ -252,16 +254,6 @@ class Gelu(Activation):
 
     def __init__(self, approximate: bool = False):
         super().__init__("gelu", approximate=approximate)
-
-
-@register
-class Sigmoid(Activation):
-    """y = 1 / (1 + e^-x)."""
-
-    type_name = "sigmoid"
-
-    def __init__(self):
-        super().__init__("sigmoid")
 
 
 @register
@@ -274,57 +266,7 @@ class HardSigmoid(Activation):
         super().__init__("hard_sigmoid", slope=slope, offset=offset)
 
 
-@register
-class Tanh(Activation):
-    """y = tanh(x)."""
-
-    type_name = "tanh"
-
-    def __init__(self):
-        super().__init__("tanh")
-
-
-@register
-class Softplus(Activation):
-    """y = log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|)."""
-
-    type_name = "softplus"
-
-    def __init__(self):
-        super().__init__("softplus")
-
-
-@register
-class Softsign(Activation):
-    """y = x / (1 + |x|)."""
-
-    type_name = "softsign"
-
-    def __init__(self):
-        super().__init__("softsign")
-
-
-@register
-class Swish(Activation):
-    """y = x sigmoid(x) (also called SiLU)."""
-
-    type_name = "swish"
-
-    def __init__(self):
-        super().__init__("swish")
-
-
 Silu = Swish
-
-
-@register
-class Relu6(Activation):
-    """y = min(max(x, 0), 6)."""
-
-    type_name = "relu6"
-
-    def __init__(self):
-        super().__init__("relu6")
 
 
 @register
@@ -335,16 +277,6 @@ class HardSwish(Activation):
 
     def __init__(self, slope: float = 1.0 / 6.0, offset: float = 0.5):
         super().__init__("hard_swish", slope=slope, offset=offset)
-
-
-@register
-class Exponential(Activation):
-    """y = e^x."""
-
-    type_name = "exponential"
-
-    def __init__(self):
-        super().__init__("exponential")
 
 
 # ---- bias + activation ------------------------------------------------------------------------
