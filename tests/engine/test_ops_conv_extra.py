@@ -8,6 +8,7 @@ import pytest
 
 from tests.harness import assert_close, check_grad, check_threads, run_op
 from zoo.engine.kernels import conv3d as K
+from zoo.engine.ops import chunks
 from zoo.engine.ops import conv3d as C3
 from zoo.engine.ops.base import from_config
 from zoo.engine.ops.conv3d import AvgPool3D, Conv3D, MaxPool3D, same_pads
@@ -249,7 +250,7 @@ def test_conv3d_1x1_and_chunked_backward(rng, monkeypatch):
     x = rng.normal(size=(3, 4, 2, 3, 3))
     check_grad(Conv3D(), [x, rng.normal(size=(5, 4, 1, 1, 1)), rng.normal(size=5)])
     check_grad(Conv3D(), [x, rng.normal(size=(5, 4, 1, 1, 1))])
-    monkeypatch.setattr(C3, "COL_CHUNK_BYTES", 1)  # one image per chunk: dW summed over chunks
+    monkeypatch.setattr(chunks, "COL_CHUNK_BYTES", 1)  # one image per chunk: dW summed over chunks
     w = rng.normal(size=(2, 4, 2, 2, 2))
     op = Conv3D(1, "same")
     y, ctx = run_op(op, x, w)
@@ -489,7 +490,7 @@ def test_conv_transpose_chunks_threads_and_float32(rng, monkeypatch):
 
     whole = run()
     check_threads(run)
-    monkeypatch.setattr(C3, "COL_CHUNK_BYTES", 1)
+    monkeypatch.setattr(chunks, "COL_CHUNK_BYTES", 1)
     chunked = run()
     for a, b in zip(whole, chunked):
         assert_close(a, b, rtol=1e-5, atol=1e-5)
@@ -556,7 +557,7 @@ def test_locally_connected1d_chunks_and_threads(rng, monkeypatch):
     y, _ = run_op(op, x, w, b)
     assert_close(y, _naive_local(x, w, (3,), (2,), b), rtol=1e-10, atol=1e-10)
     check_grad(op, [x, w, b])
-    monkeypatch.setattr(C3, "COL_CHUNK_BYTES", 1)
+    monkeypatch.setattr(chunks, "COL_CHUNK_BYTES", 1)
     y2, ctx = run_op(op, x, w, b)
     assert len(ctx.local_plan.chunks) == 4
     assert_close(y2, y, rtol=1e-12)

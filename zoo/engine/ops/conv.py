@@ -27,6 +27,16 @@ import numpy as np
 from zoo.engine import _native, threads
 from zoo.engine.kernels import conv as K
 from zoo.engine.ops.base import Ctx, Op, as_pair, register
+from zoo.engine.ops.chunks import plan_chunks
+from zoo.engine.ops.conv_plan import Plan, Worker, kernel_args, make_buffers, run_workers
+from zoo.engine.ops.padding import (
+    conv_output_size,
+    is_int,
+    padding_config,
+    parse_padding_2d,
+    resolve_pads,
+    same_pads,
+)
 
 __all__ = [
     "COL_CHUNK_BYTES",
@@ -43,115 +53,6 @@ __all__ = [
 COL_CHUNK_BYTES = 4 << 20
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def same_pads(size: int, k: int, s: int, d: int = 1) -> tuple[int, int]:
-    """TF 'SAME' padding (before, after) of one axis: output ceil(size / s), odd pixel after."""
-    out = -(-size // s)
-    total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
-    return total // 2, total - total // 2
-
-
-def conv_output_size(size: int, k: int, s: int, d: int, lo: int, hi: int) -> int:
-    """floor((size + lo + hi - ((k - 1)*d + 1)) / s) + 1 (may be < 1 if the kernel does not fit)."""
-    return (size + lo + hi - ((k - 1) * d + 1)) // s + 1
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def parse_padding_2d(padding, what: str):
-    """'valid' | 'same' | ((top, bottom), (left, right)) from the accepted padding forms."""
-    if isinstance(padding, str):
-        p = padding.lower()
-        if p in ("valid", "same"):
-            return p
-    elif _is_int(padding) and padding >= 0:
-        return ((int(padding), int(padding)), (int(padding), int(padding)))
-    elif isinstance(padding, (tuple, list)) and len(padding) == 2:
-        if all(_is_int(v) and v >= 0 for v in padding):
-            return ((int(padding[0]), int(padding[0])), (int(padding[1]), int(padding[1])))
-        if all(
-            isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_int(u) and u >= 0 for u in v)
-            for v in padding
-        ):
-            return tuple((int(v[0]), int(v[1])) for v in padding)
-    raise ValueError(
-        f"{what}: padding must be 'valid', 'same', a non-negative int, a pair (ph, pw) or "
-        f"((top, bottom), (left, right)), got {padding!r}"
-    )
-
-
-def resolve_pads(padding, hw, kernel, strides, dilation) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Explicit ((top, bottom), (left, right)) pads of a parsed padding for input size hw = (H, W)."""
-    if padding == "valid":
-        return ((0, 0), (0, 0))
-    if padding == "same":
-        return tuple(same_pads(hw[a], kernel[a], strides[a], dilation[a]) for a in range(2))
-    return padding
-
-
-def _padding_config(padding):
-    return padding if isinstance(padding, str) else [list(p) for p in padding]
-
-
-class _Worker:
-    """One thread's private buffers: the column matrix and GEMM output of one chunk (views
-    per chunk size) and which chunk's columns its buffer holds (-1: none)."""
-
-    __slots__ = ("col_chunk", "ks", "views")
-
-
-class _Plan:
-    """Everything a convolution needs for one (input shape, weight shape, dtype, threads):
-    geometry, mode, image chunks, workers and buffers. Built once, reused until those change.
-
-    Chunks do not depend on the number of threads, and each chunk's weight and bias
-    gradients go to their own slot, summed in chunk order: results are the same for any
-    number of threads (each GEMM runs single-threaded whenever several threads share a batch).
-    """
-
-    __slots__ = (
-        "args",
-        "chunks",
-        "db",
-        "db_parts",
-        "du",
-        "dw",
-        "dw_parts",
-        "dx",
-        "g",
-        "has_b",
-        "key",
-        "mode",
-        "nk",
-        "u",
-        "u_of",
-        "workers",
-        "x",
-        "y",
-    )
-
-    @property
-    def n_chunks(self) -> int:
-        """Image chunks the batch is cut into (1 for the depthwise mode)."""
-        return len(self.chunks) if self.mode != "depthwise" else 1
-
-
-def _run_workers(workers: list, n_chunks: int, fn) -> None:
-    """fn(worker, chunk) for every chunk, the chunks handed out dynamically to the workers:
-    worker 0 is this thread, the others run on zoo's thread pool (threads.run_queue). A worker
-    whose buffer still holds a chunk's columns (worker.col_chunk) takes that chunk first.
-
-    While several workers run, BLAS is set to one thread (each worker runs single-threaded
-    GEMMs on its own chunk, which stays in its core's cache) and the C kernels are called
-    with one OpenMP thread.
-    """
-    held = {w.col_chunk for w in workers if 0 <= w.col_chunk < n_chunks}
-    rest = [c for c in range(n_chunks - 1, -1, -1) if c not in held]
-    first = [w.col_chunk if w.col_chunk in held else None for w in workers]
-    threads.run_queue(len(workers), rest, lambda k, c: fn(workers[k], c), first)
 
 
 #: 3x3 stride-1 convolutions (no dilation or groups) with at least this many input and
@@ -198,14 +99,14 @@ class Conv2D(Op):
         self.strides = as_pair(strides, f"{name}: strides")
         self.dilation = as_pair(dilation, f"{name}: dilation")
         self.padding = parse_padding_2d(padding, name)
-        if not _is_int(groups) or groups < 1:
+        if not is_int(groups) or groups < 1:
             raise ValueError(f"{name}: groups must be a positive int, got {groups!r}")
         self.groups = int(groups)
 
     def get_config(self) -> dict:
         return {
             "strides": list(self.strides),
-            "padding": _padding_config(self.padding),
+            "padding": padding_config(self.padding),
             "dilation": list(self.dilation),
             "groups": self.groups,
         }
@@ -281,7 +182,7 @@ class Conv2D(Op):
                 f"{'' if b is None else ', ' + str(b.dtype)}"
             )
 
-    def _plan(self, ctx: Ctx, x, w, b) -> _Plan:
+    def _plan(self, ctx: Ctx, x, w, b) -> Plan:
         nthreads = threads.get_num_threads()
         key = (x.shape, x.dtype, w.shape, w.dtype, None if b is None else (b.shape, b.dtype), nthreads)
         plan = ctx.__dict__.get("conv_plan")
@@ -302,7 +203,7 @@ class Conv2D(Op):
             x.shape, w.shape[2:], self.strides, self.dilation, pads, w.shape[0], self.groups, name
         )
         dt = x.dtype
-        plan = _Plan()
+        plan = Plan()
         plan.key, plan.g, plan.has_b, plan.x = key, g, b is not None, None
         plan.y = ctx.buf("y", g.out_shape, dt)
         plan.dx = None
@@ -332,93 +233,15 @@ class Conv2D(Op):
             plan.mode = "gemm"
             per_image = g.col_rows() * g.P * dt.itemsize
         budget = WINOGRAD_CHUNK_BYTES if plan.mode == "winograd" else COL_CHUNK_BYTES
-        nb = max(1, min(-(-g.N // MIN_CHUNKS), budget // max(per_image, 1)))
-        nb = -(-g.N // -(-g.N // nb))  # even chunks
-        for n0 in range(0, g.N, nb):
-            n1 = min(n0 + nb, g.N)
-            plan.chunks.append((n0, n1, plan.y[n0:n1].reshape(n1 - n0, g.O, g.P)))
+        ranges = plan_chunks(g.N, per_image, budget, MIN_CHUNKS)
+        nb = ranges[0][1]
+        plan.chunks = [(n0, n1, plan.y[n0:n1].reshape(n1 - n0, g.O, g.P)) for n0, n1 in ranges]
         n_workers = min(nthreads, len(plan.chunks))
         plan.nk = 1 if n_workers > 1 else 0
-        rows = g.col_rows()
-        gr, kk, og = g.groups, rows // g.groups, g.O // g.groups
-        if plan.mode == "1x1":
-            dw_shape = (g.O, g.C)
-        elif plan.mode == "winograd":
-            dw_shape = (16, g.O, g.C)
-            plan.u = ctx.buf("wino_u", dw_shape, dt)
-            plan.du = ctx.buf("wino_du", dw_shape, dt)
-        else:
-            dw_shape = (g.O, rows) if gr == 1 else (gr, og, kk)
-        plan.dw_parts = ctx.buf("dw_parts", (len(plan.chunks), *dw_shape), dt)
-        plan.db_parts = ctx.buf("db_parts", (len(plan.chunks), g.O), dt) if b is not None else None
-        for k in range(n_workers):
-            wk = _Worker()
-            wk.col_chunk, wk.views, wk.ks = -1, {}, None
-            if plan.mode == "1x1":
-                wk.views[0] = ctx.buf(("dwtmp", k), (nb, g.O, g.C), dt)
-            elif plan.mode == "winograd":
-                t = th * tw
-                ksv, ksm = K.wino_stride(g.C, nb, g), K.wino_stride(g.O, nb, g)
-                vbuf = ctx.buf(("wino_v", k), (16 * ksv,), dt)
-                mbuf = ctx.buf(("wino_m", k), (16 * ksm,), dt)
-                wk.ks = (ksv, ksm)
-                for m in {n1 - n0 for n0, n1, _ in plan.chunks}:
-                    v3 = vbuf.reshape(16, ksv)[:, : g.C * m * t].reshape(16, g.C, m * t)
-                    m3 = mbuf.reshape(16, ksm)[:, : g.O * m * t].reshape(16, g.O, m * t)
-                    wk.views[m] = (vbuf, v3, v3.transpose(0, 2, 1), mbuf, m3)
-            else:
-                rs = K.col_stride(nb, g)
-                wk.ks = rs
-                col = ctx.buf(("col", k), (rows * rs,), dt)
-                y2 = ctx.buf(("y2", k), (g.O * nb * g.P,), dt)
-                for m in {n1 - n0 for n0, n1, _ in plan.chunks}:
-                    t = y2[: g.O * m * g.P]
-                    if gr == 1:
-                        c3, t3 = col.reshape(rows, rs)[:, : m * g.P], t.reshape(g.O, m * g.P)
-                        ct = c3.T
-                    else:
-                        c3, t3 = col.reshape(gr, kk, rs)[:, :, : m * g.P], t.reshape(gr, og, m * g.P)
-                        ct = c3.transpose(0, 2, 1)
-                    wk.views[m] = (col, c3, ct, t.reshape(g.O, m, g.P), t3, t.reshape(g.O, m * g.P))
-            plan.workers.append(wk)
-        plan.args = self._kernel_args(plan, dt)
+        make_buffers(plan, ctx, n_workers, nb, dt)
+        plan.args = kernel_args(plan, dt)
         ctx.conv_plan = plan
         return plan
-
-    @staticmethod
-    def _kernel_args(plan: _Plan, dt) -> list:
-        """Per chunk, the C kernels' trailing arguments. The plan checked every shape and dtype,
-        and owns the buffers, so the hot loops call the kernels directly."""
-        g, nk = plan.g, plan.nk
-        code = K.dtype_code("conv", np.empty(0, dt))
-        hb = int(plan.has_b)
-        out = []
-        for n0, n1, _ in plan.chunks:
-            m = n1 - n0
-            if plan.mode == "gemm":
-                rs = plan.workers[0].ks
-                out.append(
-                    (
-                        (n0, n1, *g._args(), rs, g.P, nk, code),  # im2col
-                        (n0, n1, *g._args(), rs, g.P, 1, 1, nk, code),  # col2im, overwrite + clobber
-                        (g.O, m, g.P, hb, nk, code),  # swap01 to y (+ bias)
-                        (m, g.O, g.P, 0, nk, code),  # swap01 of gy
-                    )
-                )
-            elif plan.mode == "winograd":
-                th, tw = K.wino_tiles(g)
-                ksv, ksm = plan.workers[0].ks
-                out.append(
-                    (
-                        (n0, n1, g.C, g.H, g.W, g.pt, g.pl, th, tw, ksv, nk, code),  # wino_input
-                        (n0, n1, g.O, g.OH, g.OW, th, tw, ksm, hb, nk, code),  # wino_output
-                        (n0, n1, g.O, g.OH, g.OW, th, tw, ksm, nk, code),  # wino_output_adjoint
-                        (n0, n1, g.C, g.H, g.W, g.pt, g.pl, th, tw, ksv, 1, nk, code),  # wino_input_adjoint
-                    )
-                )
-            else:
-                out.append(None)
-        return out
 
     def _forward4(self, ctx: Ctx, x, w, b):
         if not (
@@ -442,7 +265,7 @@ class Conv2D(Op):
             bias = b if b is not None else y
             args = plan.args
 
-            def run(wk: _Worker, ci: int) -> None:
+            def run(wk: Worker, ci: int) -> None:
                 n0, n1, ych = chunks[ci]
                 c, c3, _, t_onp, t3, _ = wk.views[n1 - n0]
                 a_im2col, _, a_swap, _ = args[ci]
@@ -453,7 +276,7 @@ class Conv2D(Op):
 
             for wk in plan.workers:
                 wk.col_chunk = -1
-            _run_workers(plan.workers, len(chunks), run)
+            run_workers(plan.workers, len(chunks), run)
             plan.x = x
         elif plan.mode == "winograd":
             u = K.wino_weights(w, plan.u)
@@ -462,7 +285,7 @@ class Conv2D(Op):
             bias = b if b is not None else y
             args = plan.args
 
-            def run(wk: _Worker, ci: int) -> None:
+            def run(wk: Worker, ci: int) -> None:
                 n0, n1, _ = chunks[ci]
                 v, v3, _, mm, m3 = wk.views[n1 - n0]
                 a_in, a_out, _, _ = args[ci]
@@ -473,19 +296,19 @@ class Conv2D(Op):
 
             for wk in plan.workers:
                 wk.col_chunk = -1
-            _run_workers(plan.workers, len(chunks), run)
+            run_workers(plan.workers, len(chunks), run)
             plan.x = x
         elif plan.mode == "1x1":
             w2 = w.reshape(g.O, g.C)
             x3 = x.reshape(g.N, g.C, g.P)
 
-            def run(wk: _Worker, ci: int) -> None:
+            def run(wk: Worker, ci: int) -> None:
                 n0, n1, ych = chunks[ci]
                 np.matmul(w2, x3[n0:n1], out=ych)
                 if b is not None:
                     K.bias_add(ych, b)
 
-            _run_workers(plan.workers, len(chunks), run)
+            run_workers(plan.workers, len(chunks), run)
         else:
             K.depthwise_forward(x, w, b, y, g)
         return y
@@ -496,7 +319,7 @@ class Conv2D(Op):
         return self._backward4(ctx, gy)
 
     def _backward4(self, ctx: Ctx, gy):
-        plan: _Plan = ctx.conv_plan
+        plan: Plan = ctx.conv_plan
         g = plan.g
         x, w = ctx.x, ctx.w
         if not (isinstance(gy, np.ndarray) and gy.flags.c_contiguous and gy.dtype == x.dtype):
@@ -542,7 +365,7 @@ class Conv2D(Op):
         out = (dx, dw if need_w else None, db if need_b else None)
         return out[: len(flags)]
 
-    def _backward_winograd(self, plan: _Plan, x, w, gy, dx, need_w: bool, need_b: bool) -> None:
+    def _backward_winograd(self, plan: Plan, x, w, gy, dx, need_w: bool, need_b: bool) -> None:
         chunks = plan.chunks
         ut = None
         if dx is not None:  # U of the forward (recomputed only if the weights are another array)
@@ -553,7 +376,7 @@ class Conv2D(Op):
                 wk.col_chunk = -1
         dw_parts, db_parts, args = plan.dw_parts, plan.db_parts, plan.args
 
-        def run(wk: _Worker, ci: int) -> None:
+        def run(wk: Worker, ci: int) -> None:
             n0, n1, _ = chunks[ci]
             v, v3, v3t, mm, m3 = wk.views[n1 - n0]
             a_in, _, a_outadj, a_inadj = args[ci]
@@ -570,16 +393,16 @@ class Conv2D(Op):
                 wk.col_chunk = -1
                 _native.wino_input_adjoint(dx, v, *a_inadj)
 
-        _run_workers(plan.workers, len(chunks), run)
+        run_workers(plan.workers, len(chunks), run)
 
-    def _backward_1x1(self, plan: _Plan, x, w, gy, dx, need_w: bool, need_b: bool) -> None:
+    def _backward_1x1(self, plan: Plan, x, w, gy, dx, need_w: bool, need_b: bool) -> None:
         g, chunks = plan.g, plan.chunks
         gy3 = gy.reshape(g.N, g.O, g.P)
         x3 = x.reshape(g.N, g.C, g.P)
         wt = w.reshape(g.O, g.C).T
         dx3 = dx.reshape(g.N, g.C, g.P) if dx is not None else None
 
-        def run(wk: _Worker, ci: int) -> None:
+        def run(wk: Worker, ci: int) -> None:
             n0, n1, _ = chunks[ci]
             if dx3 is not None:
                 np.matmul(wt, gy3[n0:n1], out=dx3[n0:n1])
@@ -590,9 +413,9 @@ class Conv2D(Op):
             if need_b:
                 np.sum(gy3[n0:n1], axis=(0, 2), out=plan.db_parts[ci])
 
-        _run_workers(plan.workers, len(chunks), run)
+        run_workers(plan.workers, len(chunks), run)
 
-    def _backward_gemm(self, plan: _Plan, x, w, gy, dx, need_w: bool, need_b: bool) -> None:
+    def _backward_gemm(self, plan: Plan, x, w, gy, dx, need_w: bool, need_b: bool) -> None:
         g, chunks = plan.g, plan.chunks
         if g.groups == 1:
             wt = w.reshape(g.O, -1).T
@@ -604,7 +427,7 @@ class Conv2D(Op):
         need_col = need_w or dx is not None
         dw_parts, db_parts, args = plan.dw_parts, plan.db_parts, plan.args
 
-        def run(wk: _Worker, ci: int) -> None:
+        def run(wk: Worker, ci: int) -> None:
             n0, n1, _ = chunks[ci]
             c, c3, ct, t_onp, t3, t2 = wk.views[n1 - n0]
             a_im2col, a_col2im, _, a_swap_gy = args[ci]
@@ -621,7 +444,7 @@ class Conv2D(Op):
                 wk.col_chunk = -1
                 _native.col2im(dx, c, *a_col2im)
 
-        _run_workers(plan.workers, len(chunks), run)
+        run_workers(plan.workers, len(chunks), run)
 
 
 @register
@@ -648,14 +471,14 @@ class Conv1D(Conv2D):
 
     def __init__(self, strides=1, padding="valid", dilation=1, groups: int = 1):
         for label, v in (("strides", strides), ("dilation", dilation)):
-            if not _is_int(v) or v < 1:
+            if not is_int(v) or v < 1:
                 raise ValueError(f"Conv1D: {label} must be a positive int, got {v!r}")
         p = padding.lower() if isinstance(padding, str) else padding
         if p in ("valid", "same", "causal"):
             self.padding1 = p
-        elif _is_int(p) and p >= 0:
+        elif is_int(p) and p >= 0:
             self.padding1 = (int(p), int(p))
-        elif isinstance(p, (tuple, list)) and len(p) == 2 and all(_is_int(v) and v >= 0 for v in p):
+        elif isinstance(p, (tuple, list)) and len(p) == 2 and all(is_int(v) and v >= 0 for v in p):
             self.padding1 = (int(p[0]), int(p[1]))
         else:
             raise ValueError(

@@ -28,6 +28,16 @@ from zoo.engine import threads
 from zoo.engine.kernels import conv as K2
 from zoo.engine.kernels import conv3d as K
 from zoo.engine.ops.base import Ctx, Op, register
+from zoo.engine.ops.chunks import check_arrays, contiguous, plan_chunks, run_chunks, workers_for
+from zoo.engine.ops.padding import (  # noqa: F401
+    as_tuple,
+    is_int,
+    out_sizes,
+    padding_config,
+    parse_padding,
+    resolve_padding,
+    same_pads,
+)
 
 __all__ = [
     "AvgPool3D",
@@ -40,148 +50,6 @@ __all__ = [
     "run_chunks",
     "workers_for",
 ]
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-#: target size of one chunk's column matrix (elements * itemsize)
-COL_CHUNK_BYTES = 4 << 20
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def as_tuple(v, n: int, what: str, low: int = 1) -> tuple:
-    """An int or an n-sequence of ints >= low as an n-tuple."""
-    t = (v,) * n if _is_int(v) else v
-    try:
-        t = tuple(t)
-    except TypeError:
-        t = ()
-    if len(t) != n or not all(_is_int(i) and i >= low for i in t):
-        kind = "non-negative" if low == 0 else "positive"
-        raise ValueError(f"{what} must be a {kind} int or {n} of them, got {v!r}")
-    return tuple(int(i) for i in t)
-
-
-def parse_padding(padding, n: int, what: str, allow=("valid", "same")):
-    """A padding spec as a string in `allow` or n explicit (before, after) pairs.
-
-    Accepted: a string, a non-negative int (every side), n ints (both sides of each axis), or
-    n (before, after) pairs.
-    """
-    if isinstance(padding, str):
-        p = padding.lower()
-        if p in allow:
-            return p
-    elif _is_int(padding) and padding >= 0:
-        return ((int(padding), int(padding)),) * n
-    elif isinstance(padding, (tuple, list)) and len(padding) == n:
-        if all(_is_int(v) and v >= 0 for v in padding):
-            return tuple((int(v), int(v)) for v in padding)
-        if all(
-            isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_int(u) and u >= 0 for u in v)
-            for v in padding
-        ):
-            return tuple((int(v[0]), int(v[1])) for v in padding)
-    names = ", ".join(repr(a) for a in allow)
-    raise ValueError(
-        f"{what}: padding must be {names}, a non-negative int, {n} of them or {n} (before, after) "
-        f"pairs, got {padding!r}"
-    )
-
-
-def padding_config(padding):
-    return padding if isinstance(padding, str) else [list(p) for p in padding]
-
-
-def same_pads(size: int, k: int, s: int, d: int = 1) -> tuple[int, int]:
-    """TF 'SAME' padding (before, after) of one axis: output ceil(size / s), odd voxel after."""
-    out = -(-size // s)
-    total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
-    return total // 2, total - total // 2
-
-
-def resolve_padding(padding, sizes, kernel, strides, dilation) -> tuple:
-    """Explicit (before, after) pairs of a parsed padding for the spatial `sizes`."""
-    if padding == "valid":
-        return ((0, 0),) * len(sizes)
-    if padding == "same":
-        return tuple(same_pads(sizes[a], kernel[a], strides[a], dilation[a]) for a in range(len(sizes)))
-    return tuple(padding)
-
-
-def out_sizes(padding, sizes, kernel, strides, dilation) -> tuple:
-    """Output spatial sizes (None where unknown); ValueError if a kernel does not fit."""
-    out = []
-    for a, size in enumerate(sizes):
-        if size is None or kernel[a] is None:
-            out.append(None)
-        elif padding == "same":
-            out.append(-(-size // strides[a]))
-        else:
-            lo, hi = (0, 0) if padding == "valid" else padding[a]
-            eff = (kernel[a] - 1) * dilation[a] + 1
-            if size + lo + hi < eff:
-                raise ValueError(
-                    f"kernel {tuple(kernel)} (dilation {tuple(dilation)}) is larger than the padded "
-                    f"input: spatial size {tuple(sizes)}, padding {padding!r}"
-                )
-            out.append((size + lo + hi - eff) // strides[a] + 1)
-    return tuple(out)
-
-
-def check_arrays(name: str, *arrays) -> np.dtype:
-    """Float arrays of one dtype (None entries skipped); returns the dtype."""
-    dt = None
-    for a in arrays:
-        if a is None:
-            continue
-        if not isinstance(a, np.ndarray):
-            raise TypeError(f"{name}: expected numpy arrays, got {type(a).__name__}")
-        if a.dtype not in _FLOATS:
-            raise TypeError(f"{name}: expected float32 or float64 arrays, got dtype {a.dtype}")
-        if dt is None:
-            dt = a.dtype
-        elif a.dtype != dt:
-            raise TypeError(f"{name}: inputs must share one dtype, got {dt} and {a.dtype}")
-    return dt
-
-
-def contiguous(a):
-    return a if a is None or a.flags.c_contiguous else np.ascontiguousarray(a)
-
-
-#: A batch is cut into at least this many chunks (when it has the images), so that two to four
-#: threads share it evenly.
-MIN_CHUNKS = 4
-
-def plan_chunks(n: int, per_image_bytes: int, budget: int | None = None) -> list[tuple[int, int]]:
-    """Image ranges [n0, n1) of even size, each at most `budget` bytes of per-image buffers (at
-    least one image), and at least MIN_CHUNKS of them when the batch has the images. The cut
-    depends on the shapes only, so results do not depend on the number of threads."""
-    budget = COL_CHUNK_BYTES if budget is None else budget
-    nb = max(1, min(-(-n // MIN_CHUNKS), budget // max(per_image_bytes, 1)))
-    nb = -(-n // -(-n // nb))  # even chunks
-    return [(n0, min(n0 + nb, n)) for n0 in range(0, n, nb)]
-
-
-def workers_for(n_chunks: int, nthreads: int) -> tuple[int, int]:
-    """(workers, kernel threads): several workers each run single-threaded kernels (nthreads=1)
-    and GEMMs; one worker runs them on the current thread setting (0)."""
-    n = max(1, min(nthreads, n_chunks))
-    return n, (1 if n > 1 else 0)
-
-
-def run_chunks(n_workers: int, n_chunks: int, fn) -> None:
-    """fn(worker, chunk) for every chunk, chunks handed out dynamically to the workers.
-
-    Worker 0 is this thread, the others run on zoo's thread pool (threads.run_queue); while
-    several run, BLAS is set to one thread (each worker's GEMMs run on its own core and chunk),
-    and fn must call the C kernels with nthreads=1. OpenMP kernels and BLAS threads never run
-    at once.
-    """
-    threads.run_queue(n_workers, range(n_chunks), fn)
-
 
 class _ConvPlan:
     __slots__ = ("chunks", "db_parts", "dw_parts", "g", "key", "mode", "n_workers", "nk", "views", "y")
@@ -210,7 +78,7 @@ class Conv3D(Op):
         self.strides = as_tuple(strides, 3, "Conv3D: strides")
         self.dilation = as_tuple(dilation, 3, "Conv3D: dilation")
         self.padding = parse_padding(padding, 3, "Conv3D")
-        if not _is_int(groups) or groups < 1:
+        if not is_int(groups) or groups < 1:
             raise ValueError(f"Conv3D: groups must be a positive int, got {groups!r}")
         self.groups = int(groups)
 

@@ -30,19 +30,8 @@ from zoo.engine import threads
 from zoo.engine.kernels import conv as K2
 from zoo.engine.kernels import conv3d as K
 from zoo.engine.ops.base import Ctx, Op, normalize_axis, register
-from zoo.engine.ops.conv3d import (
-    _is_int,
-    as_tuple,
-    check_arrays,
-    contiguous,
-    out_sizes,
-    padding_config,
-    parse_padding,
-    plan_chunks,
-    resolve_padding,
-    run_chunks,
-    workers_for,
-)
+from zoo.engine.ops.chunks import check_arrays, contiguous, plan_chunks, run_chunks, workers_for
+from zoo.engine.ops.padding import as_tuple, is_int, out_sizes, padding_config, parse_padding, resolve_padding
 
 __all__ = [
     "BlockGradient",
@@ -552,9 +541,9 @@ class Upsample(Op):
             ) from None
         if len(sizes) != len(axes) or not sizes:
             raise ValueError(f"Upsample: expected one size per axis, got sizes {sizes} and axes {axes}")
-        if not all(_is_int(s) and s >= 1 for s in sizes):
+        if not all(is_int(s) and s >= 1 for s in sizes):
             raise ValueError(f"Upsample: sizes must be positive ints, got {sizes}")
-        if not all(_is_int(a) for a in axes):
+        if not all(is_int(a) for a in axes):
             raise TypeError(f"Upsample: axes must be ints, got {axes}")
         self.sizes = tuple(int(s) for s in sizes)
         self.axes = tuple(int(a) for a in axes)

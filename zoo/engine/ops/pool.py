@@ -23,7 +23,7 @@ import numpy as np
 from zoo.engine import _native
 from zoo.engine.kernels import pool as K
 from zoo.engine.ops.base import Ctx, Op, as_pair, register
-from zoo.engine.ops.conv import _is_int, _padding_config, parse_padding_2d, same_pads
+from zoo.engine.ops.padding import is_int, padding_config, parse_padding_2d, same_pads
 
 __all__ = ["AvgPool1D", "AvgPool2D", "GlobalAvgPool", "GlobalMaxPool", "MaxPool1D", "MaxPool2D"]
 
@@ -67,7 +67,7 @@ class _Pool2D(Op):
         return {
             "pool_size": list(self.pool_size),
             "strides": list(self.strides),
-            "padding": _padding_config(self.padding),
+            "padding": padding_config(self.padding),
             "ceil_mode": self.ceil_mode,
         }
 
@@ -249,16 +249,16 @@ class _Pool1D:
 
     def _init1d(self, pool_size, strides, padding, ceil_mode):
         name = type(self).__name__
-        if not _is_int(pool_size) or pool_size < 1:
+        if not is_int(pool_size) or pool_size < 1:
             raise ValueError(f"{name}: pool_size must be a positive int, got {pool_size!r}")
-        if strides is not None and (not _is_int(strides) or strides < 1):
+        if strides is not None and (not is_int(strides) or strides < 1):
             raise ValueError(f"{name}: strides must be a positive int or None, got {strides!r}")
         p = padding.lower() if isinstance(padding, str) else padding
         if p in ("valid", "same"):
             pad2 = p
-        elif _is_int(p) and p >= 0:
+        elif is_int(p) and p >= 0:
             pad2 = ((0, 0), (int(p), int(p)))
-        elif isinstance(p, (tuple, list)) and len(p) == 2 and all(_is_int(v) and v >= 0 for v in p):
+        elif isinstance(p, (tuple, list)) and len(p) == 2 and all(is_int(v) and v >= 0 for v in p):
             pad2 = ((0, 0), (int(p[0]), int(p[1])))
         else:
             raise ValueError(
