@@ -14,12 +14,9 @@ import math
 import numpy as np
 
 from zoo.engine.ops.base import Ctx, Op, normalize_axis, register
+from zoo.engine.ops.padding import is_int as _is_int
 
 __all__ = ["ArgMax", "ArgMin", "L2Normalize", "Max", "Mean", "Min", "Sum"]
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
 def _axis_arg(op: str, axis) -> int | tuple[int, ...] | None:

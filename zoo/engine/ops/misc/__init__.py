@@ -1,7 +1,7 @@
 """Ops behind the remaining Keras layers: parametric and piecewise activations (PRelu, SRelu,
 RRelu, ReluGeneral, Threshold, BinaryThreshold, HardShrink, SoftShrink), noise (GaussianNoise,
 GaussianDropout, AlphaDropout, GaussianSample), normalization (LayerNorm, WithinChannelLRN)
-and two utilities (BackwardSlice, ShapeOf).
+and utilities (BackwardSlice, ShapeOf, PickInput, BlockGradient).
 
 Every op is a few fused numpy passes writing into `ctx.buf` buffers reused across calls; the
 loops are memory bound, so C would not beat them. Float32 stays float32 (scalars are Python
@@ -33,12 +33,13 @@ from zoo.engine.ops.misc.piecewise import (
     SRelu,
     Threshold,
 )
-from zoo.engine.ops.misc.utility import BackwardSlice, PickInput, ShapeOf
+from zoo.engine.ops.misc.utility import BackwardSlice, BlockGradient, PickInput, ShapeOf
 
 __all__ = [
     "AlphaDropout",
     "BackwardSlice",
     "BinaryThreshold",
+    "BlockGradient",
     "GaussianDropout",
     "GaussianNoise",
     "GaussianSample",

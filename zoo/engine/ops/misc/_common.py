@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from zoo.engine.ops.base import unbroadcast
+from zoo.engine.ops.padding import is_int as _is_int
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -47,10 +48,6 @@ def _number(
             f"{who}: {name} must be in {lo}{low}, {'inf' if high is None else high}{hi}, got {v!r}"
         )
     return v
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
 def _axes_arg(who: str, what: str, axis) -> tuple[int, ...]:

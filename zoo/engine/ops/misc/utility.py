@@ -1,4 +1,4 @@
-"""Utility ops: BackwardSlice, ShapeOf and PickInput.
+"""Utility ops: BackwardSlice, ShapeOf, PickInput and BlockGradient.
 """
 
 from __future__ import annotations
@@ -93,3 +93,24 @@ class PickInput(Op):
         out = [None] * ctx.n
         out[self.index % ctx.n] = gy
         return tuple(out)
+
+
+@register
+class BlockGradient(Op):
+    """y = x; backward passes no gradient to x (nothing before it is trained through it).
+
+    Example:
+        >>> BlockGradient().infer_shape((None, 3))
+        (None, 3)
+    """
+
+    type_name = "block_gradient"
+
+    def infer_shape(self, x):
+        return tuple(x)
+
+    def forward(self, ctx: Ctx, x):
+        return x
+
+    def backward(self, ctx: Ctx, gy):
+        return (None,)

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from zoo.engine.ops.base import Ctx
+from zoo.engine.ops.padding import is_int as _is_int
 
 
 def _fmt(shape) -> str:
@@ -27,10 +28,6 @@ def common_shape(shapes) -> tuple:
             raise ValueError(f"inputs must have one shape, got {_fmt(shapes[0])} and {_fmt(s)}")
         out = [b if a is None else a for a, b in zip(out, s)]
     return tuple(out)
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
 def _ints(op: str, what: str, v, low: int | None = None) -> tuple[int, ...]:
