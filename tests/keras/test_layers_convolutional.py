@@ -512,41 +512,18 @@ def test_shape_layers_parity(fmt, tf):
     x3 = _x(2, 3, 4, 2, 3)
     x2f = x2 if fmt == "channels_last" else np.ascontiguousarray(x2.transpose(0, 3, 1, 2))
     x3f = x3 if fmt == "channels_last" else np.ascontiguousarray(x3.transpose(0, 4, 1, 2, 3))
-    cases = [
-        (L.UpSampling2D((2, 3), data_format=fmt), tf.keras.layers.UpSampling2D((2, 3), data_format=fmt), x2f),
-        (
-            L.UpSampling2D(2, data_format=fmt, interpolation="bilinear"),
-            tf.keras.layers.UpSampling2D(2, data_format=fmt, interpolation="bilinear"),
-            x2f,
-        ),
-        (
-            L.UpSampling3D((1, 2, 3), data_format=fmt),
-            tf.keras.layers.UpSampling3D((1, 2, 3), data_format=fmt),
-            x3f,
-        ),
-        (
-            L.ZeroPadding2D(((1, 0), (2, 1)), data_format=fmt),
-            tf.keras.layers.ZeroPadding2D(((1, 0), (2, 1)), data_format=fmt),
-            x2f,
-        ),
-        (
-            L.ZeroPadding3D((1, 2, 0), data_format=fmt),
-            tf.keras.layers.ZeroPadding3D((1, 2, 0), data_format=fmt),
-            x3f,
-        ),
-        (
-            L.Cropping2D(((1, 2), (0, 1)), data_format=fmt),
-            tf.keras.layers.Cropping2D(((1, 2), (0, 1)), data_format=fmt),
-            x2f,
-        ),
-        (
-            L.Cropping3D(((1, 1), (1, 0), (0, 1)), data_format=fmt),
-            tf.keras.layers.Cropping3D(((1, 1), (1, 0), (0, 1)), data_format=fmt),
-            x3f,
-        ),
+    cases = [  # (layer name, args, extra keyword arguments, input): the same for zoo and tf.keras
+        ("UpSampling2D", ((2, 3),), {}, x2f),
+        ("UpSampling2D", (2,), {"interpolation": "bilinear"}, x2f),
+        ("UpSampling3D", ((1, 2, 3),), {}, x3f),
+        ("ZeroPadding2D", (((1, 0), (2, 1)),), {}, x2f),
+        ("ZeroPadding3D", ((1, 2, 0),), {}, x3f),
+        ("Cropping2D", (((1, 2), (0, 1)),), {}, x2f),
+        ("Cropping3D", (((1, 1), (1, 0), (0, 1)),), {}, x3f),
     ]
-    for zoo_layer, tf_layer, x in cases:
-        check_keras_parity(zoo_layer, tf_layer, x)
+    for name, args, kw, x in cases:
+        check_keras_parity(getattr(L, name)(*args, data_format=fmt, **kw),
+                           getattr(tf.keras.layers, name)(*args, data_format=fmt, **kw), x)
 
 
 def test_shape_layers_1d_harness_and_keras1_names(tf):
@@ -601,69 +578,40 @@ def test_resize_bilinear_parity(align, half, fmt, tf):
 # ---- bad input -----------------------------------------------------------------------------------
 
 
-def test_bad_input_names_the_layer():
-    with pytest.raises(
-        ValueError, match=r"Conv3D 'c3': expected input of rank 5, got shape \(None, 3, 8, 8\)"
-    ):
-        Sequential([L.InputLayer(input_shape=(3, 8, 8)), L.Conv3D(2, 3, name="c3")])
-    with pytest.raises(
-        ValueError,
-        match="Conv2D 'c': padding must be one of \\('valid', 'same'\\), a non-negative "
-        "int, 2 of them or 2 \\(before, after\\) pairs, got 'full'",
-    ):
-        L.Conv2D(2, 3, padding="full", name="c")
-    with pytest.raises(ValueError, match="Conv2DTranspose 't': padding must be 'valid' or 'same', got 1"):
-        L.Conv2DTranspose(2, 3, padding=1, name="t")
-    with pytest.raises(
-        ValueError,
-        match=r"Conv2DTranspose 't': output_padding \(2, 2\) must be smaller than the "
-        r"strides \(2, 2\)",
-    ):
-        L.Conv2DTranspose(2, 3, strides=2, output_padding=2, name="t")
-    with pytest.raises(
-        ValueError, match="DepthwiseConv2D 'd': depth_multiplier must be a positive int, got 0"
-    ):
-        L.DepthwiseConv2D(3, depth_multiplier=0, name="d")
-    with pytest.raises(ValueError, match="LocallyConnected2D 'lc': padding must be 'valid', got 'same'"):
-        L.LocallyConnected2D(2, 3, padding="same", name="lc")
-    with pytest.raises(
-        ValueError,
-        match=r"LocallyConnected2D 'lc': kernel_size \(3, 3\) is larger than the input's "
-        r"spatial sizes \(2, 5\)",
-    ):
-        Sequential([L.InputLayer(input_shape=(1, 2, 5)), L.LocallyConnected2D(2, 3, name="lc")])
-    with pytest.raises(
-        ValueError,
-        match=r"Cropping2D 'cr': cropping \(\(2, 2\), \(0, 0\)\) leaves nothing of spatial "
-        r"axis 0 \(size 4\)",
-    ):
-        Sequential([L.InputLayer(input_shape=(1, 4, 5)), L.Cropping2D(((2, 2), (0, 0)), name="cr")])
-    with pytest.raises(
-        ValueError,
-        match="ZeroPadding2D 'zp': padding must be an int, 2 ints or 2 \\(before, after\\) "
-        "pairs of non-negative ints, got \\(1, 2, 3\\)",
-    ):
-        L.ZeroPadding2D((1, 2, 3), name="zp")
-    with pytest.raises(
-        ValueError, match="UpSampling3D 'u': size must be an int >= 1 or 3 of them, got \\(2, 2\\)"
-    ):
-        L.UpSampling3D((2, 2), name="u")
-    with pytest.raises(
-        ValueError, match="UpSampling2D 'u': interpolation must be 'nearest' or 'bilinear', got 'cubic'"
-    ):
-        L.UpSampling2D(interpolation="cubic", name="u")
-    with pytest.raises(
-        ValueError, match="ResizeBilinear 'r': align_corners and half_pixel_centers cannot both be True"
-    ):
-        L.ResizeBilinear(3, 3, align_corners=True, half_pixel_centers=True, name="r")
-    with pytest.raises(
-        ValueError,
-        match="SeparableConv2D 's': expected 'channels_first' \\('th'\\) or "
-        "'channels_last' \\('tf'\\), got 'nchw2'",
-    ):
-        L.SeparableConv2D(2, 3, data_format="nchw2", name="s")
-    with pytest.raises(TypeError, match="Conv2D 'c': propagate_back must be a bool, got 0"):
-        L.Conv2D(2, 3, propagate_back=0, name="c")
+@pytest.mark.parametrize("make,error,match", [
+    (lambda: Sequential([L.InputLayer(input_shape=(3, 8, 8)), L.Conv3D(2, 3, name="c3")]), ValueError,
+     r"Conv3D 'c3': expected input of rank 5, got shape \(None, 3, 8, 8\)"),
+    (lambda: L.Conv2D(2, 3, padding="full", name="c"), ValueError,
+     ("Conv2D 'c': padding must be one of \\('valid', 'same'\\), a non-negative int, 2 of them or 2 \\(before, "
+      "after\\) pairs, got 'full'")),
+    (lambda: L.Conv2DTranspose(2, 3, padding=1, name="t"), ValueError,
+     "Conv2DTranspose 't': padding must be 'valid' or 'same', got 1"),
+    (lambda: L.Conv2DTranspose(2, 3, strides=2, output_padding=2, name="t"), ValueError,
+     r"Conv2DTranspose 't': output_padding \(2, 2\) must be smaller than the strides \(2, 2\)"),
+    (lambda: L.DepthwiseConv2D(3, depth_multiplier=0, name="d"), ValueError,
+     "DepthwiseConv2D 'd': depth_multiplier must be a positive int, got 0"),
+    (lambda: L.LocallyConnected2D(2, 3, padding="same", name="lc"), ValueError,
+     "LocallyConnected2D 'lc': padding must be 'valid', got 'same'"),
+    (lambda: Sequential([L.InputLayer(input_shape=(1, 2, 5)), L.LocallyConnected2D(2, 3, name="lc")]), ValueError,
+     r"LocallyConnected2D 'lc': kernel_size \(3, 3\) is larger than the input's spatial sizes \(2, 5\)"),
+    (lambda: Sequential([L.InputLayer(input_shape=(1, 4, 5)), L.Cropping2D(((2, 2), (0, 0)), name="cr")]),
+     ValueError, r"Cropping2D 'cr': cropping \(\(2, 2\), \(0, 0\)\) leaves nothing of spatial axis 0 \(size 4\)"),
+    (lambda: L.ZeroPadding2D((1, 2, 3), name="zp"), ValueError,
+     ("ZeroPadding2D 'zp': padding must be an int, 2 ints or 2 \\(before, after\\) pairs of non-negative ints, "
+      "got \\(1, 2, 3\\)")),
+    (lambda: L.UpSampling3D((2, 2), name="u"), ValueError,
+     "UpSampling3D 'u': size must be an int >= 1 or 3 of them, got \\(2, 2\\)"),
+    (lambda: L.UpSampling2D(interpolation="cubic", name="u"), ValueError,
+     "UpSampling2D 'u': interpolation must be 'nearest' or 'bilinear', got 'cubic'"),
+    (lambda: L.ResizeBilinear(3, 3, align_corners=True, half_pixel_centers=True, name="r"), ValueError,
+     "ResizeBilinear 'r': align_corners and half_pixel_centers cannot both be True"),
+    (lambda: L.SeparableConv2D(2, 3, data_format="nchw2", name="s"), ValueError,
+     "SeparableConv2D 's': expected 'channels_first' \\('th'\\) or 'channels_last' \\('tf'\\), got 'nchw2'"),
+    (lambda: L.Conv2D(2, 3, propagate_back=0, name="c"), TypeError, "Conv2D 'c': propagate_back must be a bool, got 0"),
+])
+def test_bad_input_names_the_layer(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
 
 
 def test_models_of_the_family_save_load_and_train(tmp_path):

@@ -13,12 +13,14 @@ from typing import ClassVar
 
 import numpy as np
 
+from zoo.engine import functional as F
 from zoo.engine import graph as G
 from zoo.engine.graph import Tensor
 from zoo.engine.params import Parameter
-from zoo.keras import initializers, regularizers
+from zoo.keras import backend, initializers, regularizers
 
-__all__ = ["Input", "InputLayer", "Layer", "check_positive_int", "to_tuple", "weight_arg_kind"]
+__all__ = ["Input", "InputLayer", "Layer", "check_positive_int", "first_given", "kernel_from_keras", "kernel_keras_shape",
+           "kernel_to_keras", "to_channels_first", "to_channels_last", "to_tuple", "weight_arg_kind"]
 
 _LAYER_KW = {"name", "input_shape", "input_dim", "batch_input_shape", "trainable", "dtype", "batch_size",
              "input_length", "weights", "bigdl_type"}
@@ -28,6 +30,11 @@ def _snake(name: str) -> str:
     """Keras's layer-name rule: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d."""
     name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def first_given(*values):
+    """The first value that is not None (e.g. a Keras 1 alias before its Keras 2 argument), else None."""
+    return next((v for v in values if v is not None), None)
 
 
 def check_positive_int(layer, what: str, value) -> int:
@@ -50,8 +57,14 @@ def to_tuple(layer, what: str, value, n: int, minimum: int = 1) -> tuple:
     return tuple(int(v) for v in t)
 
 
-def _fmt(shape) -> str:
-    return str(tuple(shape)).replace("None", "None")
+def to_channels_first(x: Tensor, rank: int) -> Tensor:
+    """(batch, *spatial, C) -> (batch, C, *spatial) for `rank` spatial axes."""
+    return F.transpose(x, (0, rank + 1) + tuple(range(1, rank + 1)))
+
+
+def to_channels_last(y: Tensor, rank: int) -> Tensor:
+    """(batch, C, *spatial) -> (batch, *spatial, C) for `rank` spatial axes."""
+    return F.transpose(y, (0,) + tuple(range(2, rank + 2)) + (1,))
 
 
 def weight_arg_kind(attr: str) -> str | None:
@@ -64,6 +77,23 @@ def weight_arg_kind(attr: str) -> str | None:
     if attr.endswith(("_initializer", "_init")) or attr in ("init", "inner_init"):
         return "initializer"
     return None
+
+
+def kernel_keras_shape(shape: tuple) -> tuple:
+    """Keras's shape (k..., I, O) of an engine convolution kernel of shape (O, I, k...)."""
+    return tuple(shape[2:]) + (shape[1], shape[0])
+
+
+def kernel_to_keras(value: np.ndarray) -> np.ndarray:
+    """Engine convolution kernel (O, I, k...) -> Keras's (k..., I, O)."""
+    return np.ascontiguousarray(np.transpose(value, tuple(range(2, value.ndim)) + (1, 0)))
+
+
+def kernel_from_keras(value: np.ndarray) -> np.ndarray:
+    """Keras convolution kernel (k..., I, O) -> the engine's (O, I, k...), float32."""
+    value = np.asarray(value, dtype=np.float32)
+    n = value.ndim
+    return np.ascontiguousarray(np.transpose(value, (n - 1, n - 2) + tuple(range(n - 2))))
 
 
 class Layer:
@@ -172,6 +202,10 @@ class Layer:
     @trainable.setter
     def trainable(self, flag: bool) -> None:
         self._trainable = bool(flag)
+        self._apply_trainable()
+
+    def _apply_trainable(self) -> None:
+        """Pass `self._trainable` on to the weights (a layer holding other layers passes it to them)."""
         for p in self._weights:
             if p.kind == "param":
                 p.trainable = self._trainable and getattr(p, "_layer_trainable", True)
@@ -191,11 +225,26 @@ class Layer:
     def build(self, input_shape) -> None:
         """Create weights for `input_shape` (batch axis included, possibly None)."""
 
+    def _build_once(self, input_shape) -> None:
+        """Build for `input_shape` unless built, then apply the constructor's `weights=`."""
+        if self.built:
+            return
+        self.build(input_shape)
+        self.built = True
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def call(self, x):
         raise NotImplementedError(f"{type(self).__name__} has no call()")
+
+    def _data_format(self, fmt, default: str | None = None) -> str:
+        """`fmt` ('channels_first'/'th' or 'channels_last'/'tf'; None: `default`, else the global
+        default) in Keras's spelling; a ValueError naming the layer otherwise."""
+        return backend.normalize_data_format(default if fmt is None else fmt, f"{type(self).__name__} '{self.name}'")
 
     def error(self, message: str) -> ValueError:
         return ValueError(f"{type(self).__name__} '{self.name}': {message}")
@@ -208,16 +257,11 @@ class Layer:
                                 f"another layer), got {type(x).__name__}")
         shapes = [x.shape for x in xs]
         shape_arg = shapes if isinstance(inputs, (list, tuple)) else shapes[0]
-        if not self.built:
-            try:
-                self.build(shape_arg)
-            except ValueError as e:
-                msg = str(e)
-                raise (e if msg.startswith(type(self).__name__) else self.error(msg)) from None
-            self.built = True
-            if self._initial_weights is not None:
-                self.set_weights(self._initial_weights)
-                self._initial_weights = None
+        try:
+            self._build_once(shape_arg)
+        except ValueError as e:
+            msg = str(e)
+            raise (e if msg.startswith(type(self).__name__) else self.error(msg)) from None
         k = len(self.inbound)
         scope = self.name if k == 0 else f"{self.name}_{k}"
         try:

@@ -15,7 +15,7 @@ import numpy as np
 from zoo.engine import graph as G
 from zoo.engine.ops import embedding as E
 from zoo.keras.layers.base import Layer, check_positive_int
-from zoo.keras.layers.recurrent import set_mask
+from zoo.keras.layers.recurrent.masking import set_mask
 
 __all__ = ["Embedding", "SparseEmbedding", "WordEmbedding", "prepare_embedding"]
 
@@ -29,7 +29,27 @@ def _as_weight_list(weights):
     return list(weights)
 
 
-class Embedding(Layer):
+class _Table(Layer):
+    """What Embedding and SparseEmbedding share: the (input_dim, output_dim) table, its initializer
+    (Analytics Zoo: init) and regularizer (W_regularizer)."""
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer, embeddings_regularizer, init, W_regularizer,
+                 weights, **kwargs):
+        super().__init__(weights=_as_weight_list(weights), **kwargs)
+        self.input_dim = check_positive_int(self, "input_dim", input_dim)
+        self.output_dim = check_positive_int(self, "output_dim", output_dim)
+        self.embeddings_initializer = init if init is not None else embeddings_initializer
+        self.embeddings_regularizer = W_regularizer if W_regularizer is not None else embeddings_regularizer
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                                          self.embeddings_initializer, regularizer=self.embeddings_regularizer)
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim}
+
+
+class Embedding(_Table):
     """Turns ids into dense vectors: `y[..., :] = embeddings[ids[...]]`.
 
     Args:
@@ -72,11 +92,8 @@ class Embedding(Layer):
             kwargs["input_shape"] = (
                 (input_length,) if isinstance(input_length, (int, np.integer)) else tuple(input_length)
             )
-        super().__init__(weights=_as_weight_list(weights), **kwargs)
-        self.input_dim = check_positive_int(self, "input_dim", input_dim)
-        self.output_dim = check_positive_int(self, "output_dim", output_dim)
-        self.embeddings_initializer = init if init is not None else embeddings_initializer
-        self.embeddings_regularizer = W_regularizer if W_regularizer is not None else embeddings_regularizer
+        super().__init__(input_dim, output_dim, embeddings_initializer, embeddings_regularizer, init, W_regularizer,
+                         weights, **kwargs)
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
         self.zero_based_id = bool(zero_based_id)
@@ -88,14 +105,6 @@ class Embedding(Layer):
                 f"{padding_value!r}"
             )
         self.padding_value = None if padding_value is None else int(padding_value)
-
-    def build(self, input_shape):
-        self.embeddings = self.add_weight(
-            "embeddings",
-            (self.input_dim, self.output_dim),
-            self.embeddings_initializer,
-            regularizer=self.embeddings_regularizer,
-        )
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
@@ -113,8 +122,6 @@ class Embedding(Layer):
     def get_config(self):
         cfg = {
             **super().get_config(),
-            "input_dim": self.input_dim,
-            "output_dim": self.output_dim,
             "mask_zero": self.mask_zero,
             "zero_based_id": self.zero_based_id,
             "padding_value": self.padding_value,
@@ -268,7 +275,7 @@ class WordEmbedding(Embedding):
 # ---- bags of ids -------------------------------------------------------------------------------
 
 
-class SparseEmbedding(Layer):
+class SparseEmbedding(_Table):
     """Embedding bag: each sample's ids combined into one vector.
 
     `y[b] = combine over l with ids[b, l] >= 0 of embeddings[ids[b, l]]`; combiner 'sum',
@@ -298,9 +305,8 @@ class SparseEmbedding(Layer):
         weights=None,
         **kwargs,
     ):
-        super().__init__(weights=_as_weight_list(weights), **kwargs)
-        self.input_dim = check_positive_int(self, "input_dim", input_dim)
-        self.output_dim = check_positive_int(self, "output_dim", output_dim)
+        super().__init__(input_dim, output_dim, embeddings_initializer, embeddings_regularizer, init, W_regularizer,
+                         weights, **kwargs)
         if combiner not in ("sum", "mean", "sqrtn"):
             raise ValueError(
                 f"SparseEmbedding '{self.name}': combiner must be 'sum', 'mean' or 'sqrtn', got {combiner!r}"
@@ -311,19 +317,12 @@ class SparseEmbedding(Layer):
                 f"SparseEmbedding '{self.name}': max_norm must be a number or None, got {max_norm!r}"
             )
         self.max_norm = None if max_norm is None or max_norm <= 0 else float(max_norm)
-        self.embeddings_initializer = init if init is not None else embeddings_initializer
-        self.embeddings_regularizer = W_regularizer if W_regularizer is not None else embeddings_regularizer
         self.zero_based_id = bool(zero_based_id)
 
     def build(self, input_shape):
         if len(input_shape) != 2:
             raise self.error(f"expected ids of shape (batch, ids per sample), got {tuple(input_shape)}")
-        self.embeddings = self.add_weight(
-            "embeddings",
-            (self.input_dim, self.output_dim),
-            self.embeddings_initializer,
-            regularizer=self.embeddings_regularizer,
-        )
+        super().build(input_shape)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.output_dim)
@@ -339,8 +338,6 @@ class SparseEmbedding(Layer):
     def get_config(self):
         return {
             **super().get_config(),
-            "input_dim": self.input_dim,
-            "output_dim": self.output_dim,
             "combiner": self.combiner,
             "max_norm": self.max_norm,
             "zero_based_id": self.zero_based_id,

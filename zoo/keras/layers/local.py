@@ -15,8 +15,10 @@ import numpy as np
 
 from zoo.engine import functional as F
 from zoo.engine.ops import conv_extra as CX
-from zoo.keras import activations, backend
-from zoo.keras.layers.base import Layer, check_positive_int, to_tuple
+from zoo.keras import activations
+from zoo.keras.layers.base import Layer, check_positive_int, to_channels_first, to_channels_last, to_tuple
+from zoo.keras.layers.base import first_given as _first
+from zoo.keras.layers.convolutional.conv import conv_config
 
 __all__ = ["LocallyConnected1D", "LocallyConnected2D"]
 
@@ -25,22 +27,8 @@ class _LocallyConnected(Layer):
     rank = 2
     default_format = None
 
-    def __init__(
-        self,
-        filters=None,
-        kernel_size=None,
-        strides=1,
-        padding="valid",
-        data_format=None,
-        activation=None,
-        use_bias: bool = True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        implementation: int = 1,
-        **kwargs,
-    ):
+    def __init__(self, filters, kernel_size, strides, padding, data_format, activation, use_bias, kernel_initializer,
+                 bias_initializer, kernel_regularizer, bias_regularizer, implementation, **kwargs):
         super().__init__(**kwargs)
         n = self.rank
         self.filters = check_positive_int(self, "filters", filters)
@@ -53,14 +41,11 @@ class _LocallyConnected(Layer):
         self.padding = "valid"
         if implementation not in (1, 2, 3):
             raise self.error(f"implementation must be 1, 2 or 3, got {implementation!r}")
-        fmt = self.default_format if data_format is None else data_format
-        self.data_format = backend.normalize_data_format(fmt, f"{type(self).__name__} '{self.name}'")
+        self.data_format = self._data_format(data_format, self.default_format)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_regularizer = kernel_regularizer
-        self.bias_regularizer = bias_regularizer
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
 
     def _split(self, shape):
         """(channels, spatial sizes) of an input shape."""
@@ -141,24 +126,15 @@ class _LocallyConnected(Layer):
         n = self.rank
         last = self.data_format == "channels_last"
         if last:
-            x = F.transpose(x, (0, n + 1) + tuple(range(1, n + 1)))
-        op = (CX.LocallyConnected1D if n == 1 else CX.LocallyConnected2D)(
-            self.kernel_size, self.strides, "valid"
-        )
-        y = F.apply_op(op, [x, self.kernel] if self.bias is None else [x, self.kernel, self.bias])
-        y = self.activation(y)
-        if last:
-            y = F.transpose(y, (0,) + tuple(range(2, n + 2)) + (1,))
-        return y
+            x = to_channels_first(x, n)
+        op = (CX.LocallyConnected1D if n == 1 else CX.LocallyConnected2D)(self.kernel_size, self.strides, "valid")
+        y = self.activation(F.apply_op(op, [x, self.kernel] if self.bias is None else [x, self.kernel, self.bias]))
+        return to_channels_last(y, n) if last else y
 
     def get_config(self):
         return {
             **super().get_config(),
-            "filters": self.filters,
-            "kernel_size": list(self.kernel_size),
-            "strides": list(self.strides),
-            "padding": self.padding,
-            "data_format": self.data_format,
+            **conv_config(self),
             "activation": activations.name(self.activation),
             "use_bias": self.use_bias,
         }
@@ -178,49 +154,17 @@ class LocallyConnected2D(_LocallyConnected):
 
     rank = 2
 
-    def __init__(
-        self,
-        filters=None,
-        kernel_size=None,
-        strides=(1, 1),
-        padding="valid",
-        data_format=None,
-        activation=None,
-        use_bias: bool = True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        implementation: int = 1,
-        nb_filter=None,
-        nb_row=None,
-        nb_col=None,
-        subsample=None,
-        border_mode=None,
-        dim_ordering=None,
-        init=None,
-        W_regularizer=None,
-        b_regularizer=None,
-        bias=None,
-        **kwargs,
-    ):
+    def __init__(self, filters=None, kernel_size=None, strides=(1, 1), padding="valid", data_format=None,
+                 activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, implementation: int = 1, nb_filter=None, nb_row=None,
+                 nb_col=None, subsample=None, border_mode=None, dim_ordering=None, init=None, W_regularizer=None,
+                 b_regularizer=None, bias=None, **kwargs):
         if kernel_size is None and nb_row is not None:
             kernel_size = (nb_row, nb_col)
-        super().__init__(
-            filters if filters is not None else nb_filter,
-            kernel_size,
-            strides if subsample is None else subsample,
-            padding if border_mode is None else border_mode,
-            data_format if dim_ordering is None else dim_ordering,
-            activation,
-            use_bias if bias is None else bias,
-            kernel_initializer if init is None else init,
-            bias_initializer,
-            kernel_regularizer if W_regularizer is None else W_regularizer,
-            bias_regularizer if b_regularizer is None else b_regularizer,
-            implementation,
-            **kwargs,
-        )
+        super().__init__(_first(filters, nb_filter), kernel_size, _first(subsample, strides), _first(border_mode, padding),
+                         _first(dim_ordering, data_format), activation, _first(bias, use_bias),
+                         _first(init, kernel_initializer), bias_initializer, _first(W_regularizer, kernel_regularizer),
+                         _first(b_regularizer, bias_regularizer), implementation, **kwargs)
 
 
 class LocallyConnected1D(_LocallyConnected):
@@ -236,42 +180,13 @@ class LocallyConnected1D(_LocallyConnected):
     rank = 1
     default_format = "channels_last"
 
-    def __init__(
-        self,
-        filters=None,
-        kernel_size=None,
-        strides=1,
-        padding="valid",
-        data_format=None,
-        activation=None,
-        use_bias: bool = True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        implementation: int = 1,
-        nb_filter=None,
-        filter_length=None,
-        subsample_length=None,
-        border_mode=None,
-        init=None,
-        W_regularizer=None,
-        b_regularizer=None,
-        bias=None,
-        **kwargs,
-    ):
-        super().__init__(
-            filters if filters is not None else nb_filter,
-            kernel_size if kernel_size is not None else filter_length,
-            strides if subsample_length is None else subsample_length,
-            padding if border_mode is None else border_mode,
-            data_format,
-            activation,
-            use_bias if bias is None else bias,
-            kernel_initializer if init is None else init,
-            bias_initializer,
-            kernel_regularizer if W_regularizer is None else W_regularizer,
-            bias_regularizer if b_regularizer is None else b_regularizer,
-            implementation,
-            **kwargs,
-        )
+    def __init__(self, filters=None, kernel_size=None, strides=1, padding="valid", data_format=None, activation=None,
+                 use_bias: bool = True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, implementation: int = 1, nb_filter=None,
+                 filter_length=None, subsample_length=None, border_mode=None, init=None, W_regularizer=None,
+                 b_regularizer=None, bias=None, **kwargs):
+        super().__init__(_first(filters, nb_filter), _first(kernel_size, filter_length),
+                         _first(subsample_length, strides), _first(border_mode, padding), data_format, activation,
+                         _first(bias, use_bias), _first(init, kernel_initializer), bias_initializer,
+                         _first(W_regularizer, kernel_regularizer), _first(b_regularizer, bias_regularizer),
+                         implementation, **kwargs)

@@ -13,7 +13,6 @@ import numpy as np
 
 from zoo.engine import functional as F
 from zoo.engine.ops import misc as M
-from zoo.keras import backend
 from zoo.keras.layers.base import Layer
 
 __all__ = [
@@ -113,8 +112,7 @@ class _SpatialDropout(Layer):
                  p: float | None = None, dim_ordering=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = _rate(self, rate, p, default=0.5)
-        fmt = data_format if data_format is not None else dim_ordering
-        self.data_format = backend.normalize_data_format(fmt, f"{type(self).__name__} '{self.name}'")
+        self.data_format = self._data_format(data_format if data_format is not None else dim_ordering)
         self.seed = seed
 
     def _noise_shape(self) -> tuple:

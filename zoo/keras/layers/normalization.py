@@ -10,7 +10,6 @@ import numpy as np
 from zoo.engine import functional as F
 from zoo.engine.ops import misc as M
 from zoo.engine.ops import norm as N
-from zoo.keras import backend
 from zoo.keras.layers.base import Layer, check_positive_int
 
 __all__ = ["LRN2D", "BatchNormalization", "LayerNormalization", "WithinChannelLRN2D"]
@@ -57,8 +56,7 @@ class BatchNormalization(Layer):
         if axis is not None and (isinstance(axis, bool) or not isinstance(axis, (int, np.integer))):
             raise TypeError(f"BatchNormalization '{self.name}': axis must be an int or None, got {axis!r}")
         self.axis = None if axis is None else int(axis)
-        fmt = data_format if data_format is not None else dim_ordering
-        self.data_format = backend.normalize_data_format(fmt, f"BatchNormalization '{self.name}'")
+        self.data_format = self._data_format(data_format if data_format is not None else dim_ordering)
         self.mode = int(mode)
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
@@ -174,7 +172,26 @@ class LayerNormalization(Layer):
                 "scale": self.scale}
 
 
-class LRN2D(Layer):
+class _LocalResponseNorm(Layer):
+    """What LRN2D and WithinChannelLRN2D share: rank-4 images in either data format, alpha and beta."""
+
+    def _set_format(self, data_format, dim_ordering) -> None:
+        self.data_format = self._data_format(data_format if data_format is not None else dim_ordering)
+
+    def build(self, input_shape):
+        if len(input_shape) != 4:
+            raise self.error(f"expected input of rank 4, got shape {tuple(input_shape)}")
+
+    def call(self, x):
+        if len(x.shape) != 4:
+            raise self.error(f"expected input of rank 4, got shape {x.shape}")
+        return F.apply_op(self._op(self.data_format == "channels_first"), [x])
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "beta": self.beta, "data_format": self.data_format}
+
+
+class LRN2D(_LocalResponseNorm):
     """Local response normalization across channels (Analytics Zoo LRN2D, Caffe/BigDL formula):
     y = x / (k + alpha / n * sum of x^2 over n neighbouring channels)^beta.
 
@@ -191,25 +208,16 @@ class LRN2D(Layer):
         self.k = _num(self, "k", k)
         self.beta = _num(self, "beta", beta)
         self.n = check_positive_int(self, "n", n)
-        fmt = data_format if data_format is not None else dim_ordering
-        self.data_format = backend.normalize_data_format(fmt, f"LRN2D '{self.name}'")
+        self._set_format(data_format, dim_ordering)
 
-    def build(self, input_shape):
-        if len(input_shape) != 4:
-            raise self.error(f"expected input of rank 4, got shape {tuple(input_shape)}")
-
-    def call(self, x):
-        if len(x.shape) != 4:
-            raise self.error(f"expected input of rank 4, got shape {x.shape}")
-        axis = 1 if self.data_format == "channels_first" else 3
-        return F.apply_op(N.LRN(self.n, self.alpha, self.beta, self.k, axis=axis), [x])
+    def _op(self, channels_first: bool):
+        return N.LRN(self.n, self.alpha, self.beta, self.k, axis=1 if channels_first else 3)
 
     def get_config(self):
-        return {**super().get_config(), "alpha": self.alpha, "k": self.k, "beta": self.beta, "n": self.n,
-                "data_format": self.data_format}
+        return {**super().get_config(), "k": self.k, "n": self.n}
 
 
-class WithinChannelLRN2D(Layer):
+class WithinChannelLRN2D(_LocalResponseNorm):
     """Local response normalization within each channel (Caffe WITHIN_CHANNEL):
     y = x / (1 + alpha / size^2 * sum of x^2 over the size x size spatial window)^beta.
 
@@ -225,19 +233,10 @@ class WithinChannelLRN2D(Layer):
         self.size = check_positive_int(self, "size", size)
         self.alpha = _num(self, "alpha", alpha)
         self.beta = _num(self, "beta", beta)
-        fmt = data_format if data_format is not None else dim_ordering
-        self.data_format = backend.normalize_data_format(fmt, f"WithinChannelLRN2D '{self.name}'")
+        self._set_format(data_format, dim_ordering)
 
-    def build(self, input_shape):
-        if len(input_shape) != 4:
-            raise self.error(f"expected input of rank 4, got shape {tuple(input_shape)}")
-
-    def call(self, x):
-        if len(x.shape) != 4:
-            raise self.error(f"expected input of rank 4, got shape {x.shape}")
-        axes = (2, 3) if self.data_format == "channels_first" else (1, 2)
-        return F.apply_op(M.WithinChannelLRN(self.size, self.alpha, self.beta, 1.0, axes=axes), [x])
+    def _op(self, channels_first: bool):
+        return M.WithinChannelLRN(self.size, self.alpha, self.beta, 1.0, axes=(2, 3) if channels_first else (1, 2))
 
     def get_config(self):
-        return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta,
-                "data_format": self.data_format}
+        return {**super().get_config(), "size": self.size}

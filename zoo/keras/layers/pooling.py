@@ -13,8 +13,7 @@ import numpy as np
 from zoo.engine import functional as F
 from zoo.engine.ops import conv3d as C3
 from zoo.engine.ops import pool as P
-from zoo.keras import backend
-from zoo.keras.layers.base import Layer, to_tuple
+from zoo.keras.layers.base import Layer, first_given, to_channels_first, to_channels_last, to_tuple
 
 __all__ = [
     "AveragePooling1D",
@@ -41,18 +40,8 @@ class _Pool(Layer):
     kind = "max"
     default_format = None
 
-    def __init__(
-        self,
-        pool_size=2,
-        strides=None,
-        padding="valid",
-        data_format=None,
-        border_mode=None,
-        dim_ordering=None,
-        pads=None,
-        count_include_pad: bool = False,
-        **kwargs,
-    ):
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, border_mode=None,
+                 dim_ordering=None, pads=None, count_include_pad: bool = False, **kwargs):
         super().__init__(**kwargs)
         n = self.rank
         self.pool_size = to_tuple(self, "pool_size", pool_size, n)
@@ -63,9 +52,7 @@ class _Pool(Layer):
         elif not (isinstance(padding, str) and padding.lower() in ("valid", "same")):
             padding = self._explicit(padding)
         self.padding = padding.lower() if isinstance(padding, str) else padding
-        fmt = dim_ordering if dim_ordering is not None else data_format
-        fmt = self.default_format if fmt is None else fmt
-        self.data_format = backend.normalize_data_format(fmt, f"{type(self).__name__} '{self.name}'")
+        self.data_format = self._data_format(first_given(dim_ordering, data_format), self.default_format)
         if not isinstance(count_include_pad, (bool, np.bool_)):
             raise TypeError(
                 f"{type(self).__name__} '{self.name}': count_include_pad must be a bool, "
@@ -114,12 +101,8 @@ class _Pool(Layer):
         if len(x.shape) != n + 2:
             raise self.error(f"expected input of rank {n + 2}, got shape {x.shape}")
         last = self.data_format == "channels_last"
-        if last:
-            x = F.transpose(x, (0, n + 1) + tuple(range(1, n + 1)))
-        y = F.apply_op(self._op(), [x])
-        if last:
-            y = F.transpose(y, (0,) + tuple(range(2, n + 2)) + (1,))
-        return y
+        y = F.apply_op(self._op(), [to_channels_first(x, n) if last else x])
+        return to_channels_last(y, n) if last else y
 
     def get_config(self):
         cfg = {
@@ -177,25 +160,10 @@ class MaxPooling1D(_Pool):
     rank = 1
     default_format = "channels_last"
 
-    def __init__(
-        self,
-        pool_size=2,
-        strides=None,
-        padding="valid",
-        data_format=None,
-        pool_length=None,
-        stride=None,
-        pad=None,
-        **kwargs,
-    ):
-        super().__init__(
-            pool_length or pool_size,
-            stride if stride is not None else strides,
-            padding,
-            data_format,
-            pads=pad if pad else None,
-            **kwargs,
-        )
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, pool_length=None, stride=None,
+                 pad=None, **kwargs):
+        super().__init__(pool_length or pool_size, stride if stride is not None else strides, padding, data_format,
+                         pads=pad if pad else None, **kwargs)
 
 
 class AveragePooling1D(MaxPooling1D):
@@ -210,10 +178,8 @@ class _GlobalPool(Layer):
 
     def __init__(self, data_format=None, keepdims: bool = False, dim_ordering=None, **kwargs):
         super().__init__(**kwargs)
-        fmt = dim_ordering if dim_ordering is not None else data_format
-        if fmt is None and self.rank == 1:
-            fmt = "channels_last"
-        self.data_format = backend.normalize_data_format(fmt, f"{type(self).__name__} '{self.name}'")
+        default = "channels_last" if self.rank == 1 else None
+        self.data_format = self._data_format(first_given(dim_ordering, data_format), default)
         self.keepdims = bool(keepdims)
 
     def call(self, x):

@@ -11,7 +11,8 @@ from zoo.engine import functional as F
 from zoo.engine import graph as G
 from zoo.engine.ops import recurrent as R
 from zoo.keras.layers.base import Layer
-from zoo.keras.layers.recurrent import _RNN, get_mask, set_mask
+from zoo.keras.layers.recurrent.masking import get_mask, set_mask
+from zoo.keras.layers.recurrent.rnn import _RNN
 
 __all__ = ["Bidirectional", "TimeDistributed"]
 
@@ -33,15 +34,6 @@ def _layer_from_config(spec) -> Layer:
     return classes[spec["class_name"]].from_config(dict(spec.get("config", {})))
 
 
-def _build_inner(layer: Layer, shape) -> None:
-    if not layer.built:
-        layer.build(shape)
-        layer.built = True
-        if layer._initial_weights is not None:
-            layer.set_weights(layer._initial_weights)
-            layer._initial_weights = None
-
-
 class _Wrapper(Layer):
     def __init__(self, layer: Layer, **kwargs):
         super().__init__(**kwargs)
@@ -55,15 +47,9 @@ class _Wrapper(Layer):
                 f"wrap a fresh layer"
             )
 
-    @property
-    def trainable(self) -> bool:
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, flag: bool) -> None:
-        self._trainable = bool(flag)
+    def _apply_trainable(self) -> None:
         for inner in self._inner():
-            inner.trainable = flag
+            inner.trainable = self._trainable
 
     def _inner(self) -> list[Layer]:
         raise NotImplementedError
@@ -117,7 +103,7 @@ class TimeDistributed(_Wrapper):
     def build(self, input_shape):
         if isinstance(input_shape, list) or len(input_shape) < 3:
             raise self.error(f"expected one input of rank >= 3 (batch, time, ...), got shape {input_shape}")
-        _build_inner(self.layer, (None,) + tuple(input_shape[2:]))
+        self.layer._build_once((None,) + tuple(input_shape[2:]))
         self._collect_weights()
         if not self._trainable:
             self.trainable = False
@@ -212,8 +198,8 @@ class Bidirectional(_Wrapper):
         shape = input_shape[0] if isinstance(input_shape, list) else input_shape
         if len(shape) != 3:
             raise self.error(f"expected input of rank 3 (batch, time, features), got shape {tuple(shape)}")
-        _build_inner(self.forward_layer, shape)
-        _build_inner(self.backward_layer, shape)
+        self.forward_layer._build_once(shape)
+        self.backward_layer._build_once(shape)
         self._collect_weights()
         if not self._trainable:
             self.trainable = False
