@@ -239,7 +239,7 @@ def test_progress_bar_updates_one_display_in_jupyter(monkeypatch):
         handles.append(Handle(obj))
         return handles[-1]
 
-    monkeypatch.setattr(C, "_in_notebook", lambda: True)
+    monkeypatch.setattr(C.loggers, "_in_notebook", lambda: True)
     monkeypatch.setattr(IPython.display, "display", display)
     x, y = _data(128)
     Progbar = C.ProgbarLogger
