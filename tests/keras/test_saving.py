@@ -126,13 +126,18 @@ def _damage(path, fn):
             z.writestr(n, v)
 
 
-def test_damaged_files_give_clear_errors(tmp_path):
+def _trained_and_saved(tmp_path):
+    """(model, path, file bytes) of a small trained model saved to tmp_path/good.zoo."""
     m = _seq()
     m.compile("adam", "sparse_categorical_crossentropy")
     m.fit(*_data(), verbose=0)
     good = str(tmp_path / "good.zoo")
     m.save(good)
-    data = Path(good).read_bytes()
+    return m, good, Path(good).read_bytes()
+
+
+def test_damaged_files_give_clear_errors(tmp_path):
+    _, good, data = _trained_and_saved(tmp_path)
 
     def variant(name, content):
         p = str(tmp_path / name)
@@ -329,12 +334,7 @@ def test_unsavable_things_are_refused_before_writing(tmp_path):
 
 def test_random_damage_gives_value_error_or_the_same_model(tmp_path):
     x = np.ones((4, 8), np.float32)
-    m = _seq()
-    m.compile("adam", "sparse_categorical_crossentropy")
-    m.fit(*_data(), verbose=0)
-    good = str(tmp_path / "good.zoo")
-    m.save(good)
-    data = Path(good).read_bytes()
+    m, _, data = _trained_and_saved(tmp_path)
     rng = np.random.default_rng(0)
     bad = str(tmp_path / "bad.zoo")
     outcomes = {"error": 0, "same": 0}
