@@ -14,7 +14,8 @@ import numpy as np
 
 from zoo.engine import threads
 
-__all__ = ["COL_CHUNK_BYTES", "MIN_CHUNKS", "check_arrays", "contiguous", "plan_chunks", "run_chunks", "workers_for"]
+__all__ = ["COL_CHUNK_BYTES", "MIN_CHUNKS", "check_arrays", "checked_shape", "contiguous", "plan_chunks", "run_chunks",
+           "workers_for"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 #: target size of one chunk's column matrix (elements * itemsize)
@@ -75,3 +76,15 @@ def check_arrays(name: str, *arrays) -> np.dtype:
 def contiguous(a):
     """a as a C-contiguous array (None stays None)."""
     return a if a is None or a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+def checked_shape(name: str, infer, x: np.ndarray, w: np.ndarray, b=None, batch: bool = False) -> tuple:
+    """infer(x.shape, w.shape, b.shape or None), its ValueError prefixed with `name`; with `batch`,
+    also a ValueError for an empty batch."""
+    try:
+        out = infer(x.shape, w.shape, None if b is None else b.shape)
+    except ValueError as e:
+        raise ValueError(f"{name}: {e}") from None
+    if batch and x.shape[0] < 1:
+        raise ValueError(f"{name}: expected a non-empty batch, got input shape {x.shape}")
+    return out

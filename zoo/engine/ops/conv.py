@@ -27,7 +27,7 @@ import numpy as np
 from zoo.engine import _native, threads
 from zoo.engine.kernels import conv as K
 from zoo.engine.ops.base import Ctx, Op, as_pair, register
-from zoo.engine.ops.chunks import plan_chunks
+from zoo.engine.ops.chunks import checked_shape, plan_chunks
 from zoo.engine.ops.conv_plan import Plan, Worker, kernel_args, make_buffers, run_workers
 from zoo.engine.ops.padding import (
     conv_output_size,
@@ -161,10 +161,7 @@ class Conv2D(Op):
     def forward(self, ctx: Ctx, x, w, b=None):
         if getattr(x, "ndim", 4) != 4 or getattr(w, "ndim", 4) != 4:
             self._check_arrays(x, w, b)
-            try:
-                self.infer_shape(x.shape, w.shape, None if b is None else b.shape)
-            except ValueError as e:
-                raise ValueError(f"{type(self).__name__}: {e}") from None
+            checked_shape(type(self).__name__, self.infer_shape, x, w, b)
         return self._forward4(ctx, x, w, b)
 
     def _check_arrays(self, x, w, b):
@@ -190,12 +187,7 @@ class Conv2D(Op):
             return plan
         self._check_arrays(x, w, b)
         name = type(self).__name__
-        try:
-            self._infer(x.shape, w.shape, None if b is None else b.shape)
-        except ValueError as e:
-            raise ValueError(f"{name}: {e}") from None
-        if x.shape[0] < 1:
-            raise ValueError(f"{name}: expected a non-empty batch, got input shape {x.shape}")
+        checked_shape(name, self._infer, x, w, b, batch=True)
         pads = resolve_pads(
             self._padding_for(w.shape[2:]), x.shape[2:], w.shape[2:], self.strides, self.dilation
         )
@@ -510,10 +502,7 @@ class Conv1D(Conv2D):
     def forward(self, ctx: Ctx, x, w, b=None):
         self._check_arrays(x, w, b)
         if x.ndim != 3 or w.ndim != 3:
-            try:
-                self.infer_shape(x.shape, w.shape, None if b is None else b.shape)
-            except ValueError as e:
-                raise ValueError(f"Conv1D: {e}") from None
+            checked_shape("Conv1D", self.infer_shape, x, w, b)
         if not x.flags.c_contiguous:
             x = np.ascontiguousarray(x)
         if not w.flags.c_contiguous:

@@ -28,7 +28,14 @@ from zoo.engine import threads
 from zoo.engine.kernels import conv as K2
 from zoo.engine.kernels import conv3d as K
 from zoo.engine.ops.base import Ctx, Op, register
-from zoo.engine.ops.chunks import check_arrays, contiguous, plan_chunks, run_chunks, workers_for
+from zoo.engine.ops.chunks import (
+    check_arrays,
+    checked_shape,
+    contiguous,
+    plan_chunks,
+    run_chunks,
+    workers_for,
+)
 from zoo.engine.ops.padding import (  # noqa: F401
     as_tuple,
     is_int,
@@ -113,12 +120,7 @@ class Conv3D(Op):
         plan = ctx.__dict__.get("conv3d_plan")
         if plan is not None and plan.key == key:
             return plan
-        try:
-            self.infer_shape(x.shape, w.shape, None if b is None else b.shape)
-        except ValueError as e:
-            raise ValueError(f"Conv3D: {e}") from None
-        if x.shape[0] < 1:
-            raise ValueError(f"Conv3D: expected a non-empty batch, got input shape {x.shape}")
+        checked_shape("Conv3D", self.infer_shape, x, w, b, batch=True)
         pads = resolve_padding(self.padding, x.shape[2:], w.shape[2:], self.strides, self.dilation)
         g = K.Geometry3D(
             x.shape, w.shape[2:], self.strides, self.dilation, pads, w.shape[0], self.groups, "Conv3D"
@@ -167,10 +169,7 @@ class Conv3D(Op):
     def forward(self, ctx: Ctx, x, w, b=None):
         check_arrays("Conv3D", x, w, b)
         if x.ndim != 5 or w.ndim != 5:
-            try:
-                self.infer_shape(x.shape, w.shape, None if b is None else b.shape)
-            except ValueError as e:
-                raise ValueError(f"Conv3D: {e}") from None
+            checked_shape("Conv3D", self.infer_shape, x, w, b)
         x, w, b = contiguous(x), contiguous(w), contiguous(b)
         plan = self._plan(ctx, x, w, b)
         g, y, nk, chunks = plan.g, plan.y, plan.nk, plan.chunks

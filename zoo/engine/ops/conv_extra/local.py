@@ -9,7 +9,7 @@ import numpy as np
 from zoo.engine import threads
 from zoo.engine.kernels import conv3d as K
 from zoo.engine.ops.base import Ctx, Op, register
-from zoo.engine.ops.chunks import check_arrays, contiguous, run_chunks
+from zoo.engine.ops.chunks import check_arrays, checked_shape, contiguous, run_chunks
 from zoo.engine.ops.conv_extra._common import _check_gy, _chunking, _finish_backward, _spatial3, _to3
 from zoo.engine.ops.padding import as_tuple, out_sizes, padding_config, parse_padding, resolve_padding
 
@@ -67,12 +67,7 @@ class _LocallyConnected(Op):
         if plan is not None and plan.key == key:
             return plan
         name, n = type(self).__name__, self.rank
-        try:
-            y_shape = self.infer_shape(x.shape, w.shape, None if b is None else b.shape)
-        except ValueError as e:
-            raise ValueError(f"{name}: {e}") from None
-        if x.shape[0] < 1:
-            raise ValueError(f"{name}: expected a non-empty batch, got input shape {x.shape}")
+        y_shape = checked_shape(name, self.infer_shape, x, w, b, batch=True)
         pads = resolve_padding(self.padding, x.shape[2:], self.kernel_size, self.strides, (1,) * n)
         o = w.shape[2]
         g = K.Geometry3D(
@@ -97,10 +92,7 @@ class _LocallyConnected(Op):
         name = type(self).__name__
         check_arrays(name, x, w, b)
         if x.ndim != self.rank + 2 or w.ndim != 3:
-            try:
-                self.infer_shape(x.shape, w.shape, None if b is None else b.shape)
-            except ValueError as e:
-                raise ValueError(f"{name}: {e}") from None
+            checked_shape(name, self.infer_shape, x, w, b)
         x, w, b = contiguous(x), contiguous(w), contiguous(b)
         plan = self._plan(ctx, x, w, b)
         g, y, nk, chunks = plan.g, plan.y, plan.nk, plan.chunks
