@@ -71,8 +71,29 @@ class SquaredHinge(Hinge):
     _power = 2
 
 
+def _smoothing(owner: str, v) -> float:
+    v = _as_float(owner, "label_smoothing", v)
+    if not 0.0 <= v <= 1.0:
+        raise ValueError(f"{owner}: label_smoothing must be in [0, 1], got {v}")
+    return v
+
+
+class _FromLogits:
+    """The arguments of the cross-entropies: from_logits, label_smoothing and the reduction."""
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
+                 reduction: str = "sum_over_batch_size"):
+        super().__init__(reduction)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _smoothing(type(self).__name__, label_smoothing)
+
+    def get_config(self) -> dict:
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
+                **super().get_config()}
+
+
 @_register("bce", "BCECriterion", "BinaryCrossEntropy")
-class BinaryCrossentropy(_Elementwise):
+class BinaryCrossentropy(_FromLogits, _Elementwise):
     """l = mean(-(t log q + (1 - t) log(1 - q)), axis=-1).
 
     From probabilities q = clip(y_pred, 1e-7, 1 - 1e-7); from logits (from_logits=True) the
@@ -84,16 +105,6 @@ class BinaryCrossentropy(_Elementwise):
     """
 
     name = "binary_crossentropy"
-
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
-                 reduction: str = "sum_over_batch_size"):
-        super().__init__(reduction)
-        self.from_logits = bool(from_logits)
-        self.label_smoothing = _smoothing(type(self).__name__, label_smoothing)
-
-    def get_config(self) -> dict:
-        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
-                **super().get_config()}
 
     def _f(self, ctx, p, t):
         if self.label_smoothing:
@@ -142,13 +153,6 @@ class BinaryCrossentropy(_Elementwise):
         a *= q
         np.divide(out, a, out=out)
         out *= q == p
-
-
-def _smoothing(owner: str, v) -> float:
-    v = _as_float(owner, "label_smoothing", v)
-    if not 0.0 <= v <= 1.0:
-        raise ValueError(f"{owner}: label_smoothing must be in [0, 1], got {v}")
-    return v
 
 
 @_register("kld", "kullback_leibler_divergence", "KLD", "KullbackLeiblerDivergence",
@@ -215,7 +219,7 @@ class CategoricalHinge(Loss):
 
 
 @_register("CategoricalCrossEntropy")
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(_FromLogits, Loss):
     """l = -sum(t * log q, axis=-1) for one-hot (or soft) targets t of y_pred's shape.
 
     From probabilities (Keras): q = clip(y_pred / sum(y_pred, -1), 1e-7, 1 - 1e-7). From
@@ -229,16 +233,6 @@ class CategoricalCrossentropy(Loss):
 
     name = "categorical_crossentropy"
     _class_axis = True
-
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
-                 reduction: str = "sum_over_batch_size"):
-        super().__init__(reduction)
-        self.from_logits = bool(from_logits)
-        self.label_smoothing = _smoothing(type(self).__name__, label_smoothing)
-
-    def get_config(self) -> dict:
-        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
-                **super().get_config()}
 
     def _forward(self, ctx, p, t):
         if self.label_smoothing:
