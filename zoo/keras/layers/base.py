@@ -19,8 +19,9 @@ from zoo.engine.graph import Tensor
 from zoo.engine.params import Parameter
 from zoo.keras import backend, initializers, regularizers
 
-__all__ = ["Input", "InputLayer", "Layer", "check_positive_int", "first_given", "kernel_from_keras", "kernel_keras_shape",
-           "kernel_to_keras", "to_channels_first", "to_channels_last", "to_tuple", "weight_arg_kind"]
+__all__ = ["Input", "InputLayer", "Layer", "check_positive_int", "first_given", "kernel_from_keras",
+           "kernel_keras_shape", "kernel_to_keras", "to_channels_first", "to_channels_last", "to_tuple",
+           "weight_arg_kind"]
 
 _LAYER_KW = {"name", "input_shape", "input_dim", "batch_input_shape", "trainable", "dtype", "batch_size",
              "input_length", "weights", "bigdl_type"}

@@ -161,10 +161,11 @@ class LocallyConnected2D(_LocallyConnected):
                  b_regularizer=None, bias=None, **kwargs):
         if kernel_size is None and nb_row is not None:
             kernel_size = (nb_row, nb_col)
-        super().__init__(_first(filters, nb_filter), kernel_size, _first(subsample, strides), _first(border_mode, padding),
-                         _first(dim_ordering, data_format), activation, _first(bias, use_bias),
-                         _first(init, kernel_initializer), bias_initializer, _first(W_regularizer, kernel_regularizer),
-                         _first(b_regularizer, bias_regularizer), implementation, **kwargs)
+        super().__init__(_first(filters, nb_filter), kernel_size, _first(subsample, strides),
+                         _first(border_mode, padding), _first(dim_ordering, data_format), activation,
+                         _first(bias, use_bias), _first(init, kernel_initializer), bias_initializer,
+                         _first(W_regularizer, kernel_regularizer), _first(b_regularizer, bias_regularizer),
+                         implementation, **kwargs)
 
 
 class LocallyConnected1D(_LocallyConnected):
