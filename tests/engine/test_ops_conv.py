@@ -360,6 +360,34 @@ def test_conv2d_thread_pool_survives_fork(rng):
     assert os.waitstatus_to_exitcode(status) == 0
 
 
+def test_thread_helpers_split_wait_and_restore():
+    """threads.run_parts / run_blocks / run_queue: every part runs once, the first error is raised
+    after all parts finish, and the thread setting is restored (the helpers every op family uses)."""
+    with threads.num_threads(2):
+        seen = []
+        threads.run_blocks(100, lambda lo, hi: seen.append((lo, hi)), align=16)
+        assert sorted(seen) == [(0, 48), (48, 100)]
+        seen.clear()
+        threads.run_blocks(100, lambda lo, hi: seen.append((lo, hi)), min_size=64)
+        assert seen == [(0, 100)]
+        done = []
+
+        def fail(i):
+            done.append(i)
+            if i == 1:
+                raise RuntimeError("part 1")
+
+        with pytest.raises(RuntimeError, match="part 1"):
+            threads.run_parts([(0,), (1,), (2,)], fail)
+        assert sorted(done) == [0, 1, 2] and threads.get_num_threads() == 2
+        got = []
+        threads.run_queue(2, [5, 6, 7], lambda k, item: got.append((k, item)), first=[None, 9])
+        assert sorted(i for _, i in got) == [5, 6, 7, 9] and (1, 9) in got
+        threads.run_parts([], fail)  # nothing to run
+        threads.run_parts([(3,)], lambda i: done.append(threads.get_num_threads()), serial=True)
+        assert done[-1] == 1 and threads.get_num_threads() == 2
+
+
 def test_conv2d_in_a_graph(rng):
     x = G.input((None, 3, 6, 5), name="x")
     w = G.parameter(Parameter("conv_w", rng.normal(size=(4, 3, 3, 3)) * 0.1))
