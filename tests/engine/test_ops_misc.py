@@ -1,4 +1,4 @@
-"""Ops of ops/misc.py: numpy references, TensorFlow parity, finite-difference gradients, dtypes,
+"""Ops of ops/misc/: numpy references, TensorFlow parity, finite-difference gradients, dtypes,
 thread agreement, randomness statistics and bad input."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Optimizers, schedules, clipping and regularizers (zoo/engine/optim.py, csrc/optim.c, csrc/reduce.c).
+"""Optimizers, schedules, clipping and regularizers (zoo/engine/optim/, csrc/optim.c, csrc/reduce.c).
 
 Parity with tf.keras: weights after 5 steps agree to rtol 1e-5 / atol 1e-6 (float32).
 """

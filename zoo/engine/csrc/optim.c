@@ -4,7 +4,7 @@
  * Buffers: w, g and every slot are (n,) of one element type; mask is (n,) uint8 or NULL.
  * Where mask[i] == 0 neither w[i] nor any slot[i] changes: the kernels run over runs of
  * mask != 0 (frozen weights come in whole parameters, so runs are long). Per-step scalars (learning
- * rate, bias corrections, ...) are computed in Python (zoo/engine/optim.py) and passed in
+ * rate, bias corrections, ...) are computed in Python (zoo/engine/optim/) and passed in
  * `p`. The update is elementwise, so results do not depend on the thread count or on how
  * [lo, hi) is cut between calls, and calls on disjoint ranges may run concurrently.
  *

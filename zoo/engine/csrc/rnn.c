@@ -4,7 +4,7 @@
  * Template: as act.c, the kernels are written once between `#else` and `#endif` with T and
  * S(name), and the file includes itself for float and double.
  *
- * Recurrent layout. The op (zoo/engine/ops/recurrent.py) runs the time loop: one GEMM for the
+ * Recurrent layout. The op (zoo/engine/ops/recurrent/) runs the time loop: one GEMM for the
  * input projection of every step, xp = x @ W (B, T, G), then per step s one GEMM for the
  * recurrent part g = h_{s-1} @ R (B, G) and one of these step kernels, which add the parts and
  * the bias, apply the gate nonlinearities and update the state. Every per-step array is

@@ -2,7 +2,7 @@
 
 `step` checks every buffer (dtype, contiguity, length, writability) and the range before
 calling C, which trusts its arguments. The per-optimizer formulas are in csrc/optim.c and
-zoo/engine/optim.py.
+zoo/engine/optim/.
 """
 
 from __future__ import annotations
