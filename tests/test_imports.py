@@ -18,3 +18,15 @@ def test_every_op_module_registers_its_ops():
     assert {"conv2d", "matmul", "linear", "reshape", "activation", "batchnorm"} <= set(ops.OPS) or len(ops.OPS) > 100
     for name, cls in ops.OPS.items():
         assert cls.type_name == name
+
+
+def test_analytics_zoo_paths_are_aliases():
+    import zoo.keras
+    import zoo.pipeline.api.keras as az
+
+    for mod in az.__all__:
+        alias, real = getattr(az, mod), __import__(f"zoo.keras.{mod}", fromlist=["*"])
+        assert alias.__all__ == real.__all__ and alias.__all__, mod
+        for name in real.__all__:
+            assert getattr(alias, name) is getattr(real, name), f"{mod}.{name}"
+    assert zoo.keras.regularizers.l2 is az.regularizers.l2

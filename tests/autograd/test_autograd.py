@@ -286,3 +286,15 @@ def test_functional_model_parity_with_tf_keras(tf):
     zoo_grads = [p.grad for layer in (d1, d2) for p in layer.weights]
     for g, tg in zip(zoo_grads, tgw):
         assert_close(g, tg.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_parameter_config_keeps_its_initializer():
+    from zoo.keras import backend, initializers
+
+    backend.set_seed(3)
+    p = A.Parameter((3, 4), init_method=initializers.RandomNormal(stddev=2.0), name="scale")
+    cfg = p.get_config()
+    assert cfg["init_method"]["class_name"] == "RandomNormal" and cfg["init_method"]["config"]["stddev"] == 2.0
+    backend.set_seed(3)
+    q = A.Parameter.from_config({**cfg, "name": "scale2"})
+    np.testing.assert_array_equal(q.get_weight(), p.get_weight())

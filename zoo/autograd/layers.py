@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import ast
 import inspect
 import textwrap
@@ -134,11 +136,13 @@ class Parameter(Layer):
             (default uniform in [-0.05, 0.05]). init_weight: initial array (overrides init_method).
     """
 
+    _config_names: ClassVar[dict] = {"weight_init": "init_method"}
+
     def __init__(self, shape, init_method=None, init_weight=None, trainable: bool = True, name=None, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
         self.shape = tuple(int(s) for s in shape)
-        init = initializers.get(init_method if init_method is not None else "uniform")
-        self.weight = self.add_weight("weight", self.shape, init, trainable=True)
+        self.weight_init = initializers.get(init_method if init_method is not None else "uniform")
+        self.weight = self.add_weight("weight", self.shape, self.weight_init, trainable=True)
         if init_weight is not None:
             self.set_weight(init_weight)
         self.built = True

@@ -224,15 +224,9 @@ class Network(Layer):
                 layer.set_weights(weights[i:i + n])
             i += n
 
-    @property
-    def trainable(self) -> bool:
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, flag: bool) -> None:
-        self._trainable = bool(flag)
+    def _apply_trainable(self) -> None:
         for layer in getattr(self, "_layers", []):
-            layer.trainable = flag
+            layer.trainable = self._trainable
 
     def freeze(self, names=None) -> None:
         """Freeze every layer, or the layers named in `names` (a name or a list)."""

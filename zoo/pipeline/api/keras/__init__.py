@@ -6,6 +6,6 @@
     True
 """
 
-from zoo.pipeline.api.keras import callbacks, layers, metrics, models, objectives, optimizers
+from zoo.pipeline.api.keras import callbacks, layers, metrics, models, objectives, optimizers, regularizers
 
-__all__ = ["callbacks", "layers", "metrics", "models", "objectives", "optimizers"]
+__all__ = ["callbacks", "layers", "metrics", "models", "objectives", "optimizers", "regularizers"]
