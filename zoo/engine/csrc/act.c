@@ -79,15 +79,18 @@ static inline float zoo_f32_from_bits(uint32_t u) {
     return b.f;
 }
 
-/* exp(x): x = n ln2 + r with |r| <= ln2/2 (Cody-Waite), exp(r) by the Cephes minimax
- * polynomial, times 2^n applied as two normal factors, so the result is right from the
- * denormal range (x > -104) up to overflow (inf above 88.72). NaN propagates. */
-static inline float zoo_expf(float x) {
+/* exp(x) in two steps: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite; x clamped to [-104, 89]), then
+ * exp(r) by the Cephes minimax polynomial, times 2^n applied as two normal factors, so the result
+ * is right from the denormal range (x > -104) up to overflow (inf above 88.72). NaN propagates. */
+static inline float zoo_exp_reduce(float x, float *n) {
     float xc = x < -104.0f ? -104.0f : x;
     xc = xc > 89.0f ? 89.0f : xc;
-    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
-    float r = xc - n * 0.693359375f;
-    r = r + n * 2.12194440e-4f;
+    *n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
+    float r = xc - *n * 0.693359375f;
+    return r + *n * 2.12194440e-4f;
+}
+
+static inline float zoo_exp_poly(float r, float n) {
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
@@ -100,6 +103,11 @@ static inline float zoo_expf(float x) {
     float s1 = zoo_f32_from_bits((uint32_t)(h + 127) << 23);
     float s2 = zoo_f32_from_bits((uint32_t)(ni - h + 127) << 23);
     return p * s1 * s2;
+}
+
+static inline float zoo_expf(float x) {
+    float n, r = zoo_exp_reduce(x, &n);
+    return zoo_exp_poly(r, n);
 }
 
 /* expm1(x): Taylor polynomial (to x^9) for |x| < 0.5, exp(x) - 1 elsewhere. */
@@ -138,24 +146,8 @@ static inline float zoo_tanhf(float x) {
 
 /* exp(xh + xl) for a small correction xl: the same reduction as zoo_expf with xl added to r. */
 static inline float zoo_expf_hl(float xh, float xl) {
-    float xc = xh < -104.0f ? -104.0f : xh;
-    xc = xc > 89.0f ? 89.0f : xc;
-    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    float r = xc - n * 0.693359375f;
-    r = r + n * 2.12194440e-4f;
-    r = r + xl;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    int32_t ni = (int32_t)n;
-    int32_t h = ni / 2;
-    float s1 = zoo_f32_from_bits((uint32_t)(h + 127) << 23);
-    float s2 = zoo_f32_from_bits((uint32_t)(ni - h + 127) << 23);
-    return p * s1 * s2;
+    float n, r = zoo_exp_reduce(xh, &n);
+    return zoo_exp_poly(r + xl, n);
 }
 
 /* The standard normal density and distribution at v: returns exp(-v^2/2) (the density times
