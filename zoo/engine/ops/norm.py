@@ -146,34 +146,12 @@ class BatchNorm(_AxisOp):
         _, _, lay, y, sm, si = st
         params = (gamma, beta, running_mean, running_var)
         try:  # the kernel refuses parameters of another dtype or size; then check and cast them
-            K.bn_forward(
-                x,
-                *params,
-                lay,
-                self.epsilon,
-                self.momentum,
-                ctx.training,
-                y,
-                sm,
-                si,
-                relu=self._relu,
-                who=who,
-            )
+            K.bn_forward(x, *params, lay, self.epsilon, self.momentum, ctx.training, y, sm, si, relu=self._relu,
+                         who=who)
         except KA.REFUSED:
             params = self._fix_params(ctx, x, self._axis(x.ndim), params)
-            K.bn_forward(
-                x,
-                *params,
-                lay,
-                self.epsilon,
-                self.momentum,
-                ctx.training,
-                y,
-                sm,
-                si,
-                relu=self._relu,
-                who=who,
-            )
+            K.bn_forward(x, *params, lay, self.epsilon, self.momentum, ctx.training, y, sm, si, relu=self._relu,
+                         who=who)
         ctx.x, ctx.gamma, ctx.mean, ctx.invstd = x, params[0], sm, si
         ctx.lay, ctx.trained = lay, bool(ctx.training)
         return y

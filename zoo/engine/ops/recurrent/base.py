@@ -84,19 +84,10 @@ class _Recurrent(Op):
     gates: ClassVar[int] = 1  # G / U
     n_states: ClassVar[int] = 1
 
-    def __init__(
-        self,
-        units: int,
-        activation: str = "tanh",
-        recurrent_activation: str = "sigmoid",
-        use_bias: bool = True,
-        return_sequences: bool = False,
-        return_state: bool = False,
-        go_backwards: bool = False,
-        masked: bool = False,
-        initial_state: bool = False,
-        zero_output_for_mask: bool = False,
-    ):
+    def __init__(self, units: int, activation: str = "tanh", recurrent_activation: str = "sigmoid",
+                 use_bias: bool = True, return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, masked: bool = False, initial_state: bool = False,
+                 zero_output_for_mask: bool = False):
         name = type(self).__name__
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"{name}: units must be a positive int, got {units!r}")
@@ -127,18 +118,11 @@ class _Recurrent(Op):
         self.n_outputs = 1 + (self.n_states if self.return_state else 0)
 
     def get_config(self) -> dict:
-        return {
-            "units": self.units,
-            "activation": self.activation,
-            "recurrent_activation": self.recurrent_activation,
-            "use_bias": self.use_bias,
-            "return_sequences": self.return_sequences,
-            "return_state": self.return_state,
-            "go_backwards": self.go_backwards,
-            "masked": self.masked,
-            "initial_state": self.initial_state,
-            "zero_output_for_mask": self.zero_output_for_mask,
-        }
+        return {"units": self.units, "activation": self.activation,
+                "recurrent_activation": self.recurrent_activation, "use_bias": self.use_bias,
+                "return_sequences": self.return_sequences, "return_state": self.return_state,
+                "go_backwards": self.go_backwards, "masked": self.masked, "initial_state": self.initial_state,
+                "zero_output_for_mask": self.zero_output_for_mask}
 
     def bias_shape(self) -> tuple:
         return (self.gates * self.units,)

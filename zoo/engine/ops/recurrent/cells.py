@@ -25,19 +25,10 @@ class SimpleRNN(_Recurrent):
     gates = 1
     n_states = 1
 
-    def __init__(
-        self,
-        units: int,
-        activation: str = "tanh",
-        use_bias: bool = True,
-        return_sequences: bool = False,
-        return_state: bool = False,
-        go_backwards: bool = False,
-        masked: bool = False,
-        initial_state: bool = False,
-        zero_output_for_mask: bool = False,
-        recurrent_activation: str = "linear",
-    ):
+    def __init__(self, units: int, activation: str = "tanh", use_bias: bool = True,
+                 return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
+                 masked: bool = False, initial_state: bool = False, zero_output_for_mask: bool = False,
+                 recurrent_activation: str = "linear"):
         super().__init__(units, activation, "linear", use_bias, return_sequences, return_state, go_backwards, masked,
                          initial_state, zero_output_for_mask)
 
@@ -150,20 +141,10 @@ class GRU(_Recurrent):
     gates = 3
     n_states = 1
 
-    def __init__(
-        self,
-        units: int,
-        activation: str = "tanh",
-        recurrent_activation: str = "sigmoid",
-        use_bias: bool = True,
-        return_sequences: bool = False,
-        return_state: bool = False,
-        go_backwards: bool = False,
-        masked: bool = False,
-        initial_state: bool = False,
-        zero_output_for_mask: bool = False,
-        reset_after: bool = True,
-    ):
+    def __init__(self, units: int, activation: str = "tanh", recurrent_activation: str = "sigmoid",
+                 use_bias: bool = True, return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, masked: bool = False, initial_state: bool = False,
+                 zero_output_for_mask: bool = False, reset_after: bool = True):
         super().__init__(units, activation, recurrent_activation, use_bias, return_sequences, return_state,
                          go_backwards, masked, initial_state, zero_output_for_mask)
         self.reset_after = _flag(reset_after)
