@@ -29,7 +29,7 @@ from zoo.engine.kernels import conv as K
 from zoo.engine.ops.base import Ctx, Op, as_pair, register
 from zoo.engine.ops.chunks import checked_shape, plan_chunks
 from zoo.engine.ops.conv_plan import Plan, Worker, kernel_args, make_buffers, run_workers
-from zoo.engine.ops.padding import (
+from zoo.engine.ops.window import (
     conv_output_size,
     is_int,
     padding_config,

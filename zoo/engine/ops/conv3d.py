@@ -36,7 +36,7 @@ from zoo.engine.ops.chunks import (
     run_chunks,
     workers_for,
 )
-from zoo.engine.ops.padding import (  # noqa: F401
+from zoo.engine.ops.window import (  # noqa: F401
     as_tuple,
     is_int,
     out_sizes,

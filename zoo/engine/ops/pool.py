@@ -23,7 +23,7 @@ import numpy as np
 from zoo.engine import _native
 from zoo.engine.kernels import pool as K
 from zoo.engine.ops.base import Ctx, Op, as_pair, register
-from zoo.engine.ops.padding import is_int, padding_config, parse_padding_2d, same_pads
+from zoo.engine.ops.window import is_int, padding_config, parse_padding_2d, same_pads
 
 __all__ = ["AvgPool1D", "AvgPool2D", "GlobalAvgPool", "GlobalMaxPool", "MaxPool1D", "MaxPool2D"]
 

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from zoo.engine.ops.base import Ctx, Op, normalize_axis, register
-from zoo.engine.ops.padding import is_int as _is_int
+from zoo.engine.ops.window import is_int as _is_int
 
 __all__ = ["ArgMax", "ArgMin", "L2Normalize", "Max", "Mean", "Min", "Sum"]
 

@@ -10,7 +10,7 @@ from zoo.engine.kernels import conv3d as K
 from zoo.engine.ops.base import Ctx, Op, normalize_axis, register
 from zoo.engine.ops.chunks import check_arrays, contiguous
 from zoo.engine.ops.conv_extra._common import _check_gy
-from zoo.engine.ops.padding import as_tuple, is_int
+from zoo.engine.ops.window import as_tuple, is_int
 
 
 @register

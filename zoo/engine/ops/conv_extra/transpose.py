@@ -12,7 +12,7 @@ from zoo.engine.kernels import conv3d as K
 from zoo.engine.ops.base import Ctx, Op, register
 from zoo.engine.ops.chunks import check_arrays, checked_shape, contiguous, run_chunks
 from zoo.engine.ops.conv_extra._common import _check_gy, _chunking, _finish_backward, _spatial3, _to3
-from zoo.engine.ops.padding import as_tuple, out_sizes, resolve_padding
+from zoo.engine.ops.window import as_tuple, out_sizes, resolve_padding
 
 
 def transpose_output_size(size: int, k: int, s: int, d: int, padding: str, output_padding: int | None) -> int:

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from zoo.engine.ops.base import unbroadcast
-from zoo.engine.ops.padding import is_int as _is_int
+from zoo.engine.ops.window import is_int as _is_int
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 

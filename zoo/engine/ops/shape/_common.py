@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from zoo.engine.ops.base import Ctx
-from zoo.engine.ops.padding import is_int as _is_int
+from zoo.engine.ops.window import is_int as _is_int
 
 
 def _fmt(shape) -> str:

@@ -1,4 +1,4 @@
-"""Padding forms and output sizes of convolution and pooling windows, for any number of spatial axes.
+"""Window geometry of convolution and pooling ops, for any number of spatial axes: padding forms and output sizes.
 
 A padding is given as 'valid' (none), 'same' (TF rule per axis: output ceil(size / s), the odd
 pixel after), a non-negative int (every side), n ints (both sides of each axis) or n explicit
