@@ -257,7 +257,7 @@ def getitem(x, index, name=None) -> Tensor:
     return _apply(S.GetItem(index if isinstance(index, tuple) else (index,)), [x], name)
 
 
-# ---- misc layers: any op, layer normalization (ops/misc.py) ----------------------------------------
+# ---- misc layers: any op, layer normalization (ops/misc/) ----------------------------------------
 
 
 def apply_op(op, inputs, name=None):

@@ -340,12 +340,8 @@ class ReplicaGroup:
         if self.active == 1:
             results = [work(0)]
         else:
-            before = T.get_num_threads()
-            T.set_num_threads(1)
-            try:
+            with T.single_threaded():
                 results = self._run([(lambda r=r: work(r)) for r in range(self.active)])
-            finally:
-                T.set_num_threads(before)
         self.timings["compute"] += time.perf_counter() - t0
         loss = float(sum(r[0] for r in results))
         preds = None

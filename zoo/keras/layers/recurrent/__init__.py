@@ -1,7 +1,7 @@
 """Recurrent layers: SimpleRNN, LSTM, GRU (`rnn`), ConvLSTM2D/3D (`conv_lstm`), and Masking with
 how step masks travel (`masking`).
 
-Each recurrent layer is one engine node running the whole sequence (zoo/engine/ops/recurrent.py:
+Each recurrent layer is one engine node running the whole sequence (zoo/engine/ops/recurrent/:
 one GEMM for the input projection, then one GEMM and one fused C kernel per step).
 
 Spellings. Keras 2/3 (`LSTM(units, activation="tanh", recurrent_activation="sigmoid", ...)`) and

@@ -2,7 +2,7 @@
 ConvLSTM: gate activations in Keras 2 and Keras 1 spellings, the forget-gate bias, the weights
 fed to the engine op.
 
-Each layer is one engine node running the whole sequence (zoo/engine/ops/recurrent.py: one GEMM
+Each layer is one engine node running the whole sequence (zoo/engine/ops/recurrent/: one GEMM
 for the input projection, then one GEMM and one fused C kernel per step).
 """
 
