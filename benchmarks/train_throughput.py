@@ -346,8 +346,8 @@ def main() -> None:
                 f"\n## train_throughput.py ({time.strftime('%Y-%m-%d %H:%M')})\n\n"
                 f"CPU: {cpu_model()}, {os.cpu_count()} cores, {THREADS} threads per framework, zoo kernels: "
                 f"{_native.cpu_isa()}; OPENBLAS_CORETYPE/L2_SIZE unset. 1-min load average {load0:.1f} at the "
-                f"start, {load1:.1f} at the end (shared machine: absolute rates are depressed; the frameworks "
-                f"ran in {args.rounds} alternating rounds of ~{args.seconds:.0f} s, best round shown).\n\n"
+                f"start, {load1:.1f} at the end (the frameworks ran in {args.rounds} alternating rounds of "
+                f"~{args.seconds:.0f} s, best round shown).\n\n"
                 "| model | batch | zoo (samples/s) | tf.keras | PyTorch | zoo/tf.keras | zoo/PyTorch |\n"
                 "|---|---|---|---|---|---|---|\n"
             )

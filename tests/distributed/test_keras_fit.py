@@ -65,6 +65,8 @@ def test_fit_dataframe_equals_local_replay_and_predicts_a_dataframe(frame):
     assert len(hist.history["loss"]) == 2 and hist.history["loss"][1] < hist.history["loss"][0]
     assert lines == [(0, ["accuracy", "loss", "val_accuracy", "val_loss"])] * 1 + [(1, lines[1][1])]
     assert m.distributed_info["workers"] == 2 and len(m.distributed_info["iterations"]) == 20
+    # local[2], one thread per worker: the two workers ran on their own cores (if there are 2)
+    assert m.distributed_info["pinned"] == (len(os.sched_getaffinity(0)) >= 2)
     ref = replay(make_model(), x, y, 64, 2)
     for a, b in zip(m.get_weights(), ref.get_weights()):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)

@@ -240,3 +240,36 @@ def test_bad_input(spark, frame):
     labels = spark.createDataFrame(pd.DataFrame({"features": [np.zeros(20, np.float32)] * 4, "label": [0.5] * 4}))
     with pytest.raises(ValueError, match="expects integer class labels"):
         d.fit(labels, num_workers=1)
+
+
+def test_pin_local_workers_slices_the_machine_and_restores():
+    from zoo.engine.distributed.worker import _machine_id, pin_local_workers
+
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        pytest.skip("needs 2 cores")
+    before = os.sched_getaffinity(0)
+    me = _machine_id()
+    peers = [{"rank": 0, "machine": me, "cpus": cpus}, {"rank": 1, "machine": me, "cpus": cpus}]
+    seen = {}
+
+    def probe():
+        seen["thread"] = os.sched_getaffinity(0)
+
+    restore = None
+    try:
+        restore = pin_local_workers(1, peers, 1)
+        assert restore is not None and os.sched_getaffinity(0) == {cpus[1]}
+        t = threading.Thread(target=probe)  # threads started while pinned inherit the slice
+        t.start()
+        t.join()
+        assert seen["thread"] == {cpus[1]}
+    finally:
+        if restore is not None:
+            restore()
+    assert os.sched_getaffinity(0) == before
+    # nothing pinned when the slices do not fit, or a worker is alone on its machine
+    assert pin_local_workers(0, peers, len(cpus)) is None
+    other = [peers[0], {"rank": 1, "machine": "elsewhere", "cpus": cpus}]
+    assert pin_local_workers(0, other, 1) is None
+    assert os.sched_getaffinity(0) == before

@@ -42,7 +42,7 @@ class _EpochLines(cbks.Callback):
 _SPARK_ONLY = ("feature_cols", "label_cols", "num_workers")
 #: further DistributedTrainer options Model.fit passes through for Spark input
 _SPARK_OPTIONS = ("threads_per_worker", "compress", "validation_trigger", "val_batch_size", "comm_timeout",
-                  "end_trigger")
+                  "end_trigger", "pin_cores")
 #: callbacks that must act during training, with what to use on Spark instead
 _DRIVER_ONLY_CALLBACKS = {
     cbks.EarlyStopping: "pass an end trigger, e.g. fit(..., end_trigger=MinLoss(0.1)) (zoo.engine.triggers)",

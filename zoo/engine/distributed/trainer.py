@@ -206,8 +206,8 @@ class DistributedTrainer:
             feature_cols=("features",), label_cols=("label",), validation_data=None,
             validation_trigger: Trigger | None = None, num_workers: int | None = None,
             threads_per_worker: int | None = None, replicas="auto", compress: bool = False, callbacks=None,
-            val_batch_size: int | None = None, comm_timeout: float = 300.0, fault_injection: dict | None = None,
-            address_file: str | None = None) -> dict:
+            val_batch_size: int | None = None, comm_timeout: float = 300.0, pin_cores: bool = True,
+            fault_injection: dict | None = None, address_file: str | None = None) -> dict:
         """Train on a Spark DataFrame (or RDD of Samples) until `end_trigger` (default
         MaxEpoch(current + (epochs or 1))); returns the history of epoch logs.
 
@@ -225,6 +225,9 @@ class DistributedTrainer:
             compress: send bfloat16 over the wire (workers keep float32 masters).
             callbacks: `trainer.Callback`s, called on the driver after the job.
             comm_timeout: seconds a worker waits for its ring neighbours.
+            pin_cores: workers sharing a machine each pin their threads to their own
+                `threads_per_worker` cores when all of them fit (threads that migrate between
+                cores lose their caches); their previous masks come back after the job.
             fault_injection: test hook, {"rank", "iteration", "marker"}: that worker's Python
                 process kills itself (SIGKILL) at the start of that iteration if the file
                 `marker` does not exist yet (and creates it, so it happens once).
@@ -262,6 +265,7 @@ class DistributedTrainer:
                "checkpoint_trigger": self.checkpoint_trigger, "checkpoint_path": self.checkpoint_path,
                "keep_all": self.checkpoint_keep_all, "validate": validation_data is not None,
                "val_batch_size": val_batch_size or max(batch_size, 256), "comm_timeout": float(comm_timeout),
+               "pin_cores": bool(pin_cores),
                "fault": fault_injection, "address_file": address_file}
         t0 = time.perf_counter()
         rows = self._run_df(job, data, feature_cols, label_cols, validation_data, num_workers) if is_df else \

@@ -417,8 +417,71 @@ class _Worker:
         self.loop_seconds = time.perf_counter() - t_loop
 
 
-def _rendezvous(job: dict, ctx) -> tuple[Ring, int, int, dict]:
-    """Listen, exchange addresses with allGather, connect the ring."""
+def _machine_id() -> str:
+    """Names this machine (hostname and boot id): workers with equal ids share its cores."""
+    boot = ""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()
+    except OSError:
+        pass
+    return f"{socket.gethostname()}|{boot}"
+
+
+def _allowed_cpus() -> list[int]:
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return []
+
+
+def pin_local_workers(rank: int, peers: list[dict], threads: int):
+    """Give each worker on this machine its own `threads` cores when all of them fit.
+
+    Workers of one machine (equal `machine` ids, equal allowed CPU sets) take consecutive
+    slices of that set by their rank among themselves. Left to the scheduler, the processes'
+    threads migrate between the cores and lose their caches (a ResNet-20 step measured 27%
+    slower unpinned with two workers on two cores). Every thread of this process is pinned;
+    returns a function restoring the previous masks (Spark reuses Python workers), or None
+    when nothing was pinned (cores do not fit, or no affinity support).
+    """
+    me = peers[rank]
+    local = [p for p in peers if p.get("machine") == me.get("machine")]
+    cpus = me.get("cpus") or []
+    if len(local) < 2 or any(p.get("cpus") != cpus for p in local) or len(local) * threads > len(cpus):
+        return None
+    lr = [p["rank"] for p in local].index(rank)
+    mine = set(cpus[lr * threads:(lr + 1) * threads])
+    old = {}
+    try:
+        tids = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        tids = [0]
+    for tid in tids:
+        try:
+            old[tid] = os.sched_getaffinity(tid)
+            os.sched_setaffinity(tid, mine)
+        except OSError:  # the thread ended meanwhile
+            old.pop(tid, None)
+
+    def restore() -> None:
+        for tid, mask in old.items():
+            try:
+                os.sched_setaffinity(tid, mask)
+            except OSError:
+                pass
+        # threads started while pinned (the ring's, OpenMP's) inherited the slice: widen this one
+        try:
+            os.sched_setaffinity(0, set(cpus))
+        except OSError:
+            pass
+
+    return restore
+
+
+def _rendezvous(job: dict, ctx):
+    """Listen, exchange addresses with allGather, pin host-local workers to their cores, connect
+    the ring; returns (ring, rank, size, info, unpin or None)."""
     rank = ctx.partitionId()
     infos = ctx.getTaskInfos()
     size = len(infos)
@@ -430,20 +493,27 @@ def _rendezvous(job: dict, ctx) -> tuple[Ring, int, int, dict]:
     listener = listen(bind)
     port = listener.getsockname()[1]
     t0 = time.perf_counter()
-    msgs = ctx.allGather(json.dumps({"rank": rank, "host": bind, "port": port, "nonce": os.urandom(16).hex()}))
+    msgs = ctx.allGather(json.dumps({"rank": rank, "host": bind, "port": port, "nonce": os.urandom(16).hex(),
+                                     "machine": _machine_id(), "cpus": _allowed_cpus()}))
     t_ag = time.perf_counter() - t0
     peers = sorted((json.loads(m) for m in msgs), key=lambda d: d["rank"])
     if [p["rank"] for p in peers] != list(range(size)):
         raise RuntimeError(f"distributed fit: rendezvous got ranks {[p['rank'] for p in peers]}, expected 0..{size - 1}")
     context = hashlib.sha256((job["job_id"] + "|" + "|".join(sorted(msgs))).encode()).digest()
-    ring = Ring(rank, size, listener, [(p["host"], p["port"]) for p in peers], job["secret"], context,
-                timeout=job["comm_timeout"])
-    ring.connect()
+    restore = pin_local_workers(rank, peers, job["threads"]) if job.get("pin_cores", True) else None
+    try:
+        ring = Ring(rank, size, listener, [(p["host"], p["port"]) for p in peers], job["secret"], context,
+                    timeout=job["comm_timeout"])
+        ring.connect()
+    except BaseException:
+        if restore is not None:
+            restore()
+        raise
     if job.get("address_file"):
         with open(f"{job['address_file']}.{rank}.tmp", "w") as f:
             json.dump({"host": bind, "port": port}, f)
         os.replace(f"{job['address_file']}.{rank}.tmp", f"{job['address_file']}.{rank}")
-    return ring, rank, size, {"allgather_seconds": t_ag}
+    return ring, rank, size, {"allgather_seconds": t_ag, "pinned": restore is not None}, restore
 
 
 def run_task(job: dict, data_fn, ctx) -> list[tuple]:
@@ -454,7 +524,7 @@ def run_task(job: dict, data_fn, ctx) -> list[tuple]:
     spec = pickle.loads(job["spec"])
     data = data_fn()
     t_data = time.perf_counter() - t_start
-    ring, rank, size, info = _rendezvous(job, ctx)
+    ring, rank, size, info, unpin = _rendezvous(job, ctx)
     try:
         t0 = time.perf_counter()
         w = _Worker(job, spec, data, rank, size, ring)
@@ -483,6 +553,8 @@ def run_task(job: dict, data_fn, ctx) -> list[tuple]:
         return rows
     finally:
         ring.close()
+        if unpin is not None:
+            unpin()
 
 
 def rows_to_arrow(rows: list[tuple]):
