@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo.engine.triggers import MaxEpoch
 from zoo.keras import callbacks as cbks
-from zoo.keras.training import _KerasHooks
+from zoo.keras.training import _check_callbacks, _fit_sizes
 
 __all__ = ["SparkTraining"]
 
@@ -81,57 +80,35 @@ class SparkTraining:
         if validation_data is not None and not is_spark_data(validation_data):
             raise TypeError(f"{who}: validation_data must be a Spark DataFrame (or RDD) like x, got "
                             f"{type(validation_data).__name__}")
-        batch_size = 32 if batch_size is None else batch_size
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"{who}: batch_size must be a positive int, got {batch_size!r}")
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-            raise ValueError(f"{who}: epochs must be a non-negative int, got {epochs!r}")
-        cb_list = list(callbacks or [])
+        batch_size, epochs = _fit_sizes(who, batch_size, epochs)
+        cb_list = _check_callbacks(who, callbacks)
         for c in cb_list:
-            if not isinstance(c, cbks.Callback):
-                raise TypeError(f"{who}: callbacks must be zoo.keras.callbacks.Callback instances, got "
-                                f"{type(c).__name__}")
             instead = next((v for k, v in _DRIVER_ONLY_CALLBACKS.items() if isinstance(c, k)), None)
             if instead is not None:
                 raise ValueError(f"{who}: {type(c).__name__} cannot act during a Spark job (callbacks see the logs "
                                  f"after it); {instead}")
         self._ensure_built()
-        trainer = self._get_trainer()
-        history = cbks.History()
         verbose = 1 if verbose == "auto" else int(verbose)
-        if verbose:
-            cb_list.append(_EpochLines())
-        cb_list.append(history)
         params = {"epochs": epochs, "samples": None, "batch_size": batch_size, "verbose": verbose, "steps": None}
-        for c in cb_list:
-            c.set_model(self)
-            c.set_params(params)
-        self.history = history
-        self.stop_training = False
-        remaining = epochs - initial_epoch
-        if remaining <= 0:
-            return history
-        trainer.state.epoch = max(trainer.state.epoch, initial_epoch)
-        start = trainer.state.epoch
-        engine_cbs = [_KerasHooks(self, cb_list, start, initial_epoch)]
-        if self._summaries is not None:
-            engine_cbs.append(self._summaries.callback())
-        dt = DistributedTrainer(trainer)
-        ckpt = getattr(self, "_spark_checkpoint", None)
-        if ckpt is not None:
-            dt.set_checkpoint(*ckpt)
         opts.setdefault("feature_cols", ["features"])
         opts.setdefault("label_cols", ["label"])
-        end = MaxEpoch(start + remaining)
-        if opts.get("end_trigger") is not None:
-            end = end | opts["end_trigger"]
-        opts.pop("end_trigger", None)
-        dt.fit(data, batch_size=int(batch_size), end_trigger=end,
-               validation_data=validation_data, callbacks=engine_cbs, replicas=getattr(self, "_replicas", "auto"),
-               **opts)
+        stop = opts.pop("end_trigger", None)
+        dt = None
+
+        def train(trainer, end_trigger, engine_cbs):
+            nonlocal dt
+            dt = DistributedTrainer(trainer)
+            ckpt = getattr(self, "_spark_checkpoint", None)
+            if ckpt is not None:
+                dt.set_checkpoint(*ckpt)
+            dt.fit(data, batch_size=batch_size, end_trigger=end_trigger if stop is None else end_trigger | stop,
+                   validation_data=validation_data, callbacks=engine_cbs,
+                   replicas=getattr(self, "_replicas", "auto"), **opts)
+
+        history = self._run_fit(train, cb_list + ([_EpochLines()] if verbose else []), params, epochs, initial_epoch)
+        if dt is None:
+            return history
         self.distributed_info = dict(dt.info, iterations=dt.iterations)
-        if self._summaries is not None:
-            self._summaries.flush()
         return history
 
     def _predict_frame(self, df, batch_size, kwargs):

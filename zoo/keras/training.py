@@ -100,6 +100,25 @@ class _Predictor:
 
 
 
+def _fit_sizes(who: str, batch_size, epochs) -> tuple[int, int]:
+    """fit's batch_size (default 32) and epochs, checked."""
+    batch_size = 32 if batch_size is None else batch_size
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"{who}: batch_size must be a positive int, got {batch_size!r}")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"{who}: epochs must be a non-negative int, got {epochs!r}")
+    return int(batch_size), int(epochs)
+
+
+def _check_callbacks(who: str, callbacks) -> list:
+    cb_list = list(callbacks or [])
+    for c in cb_list:
+        if not isinstance(c, cbks.Callback):
+            raise TypeError(f"{who}: callbacks must be zoo.keras.callbacks.Callback instances, got "
+                            f"{type(c).__name__}")
+    return cb_list
+
+
 class Training:
     """compile / fit / evaluate / predict for a `Network` (mixed into `Model`)."""
 
@@ -305,15 +324,10 @@ class Training:
             raise TypeError(f"Model.fit: unexpected argument(s) {sorted(kwargs)}")
         who = "Model.fit"
         self._ensure_built(x)
-        epochs = nb_epoch if nb_epoch is not None else epochs
-        batch_size = 32 if batch_size is None else batch_size
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"{who}: batch_size must be a positive int, got {batch_size!r}")
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-            raise ValueError(f"{who}: epochs must be a non-negative int, got {epochs!r}")
+        batch_size, epochs = _fit_sizes(who, batch_size, nb_epoch if nb_epoch is not None else epochs)
         if x is None or y is None:
             raise ValueError(f"{who}: give x and y (numpy arrays, lists or dicts of them)")
-        trainer = self._get_trainer()
+        self._get_trainer()  # not compiled: say so before checking the data
         xs, n = self._check_x(x, who)
         ys = self._check_y(y, n, who)
         sw = self._check_sw(sample_weight, n, who)
@@ -345,25 +359,31 @@ class Training:
                 vdata = vdata + (self._check_sw(validation_data[2], nv, who),)
         if isinstance(sw, list):
             sw = [np.ones(n, np.float32) if s is None else s for s in sw]
-        cb_list = list(callbacks or [])
-        for c in cb_list:
-            if not isinstance(c, cbks.Callback):
-                raise TypeError(f"{who}: callbacks must be zoo.keras.callbacks.Callback instances, got "
-                                f"{type(c).__name__}")
+        cb_list = _check_callbacks(who, callbacks)
         for c in cb_list:
             restored = c._restore_before_fit(self) if hasattr(c, "_restore_before_fit") else None
             if restored is not None:
                 initial_epoch = max(initial_epoch, restored)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        extra = [cbks.ProgbarLogger(verbose)] if verbose else []
+        if getattr(self, "_checkpoint", None) is not None:
+            extra.append(self._checkpoint)
+        params = {"epochs": epochs, "samples": n, "batch_size": batch_size, "verbose": verbose,
+                  "steps": -(-n // batch_size)}
+
+        def train(trainer, end_trigger, engine_cbs):
+            trainer.fit(xs, ys, batch_size=batch_size, end_trigger=end_trigger, shuffle=shuffle, sample_weight=sw,
+                        validation_data=vdata, callbacks=engine_cbs)
+
+        return self._run_fit(train, cb_list + extra, params, epochs, initial_epoch)
+
+    def _run_fit(self, train, cb_list: list, params: dict, epochs: int, initial_epoch: int) -> cbks.History:
+        """What every fit shares: callbacks get the model and params, a History records the
+        epochs, the trainer's epoch counter starts at `initial_epoch`, TensorBoard summaries
+        are written; `train(trainer, end_trigger, engine_callbacks)` runs the epochs."""
         trainer = self._get_trainer()
         history = cbks.History()
-        verbose = 1 if verbose == "auto" else int(verbose)
-        if verbose:
-            cb_list.append(cbks.ProgbarLogger(verbose))
-        if getattr(self, "_checkpoint", None) is not None:
-            cb_list.append(self._checkpoint)
-        cb_list.append(history)
-        steps = -(-n // batch_size)
-        params = {"epochs": epochs, "samples": n, "batch_size": batch_size, "verbose": verbose, "steps": steps}
+        cb_list = cb_list + [history]
         for c in cb_list:
             c.set_model(self)
             c.set_params(params)
@@ -377,8 +397,7 @@ class Training:
         engine_cbs = [_KerasHooks(self, cb_list, start, initial_epoch)]
         if self._summaries is not None:
             engine_cbs.append(self._summaries.callback())
-        trainer.fit(xs, ys, batch_size=batch_size, end_trigger=MaxEpoch(start + remaining), shuffle=shuffle,
-                    sample_weight=sw, validation_data=vdata, callbacks=engine_cbs)
+        train(trainer, MaxEpoch(start + remaining), engine_cbs)
         if self._summaries is not None:
             self._summaries.flush()
         return history
