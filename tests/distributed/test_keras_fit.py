@@ -180,3 +180,17 @@ def test_fit_rdd_of_samples_equals_local_replay(spark):
     ref = replay(make_model(), x, y, 50, 1)
     for a, b in zip(m.get_weights(), ref.get_weights()):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+
+
+def test_set_replicas_fixes_k():
+    x, y = make_data(64)
+    with T.num_threads(2):
+        m = make_model()
+        m.set_replicas(2)
+        m.fit(x, y, batch_size=8, epochs=1, verbose=0)  # "auto" would pick 1 replica at batch 8
+        assert m._trainer._group.k == 2
+        m.set_replicas(1)
+        m.fit(x, y, batch_size=64, epochs=1, verbose=0)
+        assert m._trainer._group.k == 1
+    with pytest.raises(ValueError, match=r"set_replicas: expected a positive int or 'auto', got 0"):
+        m.set_replicas(0)

@@ -226,6 +226,15 @@ class Training(DataChecks):
         of the samples (before shuffling). Training state (optimizer, epoch and iteration
         counters, shuffling RNG) carries over between calls, so fit(epochs=1) twice equals
         fit(epochs=2).
+
+        Arrays train in this process on K replicas, one per core, each on its share of the
+        batch, with a chunked reduce of the gradients (zoo.engine.parallel): K = threads when
+        batch_size >= 16 K (32 K with batch norm), else 1; `set_replicas` or `ZOO_REPLICAS`
+        fix K. The result equals one replica on the whole batch up to float rounding, except
+        that batch norm normalises each share with its own statistics (as BigDL did); use
+        `set_replicas(1)` for whole-batch statistics. A Spark DataFrame or RDD `x` trains on
+        the cluster instead (zoo.keras.distributed: `feature_cols`, `label_cols`,
+        `num_workers`).
         """
         from zoo.engine.distributed import is_spark_data
 
@@ -437,6 +446,16 @@ class Training(DataChecks):
         self._clip_norm = self._clip_value = None
         if self._trainer is not None:
             self._trainer.clip_norm = self._trainer.clip_value = None
+
+    def set_replicas(self, replicas: int | str = "auto") -> None:
+        """Local replicas of later fits: a positive int, or "auto" (the default; see `fit`)."""
+        if replicas != "auto" and (isinstance(replicas, bool) or not isinstance(replicas, (int, np.integer))
+                                   or replicas < 1):
+            raise ValueError(f"Model '{self.name}'.set_replicas: expected a positive int or 'auto', got {replicas!r}")
+        self._replicas = replicas if replicas == "auto" else int(replicas)
+        if self._trainer is not None:
+            self._trainer.replicas = self._replicas
+            self._trainer._k_for.clear()
 
     def set_seed(self, seed: int) -> None:
         """Seed shuffling and random layers of the next compiled trainer."""
