@@ -130,10 +130,21 @@ def mnist(spark, root: str) -> dict:
 
 
 def connect(spark) -> dict:
+    from zoo.keras import layers as L
+    from zoo.keras.models import Sequential
+
     df, x, y = toy_frame(spark)
     two, d2, t2 = fit_toy(df, 2)
+    # a Keras model trains and predicts on the same Connect DataFrame
+    m = Sequential([L.Dense(16, activation="relu", input_shape=(20,)), L.Dense(3, activation="softmax")])
+    m.compile(SGD(0.1, momentum=0.9), LOSS, metrics=["accuracy"])
+    hist = m.fit(df, batch_size=64, epochs=2, num_workers=2, verbose=0).history
+    out = m.predict(df.limit(20)).toPandas()
+    got = np.stack(out["prediction"].to_numpy())
+    local = m.predict(np.stack(out["features"].to_numpy()).astype(np.float32))
     return {"replay_diff": float(np.abs(two.store.data - replay(x, y, 64, 20)).max()),
-            "workers": d2.info["workers"], "seconds": t2, "session": type(spark).__module__}
+            "workers": d2.info["workers"], "seconds": t2, "session": type(spark).__module__,
+            "keras_loss": hist["loss"], "keras_predict_diff": float(np.abs(got - local).max())}
 
 
 def main(argv=None) -> None:

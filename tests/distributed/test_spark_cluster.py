@@ -60,6 +60,9 @@ def test_spark_connect_session():
     r = run_jobs("--remote", "local[2]", "connect")["connect"]
     assert r["session"].startswith("pyspark.sql.connect")
     assert r["workers"] == 2 and r["replay_diff"] < 1e-5
+    # Model.fit(df) / Model.predict(df) under Connect
+    assert len(r["keras_loss"]) == 2 and r["keras_loss"][1] < r["keras_loss"][0]
+    assert r["keras_predict_diff"] < 1e-6
 
 
 def test_lenet_mnist_two_workers_reach_local_accuracy(testdata):
