@@ -89,3 +89,11 @@ def data(name: str, n: int, seed: int = 0):
     x = rng.standard_normal((n,) + SHAPES[name]).astype(np.float32)
     y = rng.integers(0, 10, n).astype(np.int64)
     return x, y
+
+
+def toy_data(n: int = 600, d: int = 20, seed: int = 0):
+    """A learnable 3-class problem: x ~ N(0, 1)^d, y = [x0 > 0] + [x1 > 0.5]."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5)
+    return x, y

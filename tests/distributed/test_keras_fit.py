@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 
+from tests.distributed.models import toy_data
 from zoo.engine import threads as T
 from zoo.engine.triggers import MinLoss
 from zoo.keras import backend
@@ -17,11 +18,7 @@ from zoo.keras.optimizers import SGD
 LOSS = "sparse_categorical_crossentropy"
 
 
-def make_data(n=600, d=20, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, d)).astype(np.float32)
-    y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5)
-    return x, y
+make_data = toy_data
 
 
 def make_model(seed=0):

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from tests.distributed.models import mlp
+from tests.distributed.models import mlp, toy_data
 from zoo.common import nncontext
 from zoo.engine.distributed.optimizer import Optimizer
 from zoo.engine.optim import SGD
@@ -16,10 +16,7 @@ LOSS = "sparse_categorical_crossentropy"
 
 
 def data(n=400, d=20, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, d)).astype(np.float32)
-    y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5)
-    return x, y
+    return toy_data(n, d, seed)
 
 
 class Summary:

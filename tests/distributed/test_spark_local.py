@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.distributed.models import mlp
+from tests.distributed.models import mlp, toy_data
 from zoo.engine import functional as F
 from zoo.engine import graph as G
 from zoo.engine.distributed.comm import AuthenticationError, _client_handshake
@@ -25,11 +25,7 @@ pytestmark = pytest.mark.spark
 LOSS = "sparse_categorical_crossentropy"
 
 
-def make_data(n=600, d=20, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, d)).astype(np.float32)
-    y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5)
-    return x, y
+make_data = toy_data
 
 
 @pytest.fixture(scope="module")

@@ -97,3 +97,14 @@ class DataChecks:
         labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y), -1)[:, 0]
         w = np.array([class_weight.get(int(v), 1.0) for v in labels], dtype=np.float32)
         return w if sample_weight is None else w * np.asarray(sample_weight, dtype=np.float32)
+
+    def _training_arrays(self, who: str, x, y, sample_weight, class_weight):
+        """(xs, ys, sample weights with class weights folded in, n) for a training call."""
+        xs, n = self._check_x(x, who)
+        ys = self._check_y(y, n, who)
+        sw = self._check_sw(sample_weight, n, who)
+        if class_weight is not None:
+            first = sw[0] if isinstance(sw, list) else sw
+            cw = self._class_weights(ys[0], class_weight, first)
+            sw = [cw] + sw[1:] if isinstance(sw, list) else cw
+        return xs, ys, sw, n

@@ -263,13 +263,7 @@ class Training(DataChecks):
         if x is None or y is None:
             raise ValueError(f"{who}: give x and y (numpy arrays, lists or dicts of them)")
         self._get_trainer()  # not compiled: say so before checking the data
-        xs, n = self._check_x(x, who)
-        ys = self._check_y(y, n, who)
-        sw = self._check_sw(sample_weight, n, who)
-        if class_weight is not None:
-            first = sw[0] if isinstance(sw, list) else sw
-            cw = self._class_weights(ys[0], class_weight, first)
-            sw = [cw] + sw[1:] if isinstance(sw, list) else cw
+        xs, ys, sw, n = self._training_arrays(who, x, y, sample_weight, class_weight)
         vdata = None
         if validation_split and validation_data is None:
             if not 0 < validation_split < 1:
@@ -395,13 +389,7 @@ class Training(DataChecks):
         """One optimizer step on one batch; returns the loss (and the batch's metrics: a list or a dict)."""
         who = "Model.train_on_batch"
         trainer = self._get_trainer()
-        xs, n = self._check_x(x, who)
-        ys = self._check_y(y, n, who)
-        sw = self._check_sw(sample_weight, n, who)
-        if class_weight is not None:
-            first = sw[0] if isinstance(sw, list) else sw
-            cw = self._class_weights(ys[0], class_weight, first)
-            sw = [cw] + sw[1:] if isinstance(sw, list) else cw
+        xs, ys, sw, n = self._training_arrays(who, x, y, sample_weight, class_weight)
         if isinstance(sw, list):
             sw = [np.ones(n, np.float32) if s is None else s for s in sw]
         xs, ys, sws, _ = trainer._prepare(xs, ys, sw)
