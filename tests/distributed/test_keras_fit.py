@@ -132,8 +132,8 @@ def test_fit_dataframe_bad_input(frame):
         m.fit(frame, num_workers=1, bogus=1)
     with pytest.raises(ValueError, match="already in the DataFrame"):
         m.predict(frame, prediction_col="label")
-    with pytest.raises(TypeError, match="a DataFrame"):
-        m.predict(frame.rdd)
+    with pytest.raises(TypeError, match="unexpected argument"):
+        m.predict(frame.rdd, prediction_col="p")
 
 
 @pytest.mark.spark
@@ -177,6 +177,12 @@ def test_fit_rdd_of_samples_equals_local_replay(spark):
     ref = replay(make_model(), x, y, 50, 1)
     for a, b in zip(m.get_weights(), ref.get_weights()):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+    # predict(rdd) -> RDD of one prediction per record, in order (Samples or bare arrays)
+    preds = m.predict(rdd, batch_size=64).collect()
+    assert len(preds) == 300 and preds[0].shape == (3,)
+    np.testing.assert_allclose(np.stack(preds), m.predict(x), atol=1e-6)
+    bare = m.predict(spark.sparkContext.parallelize(list(x[:10]), 2)).collect()
+    np.testing.assert_allclose(np.stack(bare), m.predict(x[:10]), atol=1e-6)
 
 
 def test_set_replicas_fixes_k():

@@ -112,11 +112,16 @@ class SparkTraining:
         return history
 
     def _predict_frame(self, df, batch_size, kwargs):
-        from zoo.engine.distributed import predict_frame
+        from zoo.engine.distributed import predict_frame, predict_rdd
 
-        if not hasattr(df, "mapInArrow"):
-            raise TypeError("Model.predict: a Spark input must be a DataFrame (got an RDD); make one with "
-                            "rdd.toDF() or spark.createDataFrame")
+        if not hasattr(df, "mapInArrow"):  # an RDD of Samples: an RDD of predictions (Analytics Zoo)
+            threads = kwargs.pop("threads", 1)
+            for k in ("steps", "callbacks", "batch_per_thread", "distributed"):
+                kwargs.pop(k, None)
+            if kwargs:
+                raise TypeError(f"Model.predict: unexpected argument(s) {sorted(kwargs)} for an RDD")
+            self._ensure_built()
+            return predict_rdd(self.graph, df, batch_size=int(batch_size or 256), threads=threads)
         opts = {k: kwargs.pop(k) for k in ("feature_cols", "prediction_col", "threads") if k in kwargs}
         for k in ("steps", "callbacks", "batch_per_thread", "distributed"):
             kwargs.pop(k, None)

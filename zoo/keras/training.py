@@ -354,7 +354,9 @@ class Training(DataChecks):
 
         With a Spark DataFrame `x`: the DataFrame with one array<float> column per output
         appended (`prediction_col`, default "prediction"; a list for several outputs), computed
-        on the executors from `feature_cols` (default ["features"]).
+        on the executors from `feature_cols` (default ["features"]). With an RDD of Samples:
+        an RDD of predictions in the same order (an ndarray per record, a list for several
+        outputs), as Analytics Zoo returned.
         """
         from zoo.engine.distributed import is_spark_data
 

@@ -13,11 +13,11 @@ pyspark is imported only inside the functions that need it.
 
 from zoo.engine.distributed.comm import AuthenticationError, Ring, listen
 from zoo.engine.distributed.optimizer import Optimizer
-from zoo.engine.distributed.predict import predict_frame
+from zoo.engine.distributed.predict import predict_frame, predict_rdd
 from zoo.engine.distributed.trainer import DistributedTrainer, default_num_workers, default_threads_per_worker
 
 __all__ = ["AuthenticationError", "DistributedTrainer", "Optimizer", "Ring", "default_num_workers",
-           "default_threads_per_worker", "is_spark_data", "listen", "predict_frame"]
+           "default_threads_per_worker", "is_spark_data", "listen", "predict_frame", "predict_rdd"]
 
 
 def is_spark_data(obj) -> bool:

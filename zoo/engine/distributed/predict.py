@@ -8,7 +8,79 @@ under Spark Connect.
 
 from __future__ import annotations
 
-__all__ = ["predict_frame"]
+__all__ = ["predict_frame", "predict_rdd"]
+
+
+def _pack(graph) -> bytes:
+    """The graph and its weight values, pickled for the tasks."""
+    from pyspark import cloudpickle
+
+    from zoo.engine.distributed.trainer import detached
+
+    params = list({id(p): p for p in graph.parameters}.values())
+    with detached(graph.nodes, params):
+        return cloudpickle.dumps((graph, [p.value.copy() for p in params]))
+
+
+def _unpack(payload: bytes, threads: int):
+    """(graph, inference executor) in a task, from `_pack`'s bytes."""
+    import pickle
+
+    from zoo.engine import threads as T
+    from zoo.engine.graph import Executor
+    from zoo.engine.params import ParamStore
+
+    T.set_num_threads(threads)
+    g, values = pickle.loads(payload)
+    ps = list({id(p): p for p in g.parameters}.values())
+    for p, v in zip(ps, values):
+        p._value = v
+    ParamStore(ps)
+    return g, Executor(g)
+
+
+def predict_rdd(model, rdd, batch_size: int = 256, threads: int = 1):
+    """An RDD with the model's output for each record of `rdd`, in order: an ndarray per record
+    (a list of them for several outputs).
+
+    Records are Samples (objects with `.features`), (features, label) tuples, dicts with
+    "features", or plain feature arrays; one feature array per model input (or several
+    concatenated into a single input). Each partition runs in batches of `batch_size`.
+    """
+    from zoo.engine.trainer import Trainer
+
+    graph = model.model if isinstance(model, Trainer) else model
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"predict_rdd: batch_size must be a positive int, got {batch_size!r}")
+    payload = _pack(graph)
+    multi = len(graph.outputs) > 1
+
+    def task(records):
+        import numpy as np
+
+        from zoo.engine.distributed.data import _record, assemble
+
+        g, exe = _unpack(payload, threads)
+        shapes = [t.shape for t in g.inputs]
+
+        def run(feats):
+            cols = [np.stack([f[i] for f in feats]) for i in range(len(feats[0]))]
+            xs = assemble(cols, shapes, "features")
+            xs = [np.ascontiguousarray(a, dtype=t.dtype) if t.dtype.kind == "f" else a for a, t in zip(xs, g.inputs)]
+            ys = [np.array(y, copy=True) for y in exe.forward(xs, training=False)]
+            for i in range(len(feats)):
+                yield [y[i] for y in ys] if multi else ys[0][i]
+
+        buf = []
+        for rec in records:
+            buf.append([np.asarray(rec, np.float32)] if isinstance(rec, np.ndarray) else _record(rec)[0])
+            if len(buf) == batch_size:
+                yield from run(buf)
+                buf = []
+        if buf:
+            yield from run(buf)
+
+    return rdd.mapPartitions(task)
 
 
 def predict_frame(model, df, feature_cols=("features",), prediction_col="prediction", batch_size: int = 256,
@@ -24,7 +96,6 @@ def predict_frame(model, df, feature_cols=("features",), prediction_col="predict
         threads: zoo threads per task.
     """
     import pyarrow as pa
-    from pyspark import cloudpickle
     from pyspark.sql import functions as SF
 
     from zoo.engine.distributed.data import _names
@@ -44,11 +115,7 @@ def predict_frame(model, df, feature_cols=("features",), prediction_col="predict
     if missing:
         raise ValueError(f"predict_frame: columns {missing} not in the DataFrame's columns {df.columns}; "
                          f"set feature_cols=")
-    from zoo.engine.distributed.trainer import detached
-
-    params = list({id(p): p for p in graph.parameters}.values())
-    with detached(graph.nodes, params):
-        payload = cloudpickle.dumps((graph, [p.value.copy() for p in params]))
+    payload = _pack(graph)
     types = {f.name: f.dataType for f in df.schema.fields}
     feats = []
     for i, c in enumerate(feature_cols):
@@ -67,22 +134,11 @@ def predict_frame(model, df, feature_cols=("features",), prediction_col="predict
     nf = len(feature_cols)
 
     def task(batches):
-        import pickle
-
         import numpy as np
 
-        from zoo.engine import threads as T
         from zoo.engine.distributed.data import _array_to_numpy, assemble
-        from zoo.engine.graph import Executor
-        from zoo.engine.params import ParamStore
 
-        T.set_num_threads(threads)
-        g, values = pickle.loads(payload)
-        ps = list({id(p): p for p in g.parameters}.values())
-        for p, v in zip(ps, values):
-            p._value = v
-        ParamStore(ps)
-        exe = Executor(g)
+        g, exe = _unpack(payload, threads)
         shapes = [t.shape for t in g.inputs]
         for rb in batches:
             cols = [_array_to_numpy(rb.column(rb.schema.get_field_index(f"_zoo_f{i}")), feature_cols[i])
