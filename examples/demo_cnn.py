@@ -71,7 +71,7 @@ def on_spark(x_train, y_train, x_test, y_test, epochs: int, init_weights) -> Non
                                                "label": y_test.astype(np.int64)}))
     model = make_model()
     model.set_weights(init_weights)
-    model.compile(SGD(learning_rate=0.05, momentum=0.9), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(SGD(learning_rate=0.02, momentum=0.9), "sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
     history = model.fit(train, batch_size=64, epochs=epochs, feature_cols=["image"], label_cols=["label"],
                         num_workers=2, verbose=2)
@@ -99,7 +99,7 @@ def main() -> None:
     model = make_model()
     init_weights = model.get_weights()
     model.summary()
-    model.compile(SGD(learning_rate=0.05, momentum=0.9), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(SGD(learning_rate=0.02, momentum=0.9), "sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
     history = model.fit(x_train, y_train, batch_size=64, epochs=args.epochs, verbose=2)
     took = time.perf_counter() - start
