@@ -1,16 +1,13 @@
 /* act.c: elementwise activations (optionally fused with a bias add) and (log-)softmax.
  *
- * This file is also the template for the other families: the kernels are written once
- * between `#else` and `#endif` with T (element type) and S(name) (name with dtype suffix),
- * and the file includes itself twice to build them for float and double.
+ * The kernels are written once between `#else` and `#endif` with T (element type) and S(name)
+ * (name with dtype suffix), and built for float and double through zoo_template.h.
  *
  * Layouts. The fused bias kernels view x as (outer, C, inner) and broadcast the bias b (C,)
  * along the middle axis: channel axis 1 of NCHW is (N, C, H*W, ), the last axis of (N, F)
  * is (N, F, 1). Softmax views x as (outer, L, inner) and normalises along L.
  *
- * Float exp, expm1, tanh, the normal distribution (exact GELU) and log1p (softplus) are
- * computed inline (zoo_expf & co. below) so that the loops vectorise without fast-math; they
- * are within a few ulp of the correctly rounded result. Double uses libm.
+ * Float exp & co. come from zoo_math.h (they vectorise without fast-math); double uses libm.
  *
  * Determinism: every reduction (bias gradient, softmax sums) is cut into pieces fixed by
  * the shapes alone and summed in a fixed order, so results do not depend on the thread
@@ -19,21 +16,9 @@
 #ifndef ZOO_TEMPLATE_PASS
 #include "zoo.h"
 
-/* Floating-point exceptions are masked (Python never enables traps), so let GCC assume that no
- * operation traps: it can then turn the selects of these loops into blends and vectorise them.
- * Results are unchanged (this is not fast-math). */
-#pragma GCC optimize("no-trapping-math")
+ZOO_NO_TRAPPING_MATH
 
-/* Run the for loop in the arguments on the OpenMP team when COND holds, else inline (an `if`
- * clause would still enter the OpenMP runtime, which costs more than a small loop). */
-#define ZOO_PARFOR(COND, ...)                                  \
-    do {                                                       \
-        if (COND) {                                            \
-            _Pragma("omp parallel for schedule(static)") __VA_ARGS__ \
-        } else {                                               \
-            __VA_ARGS__                                        \
-        }                                                      \
-    } while (0)
+#include "zoo_math.h"
 
 /* activation codes; keep in sync with zoo/engine/kernels/act.py */
 enum {
@@ -66,272 +51,18 @@ static const signed char act_src[ACT_COUNT] = {0, 1, 1, 2, 1, 2, 1, 2, 2, 1, 1, 
 #define ACT_PAR 65536     /* below this many elements, run on one thread                        */
 #define SMAX_BLOCK 64     /* inner positions per work item of strided softmax                   */
 
-/* ---- float math that vectorises --------------------------------------------------------- */
-
-typedef union {
-    float f;
-    uint32_t u;
-} zoo_bits32;
-
-static inline float zoo_f32_from_bits(uint32_t u) {
-    zoo_bits32 b;
-    b.u = u;
-    return b.f;
-}
-
-/* exp(x) in two steps: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite; x clamped to [-104, 89]), then
- * exp(r) by the Cephes minimax polynomial, times 2^n applied as two normal factors, so the result
- * is right from the denormal range (x > -104) up to overflow (inf above 88.72). NaN propagates. */
-static inline float zoo_exp_reduce(float x, float *n) {
-    float xc = x < -104.0f ? -104.0f : x;
-    xc = xc > 89.0f ? 89.0f : xc;
-    *n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
-    float r = xc - *n * 0.693359375f;
-    return r + *n * 2.12194440e-4f;
-}
-
-static inline float zoo_exp_poly(float r, float n) {
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    int32_t ni = (int32_t)n;
-    int32_t h = ni / 2;
-    float s1 = zoo_f32_from_bits((uint32_t)(h + 127) << 23);
-    float s2 = zoo_f32_from_bits((uint32_t)(ni - h + 127) << 23);
-    return p * s1 * s2;
-}
-
-static inline float zoo_expf(float x) {
-    float n, r = zoo_exp_reduce(x, &n);
-    return zoo_exp_poly(r, n);
-}
-
-/* expm1(x): Taylor polynomial (to x^9) for |x| < 0.5, exp(x) - 1 elsewhere. */
-static inline float zoo_expm1f(float x) {
-    float e = zoo_expf(x) - 1.0f;
-    float p = 2.7557319224e-6f;
-    p = p * x + 2.4801587302e-5f;
-    p = p * x + 1.9841269841e-4f;
-    p = p * x + 1.3888888889e-3f;
-    p = p * x + 8.3333333333e-3f;
-    p = p * x + 4.1666666667e-2f;
-    p = p * x + 1.6666666667e-1f;
-    p = p * x + 0.5f;
-    p = p * (x * x) + x;
-    return (x > -0.5f && x < 0.5f) ? p : e;
-}
-
-/* tanh(x): odd Taylor polynomial (to x^15) for |x| < 0.4, (1 - e)/(1 + e) with e = exp(-2|x|)
- * elsewhere. */
-static inline float zoo_tanhf(float x) {
-    float a = x < 0 ? -x : x;
-    float e = zoo_expf(-2.0f * a);
-    float t = (1.0f - e) / (1.0f + e);
-    t = x < 0 ? -t : t;
-    float x2 = x * x;
-    float p = -1.4558343870e-3f;
-    p = p * x2 + 3.5921280366e-3f;
-    p = p * x2 + -8.8632355299e-3f;
-    p = p * x2 + 2.1869488536e-2f;
-    p = p * x2 + -5.3968253968e-2f;
-    p = p * x2 + 1.3333333333e-1f;
-    p = p * x2 + -3.3333333333e-1f;
-    p = p * (x2 * x) + x;
-    return a < 0.4f ? p : t;
-}
-
-/* exp(xh + xl) for a small correction xl: the same reduction as zoo_expf with xl added to r. */
-static inline float zoo_expf_hl(float xh, float xl) {
-    float n, r = zoo_exp_reduce(xh, &n);
-    return zoo_exp_poly(r + xl, n);
-}
-
-/* The standard normal density and distribution at v: returns exp(-v^2/2) (the density times
- * sqrt(2 pi)) and stores Phi(v) = erfc(-v/sqrt2)/2 in *cdf. v^2/2 is formed exactly from a 12-bit
- * split of v, so the tails keep their relative accuracy. erfc(t), t = |v|/sqrt2: below 0.6,
- * 1 - t P1(t^2); above, exp(-t^2) P2(w)/(t sqrt(pi)) with w = 1.2809/t - 1.1348 (least-squares
- * Chebyshev fits of erf(t)/t and erfcx(t) t sqrt(pi) on [0, 0.6] and [0.6, 9.5]); 0 above 9.5. */
-static inline float zoo_gauss_f(float v, float *cdf) {
-    zoo_bits32 b;
-    b.f = v;
-    b.u &= 0xFFFFF000u;
-    const float vh = b.f, vl = v - vh;
-    const float e = zoo_expf_hl(-0.5f * (vh * vh), -0.5f * (vl * (v + vh)));
-    const float t = (v < 0 ? -v : v) * 0.70710678118654752f;
-    const float s = t * t;
-    float p = -7.3499635501e-04f;
-    p = p * s + 5.1768011195e-03f;
-    p = p * s + -2.6857488919e-02f;
-    p = p * s + 1.1283719045e-01f;
-    p = p * s + -3.7612636675e-01f;
-    p = p * s + 1.1283791670e+00f;
-    const float small = 1.0f - t * p;
-    const float tc = t < 0.6f ? 0.6f : (t > 9.5f ? 9.5f : t);
-    const float u = 1.0f / tc, w = u * 1.28089887640449438f - 1.13483146067415730f;
-    float q = -1.4902150342e-04f;
-    q = q * w + -3.1964535932e-04f;
-    q = q * w + 1.5781657848e-03f;
-    q = q * w + -1.2460558691e-03f;
-    q = q * w + -6.0502774675e-04f;
-    q = q * w + 2.1824811025e-03f;
-    q = q * w + -5.4718973782e-03f;
-    q = q * w + 1.2257172857e-02f;
-    q = q * w + -1.9558738343e-02f;
-    q = q * w + 1.5988828421e-02f;
-    q = q * w + 3.3538177943e-02f;
-    q = q * w + -2.2421530335e-01f;
-    q = q * w + 7.8986540730e-01f;
-    float large = e * q * u * 0.56418958354775628f;
-    large = t > 9.5f ? 0.0f : large;
-    const float half = 0.5f * (t < 0.6f ? small : large);
-    *cdf = v >= 0 ? 1.0f - half : half;
-    return e;
-}
-
-static inline double zoo_gauss_d(double v, double *cdf) {
-    *cdf = 0.5 * erfc(-v * 0.70710678118654752);
-    return exp(-0.5 * v * v);
-}
-
-/* log(1 + e) for 0 <= e <= 1: 2 atanh(s) with s = e / (2 + e) <= 1/3, odd series to s^15. */
-static inline float zoo_log1pf_01(float e) {
-    const float s = e / (2.0f + e), s2 = s * s;
-    float p = 1.0f / 15;
-    p = p * s2 + 1.0f / 13;
-    p = p * s2 + 1.0f / 11;
-    p = p * s2 + 1.0f / 9;
-    p = p * s2 + 1.0f / 7;
-    p = p * s2 + 1.0f / 5;
-    p = p * s2 + 1.0f / 3;
-    p = p * s2 + 1.0f;
-    return 2.0f * s * p;
-}
-
 /* ---- kernels for float and double ------------------------------------------------------- */
 
-#define ZOO_TEMPLATE_PASS 1
-#define T float
-#define S(name) name##_f32
-#define ZEXP zoo_expf
-#define ZEXPM1 zoo_expm1f
-#define ZTANH zoo_tanhf
-#define ZGAUSS zoo_gauss_f
-#define ZLOG1P01 zoo_log1pf_01
-#define ZLOG logf
-#include "act.c"
-#undef T
-#undef S
-#undef ZEXP
-#undef ZEXPM1
-#undef ZTANH
-#undef ZGAUSS
-#undef ZLOG1P01
-#undef ZLOG
-#define T double
-#define S(name) name##_f64
-#define ZEXP exp
-#define ZEXPM1 expm1
-#define ZTANH tanh
-#define ZGAUSS zoo_gauss_d
-#define ZLOG1P01 log1p
-#define ZLOG log
-#include "act.c"
-#undef T
-#undef S
-#undef ZEXP
-#undef ZEXPM1
-#undef ZTANH
-#undef ZGAUSS
-#undef ZLOG1P01
-#undef ZLOG
-#undef ZOO_TEMPLATE_PASS
+#define ZEXP ZOO_BY_TYPE(zoo_expf, exp)
+#define ZEXPM1 ZOO_BY_TYPE(zoo_expm1f, expm1)
+#define ZTANH ZOO_BY_TYPE(zoo_tanhf, tanh)
+#define ZGAUSS ZOO_BY_TYPE(zoo_gauss_f, zoo_gauss_d)
+#define ZLOG1P01 ZOO_BY_TYPE(zoo_log1pf_01, log1p)
+#define ZLOG ZOO_BY_TYPE(logf, log)
+#define ZOO_TEMPLATE "act.c"
+#include "zoo_template.h"
 
 /* ---- Python wrappers ---------------------------------------------------------------- */
-
-/* The wrappers check their buffers themselves (element type, count, C order, writability,
- * overlap) before any work, so a call either runs on valid memory or raises without side
- * effects; zoo/engine/kernels/act.py then explains a refusal in the caller's words.
- * zoo_take_buffer, zoo_release_buffers and zoo_ranges_overlap are also used by norm.c. */
-
-/* Acquire `o` into *v as a C-contiguous buffer of `count` elements of `type` (ZOO_F32, ZOO_F64,
- * or -1 for bytes), writable if `writable`; None leaves v->buf NULL when `optional`. Returns 0,
- * or -1 with an exception set and nothing held. */
-int zoo_take_buffer(PyObject *o, Py_buffer *v, int type, int64_t count, int writable, int optional, const char *kernel,
-                    const char *name) {
-    v->obj = NULL;
-    v->buf = NULL;
-    if (o == Py_None) {
-        if (optional) return 0;
-        PyErr_Format(PyExc_ValueError, "%s: %s is required", kernel, name);
-        return -1;
-    }
-    if (PyObject_GetBuffer(o, v, PyBUF_FORMAT | PyBUF_ND | (writable ? PyBUF_WRITABLE : 0)) < 0) {
-        v->obj = NULL;
-        return -1;
-    }
-    const char *f = v->format ? v->format : "B";
-    if (*f == '<' || *f == '=' || *f == '@') f++;
-    const char want = type == ZOO_F32 ? 'f' : type == ZOO_F64 ? 'd' : 'B';
-    const Py_ssize_t size = type == ZOO_F32 ? 4 : type == ZOO_F64 ? 8 : 1;
-    if (!PyBuffer_IsContiguous(v, 'C'))
-        PyErr_Format(PyExc_ValueError, "%s: %s must be C-contiguous", kernel, name);
-    else if (f[0] != want || f[1] != '\0' || v->itemsize != size)
-        PyErr_Format(PyExc_TypeError, "%s: %s has element format '%s', expected '%c'", kernel, name,
-                     v->format ? v->format : "B", want);
-    else if (count < 0 || v->len != count * size)
-        PyErr_Format(PyExc_ValueError, "%s: %s has %zd elements, expected %lld", kernel, name, v->len / size,
-                     (long long)count);
-    else
-        return 0;
-    PyBuffer_Release(v);
-    v->obj = NULL;
-    v->buf = NULL;
-    return -1;
-}
-
-void zoo_release_buffers(Py_buffer *v, int n) {
-    for (int i = 0; i < n; i++)
-        if (v[i].obj != NULL) {
-            PyBuffer_Release(&v[i]);
-            v[i].obj = NULL;
-        }
-}
-
-/* Whether two byte ranges overlap (NULL or empty never does). */
-int zoo_ranges_overlap(const void *a, int64_t na, const void *b, int64_t nb) {
-    if (a == NULL || b == NULL || na == 0 || nb == 0) return 0;
-    const char *pa = (const char *)a, *pb = (const char *)b;
-    return pa < pb + nb && pb < pa + na;
-}
-
-/* n = a * b * c for non-negative sizes that do not overflow; else -1 with an exception. */
-int zoo_count3(int64_t a, int64_t b, int64_t c, int64_t *n) {
-    int64_t ab;
-    if (a < 0 || b < 0 || c < 0 || __builtin_mul_overflow(a, b, &ab) || __builtin_mul_overflow(ab, c, n)) {
-        PyErr_SetString(PyExc_ValueError, "zoo kernel: sizes must be non-negative and their product must fit");
-        return -1;
-    }
-    return 0;
-}
-
-/* 0 for a valid dtype code, else -1 with an exception */
-int zoo_check_dtype(int dtype, const char *kernel) {
-    if (dtype == ZOO_F32 || dtype == ZOO_F64) return 0;
-    PyErr_Format(PyExc_ValueError, "%s: dtype code must be %d (float32) or %d (float64), got %d", kernel, ZOO_F32,
-                 ZOO_F64, dtype);
-    return -1;
-}
-
-/* release the buffers and raise the overlap error */
-PyObject *zoo_overlap_error(Py_buffer *v, int n, const char *kernel) {
-    zoo_release_buffers(v, n);
-    PyErr_Format(PyExc_ValueError, "%s: an output overlaps another argument", kernel);
-    return NULL;
-}
 
 static int check_kind(int kind, const char *kernel) {
     if (kind >= 0 && kind < ACT_COUNT) return 0;
@@ -341,24 +72,18 @@ static int check_kind(int kind, const char *kernel) {
 
 /* relu_forward(out, x, n, dtype): out[i] = max(x[i], 0); out may be x */
 static PyObject *py_relu_forward(PyObject *self, PyObject *args) {
-    PyObject *oo, *xo;
+    PyObject *o[2];
     Py_ssize_t n;
     int dtype, st;
-    Py_buffer v[2] = {{0}};
+    Py_buffer v[2];
     const char *k = "relu_forward";
-    if (!PyArg_ParseTuple(args, "OOni", &oo, &xo, &n, &dtype)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOni", &o[0], &o[1], &n, &dtype)) return NULL;
     if (zoo_check_dtype(dtype, k) < 0) return NULL;
-    if (zoo_take_buffer(oo, &v[0], dtype, n, 1, 0, k, "out") < 0) return NULL;
-    if (zoo_take_buffer(xo, &v[1], dtype, n, 0, 0, k, "x") < 0) {
-        zoo_release_buffers(v, 1);
-        return NULL;
-    }
+    const zoo_arg a[2] = {{o[0], n, 1, 0, "out"}, {o[1], n, 0, 0, "x"}};
+    if (zoo_take_args(a, v, 2, dtype, k) < 0) return NULL;
     void *out = v[0].buf, *x = v[1].buf;
     if (out != x && zoo_ranges_overlap(out, v[0].len, x, v[1].len)) return zoo_overlap_error(v, 2, k);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? act_forward_f32(out, x, NULL, n, 1, 1, ACT_RELU, 0, 0)
-                          : act_forward_f64(out, x, NULL, n, 1, 1, ACT_RELU, 0, 0);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, act_forward, out, x, NULL, n, 1, 1, ACT_RELU, 0, 0);
     zoo_release_buffers(v, 2);
     return zoo_status_to_py(st, k);
 }
@@ -368,23 +93,13 @@ static PyObject *py_relu_backward(PyObject *self, PyObject *args) {
     PyObject *o[3];
     Py_ssize_t n;
     int dtype, st;
-    Py_buffer v[3] = {{0}};
+    Py_buffer v[3];
     const char *k = "relu_backward";
     if (!PyArg_ParseTuple(args, "OOOni", &o[0], &o[1], &o[2], &n, &dtype)) return NULL;
     if (zoo_check_dtype(dtype, k) < 0) return NULL;
-    if (zoo_take_buffer(o[0], &v[0], dtype, n, 1, 0, k, "dx") < 0 ||
-        zoo_take_buffer(o[1], &v[1], dtype, n, 0, 0, k, "dy") < 0 ||
-        zoo_take_buffer(o[2], &v[2], dtype, n, 0, 0, k, "y") < 0) {
-        zoo_release_buffers(v, 3);
-        return NULL;
-    }
-    if (zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len) ||
-        zoo_ranges_overlap(v[0].buf, v[0].len, v[2].buf, v[2].len))
-        return zoo_overlap_error(v, 3, k);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? act_backward_f32(v[0].buf, NULL, v[1].buf, NULL, NULL, v[2].buf, n, 1, 1, ACT_RELU, 0, 0, 1)
-                          : act_backward_f64(v[0].buf, NULL, v[1].buf, NULL, NULL, v[2].buf, n, 1, 1, ACT_RELU, 0, 0, 1);
-    Py_END_ALLOW_THREADS
+    const zoo_arg a[3] = {{o[0], n, 1, 0, "dx"}, {o[1], n, 0, 0, "dy"}, {o[2], n, 0, 0, "y"}};
+    if (zoo_take_all(a, v, 3, dtype, k) < 0) return NULL;
+    ZOO_DISPATCH(st, dtype, act_backward, v[0].buf, NULL, v[1].buf, NULL, NULL, v[2].buf, n, 1, 1, ACT_RELU, 0, 0, 1);
     zoo_release_buffers(v, 3);
     return zoo_status_to_py(st, k);
 }
@@ -396,24 +111,17 @@ static PyObject *py_act_forward(PyObject *self, PyObject *args) {
     int64_t n;
     int kind, dtype, st;
     double p0, p1;
-    Py_buffer v[3] = {{0}};
+    Py_buffer v[3];
     const char *k = "act_forward";
     if (!PyArg_ParseTuple(args, "OOOnnniddi", &o[0], &o[1], &o[2], &outer, &C, &inner, &kind, &p0, &p1, &dtype))
         return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || zoo_count3(outer, C, inner, &n) < 0 || check_kind(kind, k) < 0) return NULL;
-    if (zoo_take_buffer(o[0], &v[0], dtype, n, 1, 0, k, "out") < 0 ||
-        zoo_take_buffer(o[1], &v[1], dtype, n, 0, 0, k, "x") < 0 ||
-        zoo_take_buffer(o[2], &v[2], dtype, C, 0, 1, k, "b") < 0) {
-        zoo_release_buffers(v, 3);
-        return NULL;
-    }
+    const zoo_arg a[3] = {{o[0], n, 1, 0, "out"}, {o[1], n, 0, 0, "x"}, {o[2], C, 0, 1, "b"}};
+    if (zoo_take_args(a, v, 3, dtype, k) < 0) return NULL;
     void *out = v[0].buf, *x = v[1].buf, *b = v[2].buf;
     if ((out != x && zoo_ranges_overlap(out, v[0].len, x, v[1].len)) || zoo_ranges_overlap(out, v[0].len, b, v[2].len))
         return zoo_overlap_error(v, 3, k);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? act_forward_f32(out, x, b, outer, C, inner, kind, (float)p0, (float)p1)
-                          : act_forward_f64(out, x, b, outer, C, inner, kind, p0, p1);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, act_forward, out, x, b, outer, C, inner, kind, p0, p1);
     zoo_release_buffers(v, 3);
     return zoo_status_to_py(st, k);
 }
@@ -426,21 +134,15 @@ static PyObject *py_act_backward(PyObject *self, PyObject *args) {
     int64_t n;
     int kind, acc, dtype, st;
     double p0, p1;
-    Py_buffer v[6] = {{0}};
+    Py_buffer v[6];
     const char *k = "act_backward";
     if (!PyArg_ParseTuple(args, "OOOOOOnnniddii", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &outer, &C, &inner, &kind,
                           &p0, &p1, &acc, &dtype))
         return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || zoo_count3(outer, C, inner, &n) < 0 || check_kind(kind, k) < 0) return NULL;
-    /* dx, db, dy, x, b, y */
-    const int64_t counts[6] = {n, C, n, n, C, n};
-    const int outs[6] = {1, 1, 0, 0, 0, 0}, optional[6] = {1, 1, 0, 1, 1, 1};
-    const char *names[6] = {"dx", "db", "dy", "x", "b", "y"};
-    for (int i = 0; i < 6; i++)
-        if (zoo_take_buffer(o[i], &v[i], dtype, counts[i], outs[i], optional[i], k, names[i]) < 0) {
-            zoo_release_buffers(v, 6);
-            return NULL;
-        }
+    const zoo_arg a[6] = {{o[0], n, 1, 1, "dx"}, {o[1], C, 1, 1, "db"}, {o[2], n, 0, 0, "dy"},
+                          {o[3], n, 0, 1, "x"},  {o[4], C, 0, 1, "b"},  {o[5], n, 0, 1, "y"}};
+    if (zoo_take_args(a, v, 6, dtype, k) < 0) return NULL;
     const int src = act_src[kind];
     if ((src == 1 && v[5].buf == NULL) || (src == 2 && v[3].buf == NULL) ||
         (src == 2 && v[1].buf != NULL && v[4].buf == NULL)) {
@@ -449,15 +151,9 @@ static PyObject *py_act_backward(PyObject *self, PyObject *args) {
                      src == 1 ? "the output y" : (v[3].buf == NULL ? "the input x" : "the bias b for db"));
         return NULL;
     }
-    for (int i = 0; i < 2; i++)
-        for (int j = i + 1; j < 6; j++)
-            if (zoo_ranges_overlap(v[i].buf, v[i].len, v[j].buf, v[j].len)) return zoo_overlap_error(v, 6, k);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? act_backward_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, outer, C,
-                                             inner, kind, (float)p0, (float)p1, acc)
-                          : act_backward_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, outer, C,
-                                             inner, kind, p0, p1, acc);
-    Py_END_ALLOW_THREADS
+    if (zoo_outputs_overlap(v, 2, 6)) return zoo_overlap_error(v, 6, k);
+    ZOO_DISPATCH(st, dtype, act_backward, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, outer, C, inner,
+                 kind, p0, p1, acc);
     zoo_release_buffers(v, 6);
     return zoo_status_to_py(st, k);
 }
@@ -468,21 +164,15 @@ static PyObject *py_softmax_forward(PyObject *self, PyObject *args) {
     Py_ssize_t outer, L, inner;
     int64_t n;
     int lg, dtype, st;
-    Py_buffer v[2] = {{0}};
+    Py_buffer v[2];
     const char *k = "softmax_forward";
     if (!PyArg_ParseTuple(args, "OOnnnii", &o[0], &o[1], &outer, &L, &inner, &lg, &dtype)) return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || zoo_count3(outer, L, inner, &n) < 0) return NULL;
-    if (zoo_take_buffer(o[0], &v[0], dtype, n, 1, 0, k, "out") < 0 ||
-        zoo_take_buffer(o[1], &v[1], dtype, n, 0, 0, k, "x") < 0) {
-        zoo_release_buffers(v, 2);
-        return NULL;
-    }
+    const zoo_arg a[2] = {{o[0], n, 1, 0, "out"}, {o[1], n, 0, 0, "x"}};
+    if (zoo_take_args(a, v, 2, dtype, k) < 0) return NULL;
     if (v[0].buf != v[1].buf && zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len))
         return zoo_overlap_error(v, 2, k);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? softmax_forward_f32(v[0].buf, v[1].buf, outer, L, inner, lg)
-                          : softmax_forward_f64(v[0].buf, v[1].buf, outer, L, inner, lg);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, softmax_forward, v[0].buf, v[1].buf, outer, L, inner, lg);
     zoo_release_buffers(v, 2);
     return zoo_status_to_py(st, k);
 }
@@ -493,24 +183,14 @@ static PyObject *py_softmax_backward(PyObject *self, PyObject *args) {
     Py_ssize_t outer, L, inner;
     int64_t n;
     int lg, acc, dtype, st;
-    Py_buffer v[3] = {{0}};
+    Py_buffer v[3];
     const char *k = "softmax_backward";
     if (!PyArg_ParseTuple(args, "OOOnnniii", &o[0], &o[1], &o[2], &outer, &L, &inner, &lg, &acc, &dtype))
         return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || zoo_count3(outer, L, inner, &n) < 0) return NULL;
-    if (zoo_take_buffer(o[0], &v[0], dtype, n, 1, 0, k, "dx") < 0 ||
-        zoo_take_buffer(o[1], &v[1], dtype, n, 0, 0, k, "dy") < 0 ||
-        zoo_take_buffer(o[2], &v[2], dtype, n, 0, 0, k, "y") < 0) {
-        zoo_release_buffers(v, 3);
-        return NULL;
-    }
-    if (zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len) ||
-        zoo_ranges_overlap(v[0].buf, v[0].len, v[2].buf, v[2].len))
-        return zoo_overlap_error(v, 3, k);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? softmax_backward_f32(v[0].buf, v[1].buf, v[2].buf, outer, L, inner, lg, acc)
-                          : softmax_backward_f64(v[0].buf, v[1].buf, v[2].buf, outer, L, inner, lg, acc);
-    Py_END_ALLOW_THREADS
+    const zoo_arg a[3] = {{o[0], n, 1, 0, "dx"}, {o[1], n, 0, 0, "dy"}, {o[2], n, 0, 0, "y"}};
+    if (zoo_take_all(a, v, 3, dtype, k) < 0) return NULL;
+    ZOO_DISPATCH(st, dtype, softmax_backward, v[0].buf, v[1].buf, v[2].buf, outer, L, inner, lg, acc);
     zoo_release_buffers(v, 3);
     return zoo_status_to_py(st, k);
 }
@@ -527,6 +207,8 @@ PyMethodDef zoo_act_methods[] = {
     {NULL, NULL, 0, NULL}};
 
 #else /* ---- kernels, built once per element type ------------------------------------ */
+
+#include "zoo_math.h"
 
 static inline T S(sigm)(T v) {
     T e = ZEXP(v < 0 ? v : -v); /* exp(-|v|) never overflows */
@@ -655,24 +337,9 @@ ZOO_MULTIVERSION static void S(vacc)(T *restrict out, const T *restrict a, int64
     for (int64_t i = 0; i < n; i++) out[i] += a[i];
 }
 
-/* acc[j] += g[i] for the 16 lanes j = i mod 16 (a fixed order: the same on every thread count). */
-ZOO_MULTIVERSION static void S(sum16)(double *restrict acc, const T *restrict g, int64_t n) {
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int j = 0; j < 16; j++) acc[j] += (double)g[i + j];
-    for (int j = 0; i < n; i++, j++) acc[j] += (double)g[i];
-}
-
 /* acc[c] += g[c], c < n, into double accumulators (a column sum over rows). */
 ZOO_MULTIVERSION static void S(colacc)(double *restrict acc, const T *restrict g, int64_t n) {
     for (int64_t i = 0; i < n; i++) acc[i] += (double)g[i];
-}
-
-static inline double S(fold16)(const double *a) {
-    double s[8];
-    for (int j = 0; j < 8; j++) s[j] = a[j] + a[j + 8];
-    for (int j = 0; j < 4; j++) s[j] += s[j + 4];
-    return (s[0] + s[2]) + (s[1] + s[3]);
 }
 
 /* out = f(x + bias) over n elements; out may be x itself (then it goes through a tile copy). */
@@ -784,7 +451,7 @@ static int S(act_backward)(T *dx, T *db, const T *dy, const T *x, const T *b, co
                 const int64_t off = s * inner;
                 S(act_bwd_span)(dx ? dx + off : NULL, db ? acc : NULL, dy + off, x ? x + off : NULL, NULL,
                                 y ? y + off : NULL, inner, b ? b[s % C] : (T)0, kind, p0, p1, accumulate);
-                if (db) part[s] = S(fold16)(acc);
+                if (db) part[s] = zoo_fold16(acc);
             });
         if (db)
             for (int64_t c = 0; c < C; c++) {
@@ -875,7 +542,7 @@ static void S(softmax_row)(T *out, const T *x, int64_t L, int lg) {
             S(exp_shift)(tile, x + lo, k, m);
             S(sum16)(acc, tile, k);
         }
-        const T s = (T)S(fold16)(acc);
+        const T s = (T)zoo_fold16(acc);
         if (lg)
             S(log_out)(out, x, L, m, ZLOG(s));
         else {
@@ -890,7 +557,7 @@ static void S(softmax_row)(T *out, const T *x, int64_t L, int lg) {
     }
     S(exp_shift)(out, x, L, m);
     S(sum16)(acc, out, L);
-    const T s = (T)S(fold16)(acc);
+    const T s = (T)zoo_fold16(acc);
     if (lg)
         S(log_out)(out, x, L, m, ZLOG(s));
     else
@@ -957,7 +624,7 @@ ZOO_MULTIVERSION static void S(smax_bwd_row)(T *restrict dx, const T *restrict d
         S(sum16)(acc, dy, L);
     else
         S(dot16)(acc, dy, y, L);
-    const T s = (T)S(fold16)(acc);
+    const T s = (T)zoo_fold16(acc);
     if (lg) {
         if (accumulate)
             for (int64_t i = 0; i < L; i++) dx[i] += dy[i] - ZEXP(y[i]) * s;

@@ -10,8 +10,8 @@
  *                 owner's partial sum).
  *
  * All loops are elementwise, split over what they write (no reductions), so results do not
- * depend on the thread count. `add` is built for float and double from one source (see act.c
- * for the template); the bf16 kernels are float32 by definition.
+ * depend on the thread count. `add` is built for float and double from one source (see zoo_template.h);
+ * the bf16 kernels are float32 by definition.
  */
 #ifndef ZOO_TEMPLATE_PASS
 #include "zoo.h"
@@ -19,29 +19,11 @@
 /* elements per OpenMP block */
 #define ZOO_COMM_BLOCK 16384
 
-static int zoo_comm_threads(int threads, int64_t n) {
-#ifdef _OPENMP
-    if (n < 2 * ZOO_COMM_BLOCK) return 1;
-    return threads > 0 ? threads : omp_get_max_threads();
-#else
-    (void)threads;
-    (void)n;
-    return 1;
-#endif
-}
+/* the thread count of a loop over n elements: one below two blocks */
+#define COMM_THREADS(threads, n) ((n) < 2 * ZOO_COMM_BLOCK ? 1 : (threads))
 
-#define ZOO_TEMPLATE_PASS 1
-#define T float
-#define S(name) name##_f32
-#include "comm.c"
-#undef T
-#undef S
-#define T double
-#define S(name) name##_f64
-#include "comm.c"
-#undef T
-#undef S
-#undef ZOO_TEMPLATE_PASS
+#define ZOO_TEMPLATE "comm.c"
+#include "zoo_template.h"
 
 /* float32 -> bfloat16, round to nearest even; NaN -> quiet NaN. */
 static inline uint16_t zoo_f32_to_bf16(float f) {
@@ -77,19 +59,14 @@ ZOO_MULTIVERSION static void bf16_add_block(float *restrict dst, const uint16_t 
 
 /* kind 0: pack, 1: unpack, 2: add */
 static int bf16_run(int kind, void *dst, const void *src, int64_t n, int threads) {
-    int64_t blocks = (n + ZOO_COMM_BLOCK - 1) / ZOO_COMM_BLOCK;
-    int nt = zoo_comm_threads(threads, n);
-    (void)nt;
-    #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t c = 0; c < blocks; c++) {
-        int64_t a = c * ZOO_COMM_BLOCK, b = a + ZOO_COMM_BLOCK < n ? a + ZOO_COMM_BLOCK : n;
+    ZOO_FOR_BLOCKS(0, n, ZOO_COMM_BLOCK, COMM_THREADS(threads, n), a, b, {
         if (kind == 0)
             bf16_pack_block((uint16_t *)dst, (const float *)src, a, b);
         else if (kind == 1)
             bf16_unpack_block((float *)dst, (const uint16_t *)src, a, b);
         else
             bf16_add_block((float *)dst, (const uint16_t *)src, a, b);
-    }
+    });
     return ZOO_OK;
 }
 
@@ -118,47 +95,26 @@ fail:
     return -1;
 }
 
-/* bf16_pack(dst uint16 (n,), src float32 (n,), n, threads) */
-static PyObject *py_bf16_pack(PyObject *self, PyObject *args) {
+/* The bf16 kernel `kind` (see bf16_run) on dst and src of dst_size and src_size bytes per element. */
+static PyObject *bf16_wrapper(PyObject *args, int kind, const char *k, Py_ssize_t dst_size, Py_ssize_t src_size) {
     Py_buffer dst, src;
     Py_ssize_t n;
     int threads, st;
-    if (comm_buffers(args, "bf16_pack", &dst, &src, &n, &threads, 2, 4, NULL) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = bf16_run(0, dst.buf, src.buf, n, threads);
-    Py_END_ALLOW_THREADS
+    if (comm_buffers(args, k, &dst, &src, &n, &threads, dst_size, src_size, NULL) < 0) return NULL;
+    ZOO_CALL(st, bf16_run(kind, dst.buf, src.buf, n, threads));
     PyBuffer_Release(&dst);
     PyBuffer_Release(&src);
-    return zoo_status_to_py(st, "bf16_pack");
+    return zoo_status_to_py(st, k);
 }
+
+/* bf16_pack(dst uint16 (n,), src float32 (n,), n, threads) */
+static PyObject *py_bf16_pack(PyObject *self, PyObject *args) { return bf16_wrapper(args, 0, "bf16_pack", 2, 4); }
 
 /* bf16_unpack(dst float32 (n,), src uint16 (n,), n, threads) */
-static PyObject *py_bf16_unpack(PyObject *self, PyObject *args) {
-    Py_buffer dst, src;
-    Py_ssize_t n;
-    int threads, st;
-    if (comm_buffers(args, "bf16_unpack", &dst, &src, &n, &threads, 4, 2, NULL) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = bf16_run(1, dst.buf, src.buf, n, threads);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&dst);
-    PyBuffer_Release(&src);
-    return zoo_status_to_py(st, "bf16_unpack");
-}
+static PyObject *py_bf16_unpack(PyObject *self, PyObject *args) { return bf16_wrapper(args, 1, "bf16_unpack", 4, 2); }
 
 /* bf16_add(dst float32 (n,), src uint16 (n,), n, threads): dst += float32(src) */
-static PyObject *py_bf16_add(PyObject *self, PyObject *args) {
-    Py_buffer dst, src;
-    Py_ssize_t n;
-    int threads, st;
-    if (comm_buffers(args, "bf16_add", &dst, &src, &n, &threads, 4, 2, NULL) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = bf16_run(2, dst.buf, src.buf, n, threads);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&dst);
-    PyBuffer_Release(&src);
-    return zoo_status_to_py(st, "bf16_add");
-}
+static PyObject *py_bf16_add(PyObject *self, PyObject *args) { return bf16_wrapper(args, 2, "bf16_add", 4, 2); }
 
 /* add(dst (n,), src (n,), n, dtype, threads): dst += src */
 static PyObject *py_add(PyObject *self, PyObject *args) {
@@ -166,9 +122,7 @@ static PyObject *py_add(PyObject *self, PyObject *args) {
     Py_ssize_t n;
     int threads, dtype, st;
     if (comm_buffers(args, "comm_add", &dst, &src, &n, &threads, 0, 0, &dtype) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? add_f32(dst.buf, src.buf, n, threads) : add_f64(dst.buf, src.buf, n, threads);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, add, dst.buf, src.buf, n, threads);
     PyBuffer_Release(&dst);
     PyBuffer_Release(&src);
     return zoo_status_to_py(st, "comm_add");
@@ -189,14 +143,7 @@ ZOO_MULTIVERSION static void S(add_block)(T *restrict dst, const T *restrict src
 
 /* dst[i] += src[i] over (n,) */
 static int S(add)(T *dst, const T *src, int64_t n, int threads) {
-    int64_t blocks = (n + ZOO_COMM_BLOCK - 1) / ZOO_COMM_BLOCK;
-    int nt = zoo_comm_threads(threads, n);
-    (void)nt;
-    #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t c = 0; c < blocks; c++) {
-        int64_t a = c * ZOO_COMM_BLOCK, b = a + ZOO_COMM_BLOCK < n ? a + ZOO_COMM_BLOCK : n;
-        S(add_block)(dst, src, a, b);
-    }
+    ZOO_FOR_BLOCKS(0, n, ZOO_COMM_BLOCK, COMM_THREADS(threads, n), a, b, S(add_block)(dst, src, a, b););
     return ZOO_OK;
 }
 

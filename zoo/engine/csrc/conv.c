@@ -12,34 +12,15 @@
  * serves the whole chunk); with rs = OH*OW and ns = C*KH*KW*OH*OW it is nb stacked
  * (C*KH*KW, OH*OW) matrices.
  *
- * Built for float and double from one source (see act.c for the template).
+ * Built for float and double from one source (see zoo_template.h).
  */
 #ifndef ZOO_TEMPLATE_PASS
 #include "zoo.h"
 
-#define ZOO_TEMPLATE_PASS 1
-#define T float
-#define S(name) name##_f32
-#include "conv.c"
-#undef T
-#undef S
-#define T double
-#define S(name) name##_f64
-#include "conv.c"
-#undef T
-#undef S
-#undef ZOO_TEMPLATE_PASS
+#define ZOO_TEMPLATE "conv.c"
+#include "zoo_template.h"
 
 /* ---- Python wrappers ---------------------------------------------------------------- */
-
-/* The OpenMP team size of one kernel call: nthreads > 0, or the default for 0. */
-static inline int zoo_team(int nthreads) {
-#ifdef _OPENMP
-    return nthreads > 0 ? nthreads : omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
 
 /* im2col(col, x, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, nthreads, dtype) */
 static PyObject *py_im2col(PyObject *self, PyObject *args) {
@@ -50,12 +31,8 @@ static PyObject *py_im2col(PyObject *self, PyObject *args) {
                           &dh, &dw, &pt, &pl, &OH, &OW, &rs, &ns, &nthreads, &dtype))
         return NULL;
     int team = zoo_team(nthreads);
-    Py_BEGIN_ALLOW_THREADS
-    if (dtype == ZOO_F32)
-        st = im2col_f32(col.buf, x.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, team);
-    else
-        st = im2col_f64(col.buf, x.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, team);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, im2col, col.buf, x.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns,
+                 team);
     PyBuffer_Release(&col);
     PyBuffer_Release(&x);
     return zoo_status_to_py(st, "im2col");
@@ -77,14 +54,8 @@ static PyObject *py_col2im(PyObject *self, PyObject *args) {
         return NULL;
     }
     int team = zoo_team(nthreads);
-    Py_BEGIN_ALLOW_THREADS
-    if (dtype == ZOO_F32)
-        st = col2im_f32(dx.buf, col.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite,
-                        clobber, team);
-    else
-        st = col2im_f64(dx.buf, col.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns, overwrite,
-                        clobber, team);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, col2im, dx.buf, col.buf, n0, n1, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, rs, ns,
+                 overwrite, clobber, team);
     PyBuffer_Release(&dx);
     PyBuffer_Release(&col);
     return zoo_status_to_py(st, "col2im");
@@ -98,12 +69,7 @@ static PyObject *py_swap01(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "w*y*y*nnniii", &out, &inp, &bias, &A, &B, &P, &has_bias, &nthreads, &dtype))
         return NULL;
     int team = zoo_team(nthreads);
-    Py_BEGIN_ALLOW_THREADS
-    if (dtype == ZOO_F32)
-        st = swap01_f32(out.buf, inp.buf, has_bias ? bias.buf : NULL, A, B, P, team);
-    else
-        st = swap01_f64(out.buf, inp.buf, has_bias ? bias.buf : NULL, A, B, P, team);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, swap01, out.buf, inp.buf, has_bias ? bias.buf : NULL, A, B, P, team);
     PyBuffer_Release(&out);
     PyBuffer_Release(&inp);
     PyBuffer_Release(&bias);
@@ -116,9 +82,7 @@ static PyObject *py_bias_add(PyObject *self, PyObject *args) {
     Py_ssize_t N, O, P;
     int dtype, st;
     if (!PyArg_ParseTuple(args, "w*y*nnni", &y, &bias, &N, &O, &P, &dtype)) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? bias_add_f32(y.buf, bias.buf, N, O, P) : bias_add_f64(y.buf, bias.buf, N, O, P);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, bias_add, y.buf, bias.buf, N, O, P);
     PyBuffer_Release(&y);
     PyBuffer_Release(&bias);
     return zoo_status_to_py(st, "bias_add");
@@ -132,14 +96,8 @@ static PyObject *py_depthwise_forward(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "w*y*y*y*nnnnniiiiiiiinnii", &y, &x, &w, &bias, &N, &C, &H, &W, &M, &kh, &kw, &sh,
                           &sw, &dh, &dw, &pt, &pl, &OH, &OW, &has_bias, &dtype))
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    if (dtype == ZOO_F32)
-        st = depthwise_forward_f32(y.buf, x.buf, w.buf, has_bias ? bias.buf : NULL, N, C, H, W, M, kh, kw, sh, sw,
-                                   dh, dw, pt, pl, OH, OW);
-    else
-        st = depthwise_forward_f64(y.buf, x.buf, w.buf, has_bias ? bias.buf : NULL, N, C, H, W, M, kh, kw, sh, sw,
-                                   dh, dw, pt, pl, OH, OW);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, depthwise_forward, y.buf, x.buf, w.buf, has_bias ? bias.buf : NULL, N, C, H, W, M, kh, kw,
+                 sh, sw, dh, dw, pt, pl, OH, OW);
     PyBuffer_Release(&y);
     PyBuffer_Release(&x);
     PyBuffer_Release(&w);
@@ -155,18 +113,12 @@ static PyObject *py_depthwise_backward(PyObject *self, PyObject *args, int which
     if (!PyArg_ParseTuple(args, "w*y*y*nnnnniiiiiiiinni", &d, &gy, &other, &N, &C, &H, &W, &M, &kh, &kw, &sh, &sw,
                           &dh, &dw, &pt, &pl, &OH, &OW, &dtype))
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
     if (which == 0)
-        st = dtype == ZOO_F32 ? depthwise_backward_x_f32(d.buf, gy.buf, other.buf, N, C, H, W, M, kh, kw, sh, sw, dh,
-                                                         dw, pt, pl, OH, OW)
-                              : depthwise_backward_x_f64(d.buf, gy.buf, other.buf, N, C, H, W, M, kh, kw, sh, sw, dh,
-                                                         dw, pt, pl, OH, OW);
+        ZOO_DISPATCH(st, dtype, depthwise_backward_x, d.buf, gy.buf, other.buf, N, C, H, W, M, kh, kw, sh, sw, dh, dw,
+                     pt, pl, OH, OW);
     else
-        st = dtype == ZOO_F32 ? depthwise_backward_w_f32(d.buf, gy.buf, other.buf, N, C, H, W, M, kh, kw, sh, sw, dh,
-                                                         dw, pt, pl, OH, OW)
-                              : depthwise_backward_w_f64(d.buf, gy.buf, other.buf, N, C, H, W, M, kh, kw, sh, sw, dh,
-                                                         dw, pt, pl, OH, OW);
-    Py_END_ALLOW_THREADS
+        ZOO_DISPATCH(st, dtype, depthwise_backward_w, d.buf, gy.buf, other.buf, N, C, H, W, M, kh, kw, sh, sw, dh, dw,
+                     pt, pl, OH, OW);
     PyBuffer_Release(&d);
     PyBuffer_Release(&gy);
     PyBuffer_Release(&other);
@@ -192,10 +144,7 @@ static PyObject *py_wino_input(PyObject *self, PyObject *args) {
                           &dtype))
         return NULL;
     int team = zoo_team(nthreads);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? wino_input_f32(v.buf, x.buf, n0, n1, C, H, W, pt, pl, TH, TW, ks, team)
-                          : wino_input_f64(v.buf, x.buf, n0, n1, C, H, W, pt, pl, TH, TW, ks, team);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, wino_input, v.buf, x.buf, n0, n1, C, H, W, pt, pl, TH, TW, ks, team);
     PyBuffer_Release(&v);
     PyBuffer_Release(&x);
     return zoo_status_to_py(st, "wino_input");
@@ -210,12 +159,7 @@ static PyObject *py_wino_input_adjoint(PyObject *self, PyObject *args) {
                           &overwrite, &nthreads, &dtype))
         return NULL;
     int team = zoo_team(nthreads);
-    Py_BEGIN_ALLOW_THREADS
-    if (dtype == ZOO_F32)
-        st = wino_input_adjoint_f32(dx.buf, v.buf, n0, n1, C, H, W, pt, pl, TH, TW, ks, overwrite, team);
-    else
-        st = wino_input_adjoint_f64(dx.buf, v.buf, n0, n1, C, H, W, pt, pl, TH, TW, ks, overwrite, team);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, wino_input_adjoint, dx.buf, v.buf, n0, n1, C, H, W, pt, pl, TH, TW, ks, overwrite, team);
     PyBuffer_Release(&dx);
     PyBuffer_Release(&v);
     return zoo_status_to_py(st, "wino_input_adjoint");
@@ -230,12 +174,7 @@ static PyObject *py_wino_output(PyObject *self, PyObject *args) {
                           &nthreads, &dtype))
         return NULL;
     int team = zoo_team(nthreads);
-    Py_BEGIN_ALLOW_THREADS
-    if (dtype == ZOO_F32)
-        st = wino_output_f32(y.buf, m.buf, has_bias ? bias.buf : NULL, n0, n1, O, OH, OW, TH, TW, ks, team);
-    else
-        st = wino_output_f64(y.buf, m.buf, has_bias ? bias.buf : NULL, n0, n1, O, OH, OW, TH, TW, ks, team);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, wino_output, y.buf, m.buf, has_bias ? bias.buf : NULL, n0, n1, O, OH, OW, TH, TW, ks, team);
     PyBuffer_Release(&y);
     PyBuffer_Release(&m);
     PyBuffer_Release(&bias);
@@ -250,10 +189,7 @@ static PyObject *py_wino_output_adjoint(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "w*y*nnnnnnnnii", &m, &gy, &n0, &n1, &O, &OH, &OW, &TH, &TW, &ks, &nthreads, &dtype))
         return NULL;
     int team = zoo_team(nthreads);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? wino_output_adjoint_f32(m.buf, gy.buf, n0, n1, O, OH, OW, TH, TW, ks, team)
-                          : wino_output_adjoint_f64(m.buf, gy.buf, n0, n1, O, OH, OW, TH, TW, ks, team);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, wino_output_adjoint, m.buf, gy.buf, n0, n1, O, OH, OW, TH, TW, ks, team);
     PyBuffer_Release(&m);
     PyBuffer_Release(&gy);
     return zoo_status_to_py(st, "wino_output_adjoint");
@@ -606,18 +542,6 @@ static int S(depthwise_backward_w)(T *dwt, const T *gy, const T *x, int64_t N, i
  * The backward uses the adjoints: dM = A dy A^T, dV = U^T dM, dd = B dV B^T (added into dx,
  * tiles overlap), dU = dM V^T, dw = G^T dU G.
  */
-
-#ifndef ZOO_WINO_HELPERS
-#define ZOO_WINO_HELPERS
-/* Per-thread scratch of `per` elements each for a team: one block, thread t uses block t. */
-static inline int zoo_thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-#endif
 
 /* Input transform of one image plane xp (H, W) into v[k*ks + t]. The plane is first split
  * into its even and odd columns with the padding made explicit: E[hp][kx] = x[hp - pt][2kx - pl],

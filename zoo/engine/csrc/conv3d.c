@@ -25,12 +25,10 @@
  * (dst + 0.5)*scale - 0.5 with half-pixel centers; lower = max(floor(src), 0),
  * upper = min(ceil(src), in - 1), lerp = src - floor(src).
  *
- * Built for float and double from one source (see act.c for the template).
+ * Built for float and double from one source (see zoo_template.h).
  */
 #ifndef ZOO_TEMPLATE_PASS
 #include "zoo.h"
-
-#include <stdlib.h>
 
 /* window [lo, hi) of outputs along one axis whose tap stays inside [0, size):
  * o*s + off in [0, size) */
@@ -64,30 +62,10 @@ static void c3_resize_table(int64_t out, int64_t in, int align, int half, int64_
 
 #define C3_PAR 32768 /* below this much work, run on one thread */
 
-#define ZOO_TEMPLATE_PASS 1
-#define T float
-#define S(name) name##_f32
-#include "conv3d.c"
-#undef T
-#undef S
-#define T double
-#define S(name) name##_f64
-#include "conv3d.c"
-#undef T
-#undef S
-#undef ZOO_TEMPLATE_PASS
+#define ZOO_TEMPLATE "conv3d.c"
+#include "zoo_template.h"
 
 /* ---- Python wrappers ---------------------------------------------------------------- */
-
-/* The OpenMP team size of one kernel call: nthreads > 0, or the default for 0. */
-static inline int c3_team(int nthreads) {
-#ifdef _OPENMP
-    return nthreads > 0 ? nthreads : omp_get_max_threads();
-#else
-    (void)nthreads;
-    return 1;
-#endif
-}
 
 /* a tuple of n ints into g; -1 with an exception otherwise */
 static int c3_ints(PyObject *o, int64_t *g, int n, const char *kernel) {
@@ -99,19 +77,6 @@ static int c3_ints(PyObject *o, int64_t *g, int n, const char *kernel) {
         g[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(o, i));
         if (g[i] == -1 && PyErr_Occurred()) return -1;
     }
-    return 0;
-}
-
-/* product of n non-negative counts without overflow; -1 with an exception otherwise */
-static int c3_prod(const int64_t *v, int n, int64_t *out) {
-    int64_t p = 1;
-    for (int i = 0; i < n; i++) {
-        if (v[i] < 0 || __builtin_mul_overflow(p, v[i], &p)) {
-            PyErr_SetString(PyExc_ValueError, "zoo kernel: sizes must be non-negative and their product must fit");
-            return -1;
-        }
-    }
-    *out = p;
     return 0;
 }
 
@@ -128,40 +93,13 @@ static int c3_geometry(PyObject *o, int64_t *g, const char *kernel) {
         }
     }
     int64_t plane, out;
-    if (c3_prod(g + 1, 3, &plane) < 0 || c3_prod(g + 16, 3, &out) < 0) return -1;
+    if (zoo_count(g + 1, 3, &plane) < 0 || zoo_count(g + 16, 3, &out) < 0) return -1;
     if (plane > INT32_MAX || out > INT32_MAX) {
         PyErr_Format(PyExc_ValueError, "%s: a plane of %lld voxels or %lld outputs exceeds 2^31", kernel,
                      (long long)plane, (long long)out);
         return -1;
     }
     return 0;
-}
-
-/* an int32 index buffer of count elements (C-contiguous, writable if asked) */
-static int c3_take_index(PyObject *o, Py_buffer *v, int64_t count, int writable, const char *kernel,
-                         const char *name) {
-    v->obj = NULL;
-    v->buf = NULL;
-    if (PyObject_GetBuffer(o, v, PyBUF_FORMAT | PyBUF_ND | (writable ? PyBUF_WRITABLE : 0)) < 0) {
-        v->obj = NULL;
-        return -1;
-    }
-    const char *f = v->format ? v->format : "B";
-    if (*f == '<' || *f == '=' || *f == '@') f++;
-    if (!PyBuffer_IsContiguous(v, 'C'))
-        PyErr_Format(PyExc_ValueError, "%s: %s must be C-contiguous", kernel, name);
-    else if (f[0] != 'i' || f[1] != '\0' || v->itemsize != 4)
-        PyErr_Format(PyExc_TypeError, "%s: %s must hold int32, got format '%s'", kernel, name,
-                     v->format ? v->format : "B");
-    else if (v->len != count * 4)
-        PyErr_Format(PyExc_ValueError, "%s: %s has %zd elements, expected %lld", kernel, name, v->len / 4,
-                     (long long)count);
-    else
-        return 0;
-    PyBuffer_Release(v);
-    v->obj = NULL;
-    v->buf = NULL;
-    return -1;
 }
 
 /* the shared part of im2col3d / col2im3d: sizes, the chunk range and the column strides */
@@ -174,7 +112,7 @@ static int c3_col_args(const int64_t *g, int64_t N, int64_t n0, int64_t n1, int6
     }
     int64_t xs[5] = {N, g[0], g[1], g[2], g[3]};
     int64_t cs[6] = {g[0], g[4] * g[5], g[6], n1 - n0, g[16] * g[17], g[18]};
-    if (c3_prod(xs, 5, xcount) < 0 || c3_prod(cs, 6, ccount) < 0) return -1;
+    if (zoo_count(xs, 5, xcount) < 0 || zoo_count(cs, 6, ccount) < 0) return -1;
     const int64_t R = g[0] * g[4] * g[5] * g[6], P = g[16] * g[17] * g[18], nb = n1 - n0;
     int64_t last, t;
     if (rs < 1 || ns < 1 || ps < 1 || __builtin_mul_overflow(R - 1, rs, &last) ||
@@ -203,16 +141,8 @@ static int c3_sizes(PyObject *o, int64_t *s, int n, const char *kernel) {
  * they must not overlap. Returns 0, or -1 with an exception set and nothing held. */
 static int c3_take_pair(PyObject **o, Py_buffer *v, int dtype, int64_t oc, int64_t ic, const char *k,
                         const char *oname, const char *iname) {
-    if (zoo_take_buffer(o[0], &v[0], dtype, oc, 1, 0, k, oname) < 0 ||
-        zoo_take_buffer(o[1], &v[1], dtype, ic, 0, 0, k, iname) < 0) {
-        zoo_release_buffers(v, 2);
-        return -1;
-    }
-    if (zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len)) {
-        zoo_overlap_error(v, 2, k);
-        return -1;
-    }
-    return 0;
+    const zoo_arg a[2] = {{o[0], oc, 1, 0, oname}, {o[1], ic, 0, 0, iname}};
+    return zoo_take_all(a, v, 2, dtype, k);
 }
 
 /* im2col3d(col, x, N, n0, n1, geometry, rs, ns, ps, nthreads, dtype) */
@@ -221,7 +151,7 @@ static PyObject *py_im2col3d(PyObject *self, PyObject *args) {
     Py_ssize_t N, n0, n1, rs, ns, ps;
     int nthreads, dtype, st;
     int64_t g[19], xc, cc;
-    Py_buffer v[2] = {{0}};
+    Py_buffer v[2];
     const char *k = "im2col3d";
     if (!PyArg_ParseTuple(args, "OOnnnOnnnii", &o[0], &o[1], &N, &n0, &n1, &geo, &rs, &ns, &ps, &nthreads, &dtype))
         return NULL;
@@ -229,11 +159,8 @@ static PyObject *py_im2col3d(PyObject *self, PyObject *args) {
         c3_col_args(g, N, n0, n1, rs, ns, ps, &xc, &cc, k) < 0)
         return NULL;
     if (c3_take_pair(o, v, dtype, cc, xc, k, "col", "x") < 0) return NULL;
-    int team = c3_team(nthreads);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? im2col3d_f32(v[0].buf, v[1].buf, n0, n1, g, rs, ns, ps, team)
-                          : im2col3d_f64(v[0].buf, v[1].buf, n0, n1, g, rs, ns, ps, team);
-    Py_END_ALLOW_THREADS
+    int team = zoo_team(nthreads);
+    ZOO_DISPATCH(st, dtype, im2col3d, v[0].buf, v[1].buf, n0, n1, g, rs, ns, ps, team);
     zoo_release_buffers(v, 2);
     return zoo_status_to_py(st, k);
 }
@@ -244,7 +171,7 @@ static PyObject *py_col2im3d(PyObject *self, PyObject *args) {
     Py_ssize_t N, n0, n1, rs, ns, ps;
     int overwrite, nthreads, dtype, st;
     int64_t g[19], xc, cc;
-    Py_buffer v[2] = {{0}};
+    Py_buffer v[2];
     const char *k = "col2im3d";
     if (!PyArg_ParseTuple(args, "OOnnnOnnniii", &o[0], &o[1], &N, &n0, &n1, &geo, &rs, &ns, &ps, &overwrite,
                           &nthreads, &dtype))
@@ -253,11 +180,8 @@ static PyObject *py_col2im3d(PyObject *self, PyObject *args) {
         c3_col_args(g, N, n0, n1, rs, ns, ps, &xc, &cc, k) < 0)
         return NULL;
     if (c3_take_pair(o, v, dtype, xc, cc, k, "dx", "col") < 0) return NULL;
-    int team = c3_team(nthreads);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? col2im3d_f32(v[0].buf, v[1].buf, n0, n1, g, rs, ns, ps, overwrite, team)
-                          : col2im3d_f64(v[0].buf, v[1].buf, n0, n1, g, rs, ns, ps, overwrite, team);
-    Py_END_ALLOW_THREADS
+    int team = zoo_team(nthreads);
+    ZOO_DISPATCH(st, dtype, col2im3d, v[0].buf, v[1].buf, n0, n1, g, rs, ns, ps, overwrite, team);
     zoo_release_buffers(v, 2);
     return zoo_status_to_py(st, k);
 }
@@ -265,7 +189,7 @@ static PyObject *py_col2im3d(PyObject *self, PyObject *args) {
 /* pooling sizes: planes NC, x count, y count */
 static int c3_pool_counts(const int64_t *g, int64_t N, int64_t *xc, int64_t *yc) {
     int64_t xs[5] = {N, g[0], g[1], g[2], g[3]}, ys[5] = {N, g[0], g[16], g[17], g[18]};
-    return (c3_prod(xs, 5, xc) < 0 || c3_prod(ys, 5, yc) < 0) ? -1 : 0;
+    return (zoo_count(xs, 5, xc) < 0 || zoo_count(ys, 5, yc) < 0) ? -1 : 0;
 }
 
 /* maxpool3d_forward(y, argmax, x, N, geometry, dtype) */
@@ -274,23 +198,14 @@ static PyObject *py_maxpool3d_forward(PyObject *self, PyObject *args) {
     Py_ssize_t N;
     int dtype, st;
     int64_t g[19], xc, yc;
-    Py_buffer v[3] = {{0}};
+    Py_buffer v[3];
     const char *k = "maxpool3d_forward";
     if (!PyArg_ParseTuple(args, "OOOnOi", &o[0], &o[1], &o[2], &N, &geo, &dtype)) return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || c3_geometry(geo, g, k) < 0 || c3_pool_counts(g, N, &xc, &yc) < 0)
         return NULL;
-    if (zoo_take_buffer(o[0], &v[0], dtype, yc, 1, 0, k, "y") < 0 ||
-        c3_take_index(o[1], &v[1], yc, 1, k, "argmax") < 0 || zoo_take_buffer(o[2], &v[2], dtype, xc, 0, 0, k, "x") < 0) {
-        zoo_release_buffers(v, 3);
-        return NULL;
-    }
-    for (int i = 0; i < 3; i++)
-        for (int j = i + 1; j < 3; j++)
-            if (zoo_ranges_overlap(v[i].buf, v[i].len, v[j].buf, v[j].len)) return zoo_overlap_error(v, 3, k);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? maxpool3d_forward_f32(v[0].buf, v[1].buf, v[2].buf, N * g[0], g)
-                          : maxpool3d_forward_f64(v[0].buf, v[1].buf, v[2].buf, N * g[0], g);
-    Py_END_ALLOW_THREADS
+    const zoo_arg a[3] = {{o[0], yc, 1, 0, "y"}, {o[1], yc, 1, 0, "argmax", ZOO_ELEM_I32}, {o[2], xc, 0, 0, "x"}};
+    if (zoo_take_all(a, v, 3, dtype, k) < 0) return NULL;
+    ZOO_DISPATCH(st, dtype, maxpool3d_forward, v[0].buf, v[1].buf, v[2].buf, N * g[0], g);
     zoo_release_buffers(v, 3);
     return zoo_status_to_py(st, k);
 }
@@ -301,23 +216,14 @@ static PyObject *py_maxpool3d_backward(PyObject *self, PyObject *args) {
     Py_ssize_t N;
     int overwrite, dtype, st;
     int64_t g[19], xc, yc;
-    Py_buffer v[3] = {{0}};
+    Py_buffer v[3];
     const char *k = "maxpool3d_backward";
     if (!PyArg_ParseTuple(args, "OOOnOii", &o[0], &o[1], &o[2], &N, &geo, &overwrite, &dtype)) return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || c3_geometry(geo, g, k) < 0 || c3_pool_counts(g, N, &xc, &yc) < 0)
         return NULL;
-    if (zoo_take_buffer(o[0], &v[0], dtype, xc, 1, 0, k, "dx") < 0 ||
-        zoo_take_buffer(o[1], &v[1], dtype, yc, 0, 0, k, "gy") < 0 || c3_take_index(o[2], &v[2], yc, 0, k, "argmax") < 0) {
-        zoo_release_buffers(v, 3);
-        return NULL;
-    }
-    if (zoo_ranges_overlap(v[0].buf, v[0].len, v[1].buf, v[1].len) ||
-        zoo_ranges_overlap(v[0].buf, v[0].len, v[2].buf, v[2].len))
-        return zoo_overlap_error(v, 3, k);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? maxpool3d_backward_f32(v[0].buf, v[1].buf, v[2].buf, N * g[0], g, overwrite)
-                          : maxpool3d_backward_f64(v[0].buf, v[1].buf, v[2].buf, N * g[0], g, overwrite);
-    Py_END_ALLOW_THREADS
+    const zoo_arg a[3] = {{o[0], xc, 1, 0, "dx"}, {o[1], yc, 0, 0, "gy"}, {o[2], yc, 0, 0, "argmax", ZOO_ELEM_I32}};
+    if (zoo_take_all(a, v, 3, dtype, k) < 0) return NULL;
+    ZOO_DISPATCH(st, dtype, maxpool3d_backward, v[0].buf, v[1].buf, v[2].buf, N * g[0], g, overwrite);
     zoo_release_buffers(v, 3);
     return zoo_status_to_py(st, k);
 }
@@ -328,17 +234,14 @@ static PyObject *py_avgpool3d_forward(PyObject *self, PyObject *args) {
     Py_ssize_t N;
     int cip, dtype, st;
     int64_t g[19], pa[3], xc, yc;
-    Py_buffer v[2] = {{0}};
+    Py_buffer v[2];
     const char *k = "avgpool3d_forward";
     if (!PyArg_ParseTuple(args, "OOnOOii", &o[0], &o[1], &N, &geo, &after, &cip, &dtype)) return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || c3_geometry(geo, g, k) < 0 || c3_ints(after, pa, 3, k) < 0 ||
         c3_pool_counts(g, N, &xc, &yc) < 0)
         return NULL;
     if (c3_take_pair(o, v, dtype, yc, xc, k, "y", "x") < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? avgpool3d_forward_f32(v[0].buf, v[1].buf, N * g[0], g, pa, cip)
-                          : avgpool3d_forward_f64(v[0].buf, v[1].buf, N * g[0], g, pa, cip);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, avgpool3d_forward, v[0].buf, v[1].buf, N * g[0], g, pa, cip);
     zoo_release_buffers(v, 2);
     return zoo_status_to_py(st, k);
 }
@@ -349,17 +252,14 @@ static PyObject *py_avgpool3d_backward(PyObject *self, PyObject *args) {
     Py_ssize_t N;
     int cip, overwrite, dtype, st;
     int64_t g[19], pa[3], xc, yc;
-    Py_buffer v[2] = {{0}};
+    Py_buffer v[2];
     const char *k = "avgpool3d_backward";
     if (!PyArg_ParseTuple(args, "OOnOOiii", &o[0], &o[1], &N, &geo, &after, &cip, &overwrite, &dtype)) return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || c3_geometry(geo, g, k) < 0 || c3_ints(after, pa, 3, k) < 0 ||
         c3_pool_counts(g, N, &xc, &yc) < 0)
         return NULL;
     if (c3_take_pair(o, v, dtype, xc, yc, k, "dx", "gy") < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? avgpool3d_backward_f32(v[0].buf, v[1].buf, N * g[0], g, pa, cip, overwrite)
-                          : avgpool3d_backward_f64(v[0].buf, v[1].buf, N * g[0], g, pa, cip, overwrite);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, avgpool3d_backward, v[0].buf, v[1].buf, N * g[0], g, pa, cip, overwrite);
     zoo_release_buffers(v, 2);
     return zoo_status_to_py(st, k);
 }
@@ -368,7 +268,7 @@ static PyObject *py_avgpool3d_backward(PyObject *self, PyObject *args) {
 static int c3_resize_args(PyObject *o, int64_t *s, int64_t *xc, int64_t *yc, const char *kernel) {
     if (c3_sizes(o, s, 6, kernel) < 0) return -1;
     int64_t xs[4] = {s[0], s[1], s[2], s[3]}, ys[4] = {s[0], s[4], s[5], s[3]};
-    return (c3_prod(xs, 4, xc) < 0 || c3_prod(ys, 4, yc) < 0) ? -1 : 0;
+    return (zoo_count(xs, 4, xc) < 0 || zoo_count(ys, 4, yc) < 0) ? -1 : 0;
 }
 
 /* resize_bilinear_forward(y, x, (outer, H, W, inner, OH, OW), align_corners, half_pixel, nthreads, dtype) */
@@ -376,16 +276,13 @@ static PyObject *py_resize_bilinear_forward(PyObject *self, PyObject *args) {
     PyObject *o[2], *sizes;
     int align, half, nthreads, dtype, st;
     int64_t s[6], xc, yc;
-    Py_buffer v[2] = {{0}};
+    Py_buffer v[2];
     const char *k = "resize_bilinear_forward";
     if (!PyArg_ParseTuple(args, "OOOiiii", &o[0], &o[1], &sizes, &align, &half, &nthreads, &dtype)) return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || c3_resize_args(sizes, s, &xc, &yc, k) < 0) return NULL;
     if (c3_take_pair(o, v, dtype, yc, xc, k, "y", "x") < 0) return NULL;
-    int team = c3_team(nthreads);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? resize_bilinear_forward_f32(v[0].buf, v[1].buf, s, align, half, team)
-                          : resize_bilinear_forward_f64(v[0].buf, v[1].buf, s, align, half, team);
-    Py_END_ALLOW_THREADS
+    int team = zoo_team(nthreads);
+    ZOO_DISPATCH(st, dtype, resize_bilinear_forward, v[0].buf, v[1].buf, s, align, half, team);
     zoo_release_buffers(v, 2);
     return zoo_status_to_py(st, k);
 }
@@ -396,17 +293,14 @@ static PyObject *py_resize_bilinear_backward(PyObject *self, PyObject *args) {
     PyObject *o[2], *sizes;
     int align, half, overwrite, nthreads, dtype, st;
     int64_t s[6], xc, yc;
-    Py_buffer v[2] = {{0}};
+    Py_buffer v[2];
     const char *k = "resize_bilinear_backward";
     if (!PyArg_ParseTuple(args, "OOOiiiii", &o[0], &o[1], &sizes, &align, &half, &overwrite, &nthreads, &dtype))
         return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || c3_resize_args(sizes, s, &xc, &yc, k) < 0) return NULL;
     if (c3_take_pair(o, v, dtype, xc, yc, k, "dx", "gy") < 0) return NULL;
-    int team = c3_team(nthreads);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? resize_bilinear_backward_f32(v[0].buf, v[1].buf, s, align, half, overwrite, team)
-                          : resize_bilinear_backward_f64(v[0].buf, v[1].buf, s, align, half, overwrite, team);
-    Py_END_ALLOW_THREADS
+    int team = zoo_team(nthreads);
+    ZOO_DISPATCH(st, dtype, resize_bilinear_backward, v[0].buf, v[1].buf, s, align, half, overwrite, team);
     zoo_release_buffers(v, 2);
     return zoo_status_to_py(st, k);
 }
@@ -415,7 +309,7 @@ static PyObject *py_resize_bilinear_backward(PyObject *self, PyObject *args) {
 static int c3_upsample_args(PyObject *o, int64_t *u, int64_t *xc, int64_t *yc, const char *kernel) {
     if (c3_sizes(o, u, 8, kernel) < 0) return -1;
     int64_t ys[8] = {u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7]};
-    return (c3_prod(u, 5, xc) < 0 || c3_prod(ys, 8, yc) < 0) ? -1 : 0;
+    return (zoo_count(u, 5, xc) < 0 || zoo_count(ys, 8, yc) < 0) ? -1 : 0;
 }
 
 /* upsample_forward(y, x, (outer, D, H, W, inner, sd, sh, sw), nthreads, dtype) */
@@ -423,16 +317,13 @@ static PyObject *py_upsample_forward(PyObject *self, PyObject *args) {
     PyObject *o[2], *sizes;
     int nthreads, dtype, st;
     int64_t u[8], xc, yc;
-    Py_buffer v[2] = {{0}};
+    Py_buffer v[2];
     const char *k = "upsample_forward";
     if (!PyArg_ParseTuple(args, "OOOii", &o[0], &o[1], &sizes, &nthreads, &dtype)) return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || c3_upsample_args(sizes, u, &xc, &yc, k) < 0) return NULL;
     if (c3_take_pair(o, v, dtype, yc, xc, k, "y", "x") < 0) return NULL;
-    int team = c3_team(nthreads);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? upsample_forward_f32(v[0].buf, v[1].buf, u, team)
-                          : upsample_forward_f64(v[0].buf, v[1].buf, u, team);
-    Py_END_ALLOW_THREADS
+    int team = zoo_team(nthreads);
+    ZOO_DISPATCH(st, dtype, upsample_forward, v[0].buf, v[1].buf, u, team);
     zoo_release_buffers(v, 2);
     return zoo_status_to_py(st, k);
 }
@@ -442,16 +333,13 @@ static PyObject *py_upsample_backward(PyObject *self, PyObject *args) {
     PyObject *o[2], *sizes;
     int overwrite, nthreads, dtype, st;
     int64_t u[8], xc, yc;
-    Py_buffer v[2] = {{0}};
+    Py_buffer v[2];
     const char *k = "upsample_backward";
     if (!PyArg_ParseTuple(args, "OOOiii", &o[0], &o[1], &sizes, &overwrite, &nthreads, &dtype)) return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || c3_upsample_args(sizes, u, &xc, &yc, k) < 0) return NULL;
     if (c3_take_pair(o, v, dtype, xc, yc, k, "dx", "gy") < 0) return NULL;
-    int team = c3_team(nthreads);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? upsample_backward_f32(v[0].buf, v[1].buf, u, overwrite, team)
-                          : upsample_backward_f64(v[0].buf, v[1].buf, u, overwrite, team);
-    Py_END_ALLOW_THREADS
+    int team = zoo_team(nthreads);
+    ZOO_DISPATCH(st, dtype, upsample_backward, v[0].buf, v[1].buf, u, overwrite, team);
     zoo_release_buffers(v, 2);
     return zoo_status_to_py(st, k);
 }
@@ -917,7 +805,8 @@ static int S(upsample_forward)(T *y, const T *x, const int64_t *u, int team) {
                 for (int64_t k = 0; k < sw; k++) first[w * sw + k] = src[w];
         } else {
             for (int64_t w = 0; w < W; w++)
-                for (int64_t k = 0; k < sw; k++) memcpy(first + (w * sw + k) * inner, src + w * inner, inner * sizeof(T));
+                for (int64_t k = 0; k < sw; k++) memcpy(first + (w * sw + k) * inner, src + w * inner,
+                     inner * sizeof(T));
         }
         for (int64_t a = 0; a < sd; a++)
             for (int64_t b = 0; b < sh; b++)
@@ -957,7 +846,8 @@ static int S(upsample_backward)(T *dx, const T *gy, const int64_t *u, int overwr
                     S(c3_sum_groups)(dst, g, W, sw);
                 else
                     for (int64_t w = 0; w < W; w++)
-                        for (int64_t k = 0; k < sw; k++) S(c3_axpy)(dst + w * inner, g + (w * sw + k) * inner, 1, inner);
+                        for (int64_t k = 0; k < sw; k++) S(c3_axpy)(dst + w * inner, g + (w * sw + k) * inner, 1,
+                             inner);
             }
     }
     return ZOO_OK;

@@ -1,4 +1,4 @@
-/* norm.c: batch normalization and dropout (see act.c for the file's template).
+/* norm.c: batch normalization and dropout (built for float and double through zoo_template.h).
  *
  * Batch norm views x as (outer, C, inner) with the channel axis in the middle: NCHW is
  * (N, C, H*W), (N, F) and NHWC are (N*..., C, 1). Per-channel sums are accumulated in double,
@@ -13,21 +13,9 @@
 #ifndef ZOO_TEMPLATE_PASS
 #include "zoo.h"
 
-/* Floating-point exceptions are masked (Python never enables traps), so let GCC assume that no
- * operation traps: it can then turn the selects of these loops into blends and vectorise them.
- * Results are unchanged (this is not fast-math). */
-#pragma GCC optimize("no-trapping-math")
+ZOO_NO_TRAPPING_MATH
 
-/* Run the for loop in the arguments on the OpenMP team when COND holds, else inline (an `if`
- * clause would still enter the OpenMP runtime, which costs more than a small loop). */
-#define ZOO_PARFOR(COND, ...)                                  \
-    do {                                                       \
-        if (COND) {                                            \
-            _Pragma("omp parallel for schedule(static)") __VA_ARGS__ \
-        } else {                                               \
-            __VA_ARGS__                                        \
-        }                                                      \
-    } while (0)
+#include "zoo_math.h"
 
 #define BN_BLOCK 16384 /* elements per block of a per-channel reduction */
 #define BN_PAR 65536   /* below this many elements, run on one thread */
@@ -48,28 +36,10 @@ static inline uint32_t zoo_drop_hash(uint32_t lo, uint32_t hi, uint32_t k0, uint
     return zoo_mix32(zoo_mix32(lo ^ k0) ^ (hi + k1));
 }
 
-#define ZOO_TEMPLATE_PASS 1
-#define T float
-#define S(name) name##_f32
-#include "norm.c"
-#undef T
-#undef S
-#define T double
-#define S(name) name##_f64
-#include "norm.c"
-#undef T
-#undef S
-#undef ZOO_TEMPLATE_PASS
+#define ZOO_TEMPLATE "norm.c"
+#include "zoo_template.h"
 
 /* ---- Python wrappers ---------------------------------------------------------------- */
-
-/* whether any of outputs v[0..nout) overlaps another of v[0..n) */
-static int any_overlap(const Py_buffer *v, int nout, int n) {
-    for (int i = 0; i < nout; i++)
-        for (int j = i + 1; j < n; j++)
-            if (zoo_ranges_overlap(v[i].buf, v[i].len, v[j].buf, v[j].len)) return 1;
-    return 0;
-}
 
 /* bn_forward(y, save_mean, save_invstd, x, gamma, beta, running_mean, running_var, outer, C, inner,
  *            eps, momentum, training, update, relu, dtype) */
@@ -79,7 +49,7 @@ static PyObject *py_bn_forward(PyObject *self, PyObject *args) {
     int64_t n;
     double eps, momentum;
     int training, update, relu, dtype, st;
-    Py_buffer v[8] = {{0}};
+    Py_buffer v[8];
     const char *k = "bn_forward";
     if (!PyArg_ParseTuple(args, "OOOOOOOOnnnddiiii", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &outer,
                           &C, &inner, &eps, &momentum, &training, &update, &relu, &dtype))
@@ -89,25 +59,18 @@ static PyObject *py_bn_forward(PyObject *self, PyObject *args) {
         PyErr_Format(PyExc_ValueError, "%s: expected eps >= 0 and momentum in [0, 1], got %g and %g", k, eps, momentum);
         return NULL;
     }
+    /* running_mean and running_var are written only when training with update */
     const int upd = training && update;
-    const int64_t counts[8] = {n, C, C, n, C, C, C, C};
-    const int outs[8] = {1, 1, 1, 0, 0, 0, upd, upd};
-    const char *names[8] = {"y", "save_mean", "save_invstd", "x", "gamma", "beta", "running_mean", "running_var"};
-    for (int i = 0; i < 8; i++)
-        if (zoo_take_buffer(o[i], &v[i], dtype, counts[i], outs[i], 0, k, names[i]) < 0) {
-            zoo_release_buffers(v, 8);
-            return NULL;
-        }
-    if (any_overlap(v, 3, 8) || (upd && (any_overlap(v + 6, 2, 2) ||
-                                         zoo_ranges_overlap(v[6].buf, v[6].len, v[3].buf, v[3].len) ||
-                                         zoo_ranges_overlap(v[7].buf, v[7].len, v[3].buf, v[3].len))))
+    const zoo_arg a[8] = {{o[0], n, 1, 0, "y"},   {o[1], C, 1, 0, "save_mean"},      {o[2], C, 1, 0, "save_invstd"},
+                          {o[3], n, 0, 0, "x"},   {o[4], C, 0, 0, "gamma"},          {o[5], C, 0, 0, "beta"},
+                          {o[6], C, upd, 0, "running_mean"}, {o[7], C, upd, 0, "running_var"}};
+    if (zoo_take_args(a, v, 8, dtype, k) < 0) return NULL;
+    if (zoo_outputs_overlap(v, 3, 8) ||
+        (upd && (zoo_outputs_overlap(v + 6, 2, 2) || zoo_ranges_overlap(v[6].buf, v[6].len, v[3].buf, v[3].len) ||
+                 zoo_ranges_overlap(v[7].buf, v[7].len, v[3].buf, v[3].len))))
         return zoo_overlap_error(v, 8, k);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? bn_forward_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                                           v[7].buf, outer, C, inner, eps, momentum, training, update, relu)
-                          : bn_forward_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                                           v[7].buf, outer, C, inner, eps, momentum, training, update, relu);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, bn_forward, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, v[7].buf,
+                 outer, C, inner, eps, momentum, training, update, relu);
     zoo_release_buffers(v, 8);
     return zoo_status_to_py(st, k);
 }
@@ -119,27 +82,18 @@ static PyObject *py_bn_backward(PyObject *self, PyObject *args) {
     Py_ssize_t outer, C, inner;
     int64_t n;
     int training, acc, dtype, st;
-    Py_buffer v[9] = {{0}};
+    Py_buffer v[9];
     const char *k = "bn_backward";
     if (!PyArg_ParseTuple(args, "OOOOOOOOOnnniii", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8],
                           &outer, &C, &inner, &training, &acc, &dtype))
         return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || zoo_count3(outer, C, inner, &n) < 0) return NULL;
-    const int64_t counts[9] = {n, C, C, n, n, n, C, C, C};
-    const int outs[9] = {1, 1, 1, 0, 0, 0, 0, 0, 0}, optional[9] = {1, 1, 1, 0, 1, 0, 0, 0, 0};
-    const char *names[9] = {"dx", "dgamma", "dbeta", "dy", "y", "x", "gamma", "mean", "invstd"};
-    for (int i = 0; i < 9; i++)
-        if (zoo_take_buffer(o[i], &v[i], dtype, counts[i], outs[i], optional[i], k, names[i]) < 0) {
-            zoo_release_buffers(v, 9);
-            return NULL;
-        }
-    if (any_overlap(v, 3, 9)) return zoo_overlap_error(v, 9, k);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? bn_backward_f32(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                                            v[7].buf, v[8].buf, outer, C, inner, training, acc)
-                          : bn_backward_f64(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
-                                            v[7].buf, v[8].buf, outer, C, inner, training, acc);
-    Py_END_ALLOW_THREADS
+    const zoo_arg a[9] = {{o[0], n, 1, 1, "dx"}, {o[1], C, 1, 1, "dgamma"}, {o[2], C, 1, 1, "dbeta"},
+                          {o[3], n, 0, 0, "dy"}, {o[4], n, 0, 1, "y"},      {o[5], n, 0, 0, "x"},
+                          {o[6], C, 0, 0, "gamma"}, {o[7], C, 0, 0, "mean"}, {o[8], C, 0, 0, "invstd"}};
+    if (zoo_take_all(a, v, 9, dtype, k) < 0) return NULL;
+    ZOO_DISPATCH(st, dtype, bn_backward, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, v[7].buf,
+                 v[8].buf, outer, C, inner, training, acc);
     zoo_release_buffers(v, 9);
     return zoo_status_to_py(st, k);
 }
@@ -162,21 +116,13 @@ static PyObject *py_dropout_forward(PyObject *self, PyObject *args) {
     unsigned long long key;
     double scale;
     int dtype, st;
-    Py_buffer v[3] = {{0}};
+    Py_buffer v[3];
     const char *k = "dropout_forward";
     if (!PyArg_ParseTuple(args, "OOOnOndi", &o[0], &o[1], &o[2], &n, &ko, &thr, &scale, &dtype)) return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || drop_args(ko, &key, thr, k) < 0) return NULL;
-    if (zoo_take_buffer(o[0], &v[0], dtype, n, 1, 0, k, "y") < 0 ||
-        zoo_take_buffer(o[1], &v[1], -1, n, 1, 0, k, "mask") < 0 ||
-        zoo_take_buffer(o[2], &v[2], dtype, n, 0, 0, k, "x") < 0) {
-        zoo_release_buffers(v, 3);
-        return NULL;
-    }
-    if (any_overlap(v, 2, 3)) return zoo_overlap_error(v, 3, k);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? dropout_forward_f32(v[0].buf, v[1].buf, v[2].buf, n, key, (uint32_t)thr, (float)scale)
-                          : dropout_forward_f64(v[0].buf, v[1].buf, v[2].buf, n, key, (uint32_t)thr, scale);
-    Py_END_ALLOW_THREADS
+    const zoo_arg a[3] = {{o[0], n, 1, 0, "y"}, {o[1], n, 1, 0, "mask", ZOO_ELEM_BYTES}, {o[2], n, 0, 0, "x"}};
+    if (zoo_take_all(a, v, 3, dtype, k) < 0) return NULL;
+    ZOO_DISPATCH(st, dtype, dropout_forward, v[0].buf, v[1].buf, v[2].buf, n, key, (uint32_t)thr, scale);
     zoo_release_buffers(v, 3);
     return zoo_status_to_py(st, k);
 }
@@ -188,16 +134,13 @@ static PyObject *py_dropout_mask(PyObject *self, PyObject *args) {
     unsigned long long key;
     double scale;
     int dtype, st;
-    Py_buffer v[1] = {{0}};
+    Py_buffer v[1];
     const char *k = "dropout_mask";
     if (!PyArg_ParseTuple(args, "OnOndi", &mo, &n, &ko, &thr, &scale, &dtype)) return NULL;
     if (zoo_check_dtype(dtype, k) < 0 || drop_args(ko, &key, thr, k) < 0 ||
         zoo_take_buffer(mo, &v[0], dtype, n, 1, 0, k, "m") < 0)
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? dropout_mask_f32(v[0].buf, n, key, (uint32_t)thr, (float)scale)
-                          : dropout_mask_f64(v[0].buf, n, key, (uint32_t)thr, scale);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, dropout_mask, v[0].buf, n, key, (uint32_t)thr, scale);
     zoo_release_buffers(v, 1);
     return zoo_status_to_py(st, k);
 }
@@ -208,21 +151,13 @@ static PyObject *py_dropout_backward(PyObject *self, PyObject *args) {
     Py_ssize_t n;
     double scale;
     int acc, dtype, st;
-    Py_buffer v[3] = {{0}};
+    Py_buffer v[3];
     const char *k = "dropout_backward";
     if (!PyArg_ParseTuple(args, "OOOndii", &o[0], &o[1], &o[2], &n, &scale, &acc, &dtype)) return NULL;
     if (zoo_check_dtype(dtype, k) < 0) return NULL;
-    if (zoo_take_buffer(o[0], &v[0], dtype, n, 1, 0, k, "dx") < 0 ||
-        zoo_take_buffer(o[1], &v[1], dtype, n, 0, 0, k, "dy") < 0 ||
-        zoo_take_buffer(o[2], &v[2], -1, n, 0, 0, k, "mask") < 0) {
-        zoo_release_buffers(v, 3);
-        return NULL;
-    }
-    if (any_overlap(v, 1, 3)) return zoo_overlap_error(v, 3, k);
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? dropout_backward_f32(v[0].buf, v[1].buf, v[2].buf, n, (float)scale, acc)
-                          : dropout_backward_f64(v[0].buf, v[1].buf, v[2].buf, n, scale, acc);
-    Py_END_ALLOW_THREADS
+    const zoo_arg a[3] = {{o[0], n, 1, 0, "dx"}, {o[1], n, 0, 0, "dy"}, {o[2], n, 0, 0, "mask", ZOO_ELEM_BYTES}};
+    if (zoo_take_all(a, v, 3, dtype, k) < 0) return NULL;
+    ZOO_DISPATCH(st, dtype, dropout_backward, v[0].buf, v[1].buf, v[2].buf, n, scale, acc);
     zoo_release_buffers(v, 3);
     return zoo_status_to_py(st, k);
 }
@@ -310,13 +245,6 @@ ZOO_MULTIVERSION static void S(bn_colsums)(double *restrict a, double *restrict 
         }
 }
 
-static inline double S(bn_fold16)(const double *a) {
-    double s[8];
-    for (int j = 0; j < 8; j++) s[j] = a[j] + a[j + 8];
-    for (int j = 0; j < 4; j++) s[j] += s[j + 4];
-    return (s[0] + s[2]) + (s[1] + s[3]);
-}
-
 /* Per-channel sums over outer and inner: A[c] = sum (x - k_c) (or sum q), B[c] = sum (x - k_c) q
  * (q = x - k_c when q == NULL; q counted only where g > 0 when g is given). A, B (C,) doubles. */
 static int S(bn_channel_sums)(double *A, double *B, const T *x, const T *q, const T *g, const double *k,
@@ -337,8 +265,8 @@ static int S(bn_channel_sums)(double *A, double *B, const T *x, const T *q, cons
                     const int64_t off = (o * C + c) * inner;
                     S(bn_sums16)(a, b, x + off, q ? q + off : NULL, g ? g + off : NULL, inner, k[c]);
                 }
-                part[2 * t] = S(bn_fold16)(a);
-                part[2 * t + 1] = S(bn_fold16)(b);
+                part[2 * t] = zoo_fold16(a);
+                part[2 * t + 1] = zoo_fold16(b);
             });
         for (int64_t c = 0; c < C; c++) {
             double a = 0, b = 0;

@@ -11,7 +11,7 @@
  * Decoupled weight decay (Keras `weight_decay`): w <- w - decay * w before the update,
  * with decay = weight_decay * lr (p slot named `decay`; 0 disables it).
  *
- * Built for float and double from one source (see act.c for the template).
+ * Built for float and double from one source (see zoo_template.h).
  */
 #ifndef ZOO_TEMPLATE_PASS
 #include "zoo.h"
@@ -33,30 +33,6 @@
 static const int zoo_opt_slots[ZOO_OPT_KINDS] = {1, 3, 1, 2, 2, 3, 2};
 static const int zoo_opt_required[ZOO_OPT_KINDS] = {0x0, 0x3, 0x1, 0x3, 0x3, 0x1, 0x3};
 
-#define ZOO_TEMPLATE_PASS 1
-#define T float
-#define S(name) name##_f32
-#define SQRT sqrtf
-#define POW powf
-#include "optim.c"
-#undef T
-#undef S
-#undef SQRT
-#undef POW
-#define T double
-#define S(name) name##_f64
-#define SQRT sqrt
-#define POW pow
-#include "optim.c"
-#undef T
-#undef S
-#undef SQRT
-#undef POW
-#undef ZOO_TEMPLATE_PASS
-
-typedef void (*zoo_opt_f32_fn)(float *, const float *, float **, int64_t, int64_t, const double *);
-typedef void (*zoo_opt_f64_fn)(double *, const double *, double **, int64_t, int64_t, const double *);
-
 /* Next run of mask != 0 in [*a, hi): sets [*a, *b); returns 0 when there is none. */
 static inline int zoo_mask_run(const uint8_t *mk, int64_t *a, int64_t *b, int64_t hi) {
     int64_t i = *a;
@@ -68,50 +44,10 @@ static inline int zoo_mask_run(const uint8_t *mk, int64_t *a, int64_t *b, int64_
     return 1;
 }
 
-static const zoo_opt_f32_fn zoo_opt_f32[ZOO_OPT_KINDS] = {sgd_chunk_f32,      adam_chunk_f32,   adagrad_chunk_f32,
-                                                          adadelta_chunk_f32, adamax_chunk_f32, rmsprop_chunk_f32,
-                                                          ftrl_chunk_f32};
-static const zoo_opt_f64_fn zoo_opt_f64[ZOO_OPT_KINDS] = {sgd_chunk_f64,      adam_chunk_f64,   adagrad_chunk_f64,
-                                                          adadelta_chunk_f64, adamax_chunk_f64, rmsprop_chunk_f64,
-                                                          ftrl_chunk_f64};
-
-/* Run one optimizer over [lo, hi), cut into chunks of ZOO_OPT_CHUNK elements spread over
- * `threads` OpenMP threads (0: the default team size). */
-static int zoo_opt_run(int kind, int dtype, void *w, const void *g, const uint8_t *mk, void **slots, int64_t lo,
-                       int64_t hi, const double *p, int threads) {
-    int64_t chunks = (hi - lo + ZOO_OPT_CHUNK - 1) / ZOO_OPT_CHUNK;
-    int nt = 1;
-#ifdef _OPENMP
-    nt = threads > 0 ? threads : omp_get_max_threads();
-#endif
-    (void)nt;
-    if (dtype == ZOO_F32) {
-        zoo_opt_f32_fn fn = zoo_opt_f32[kind];
-        #pragma omp parallel for num_threads(nt) if (chunks > 1 && nt > 1) schedule(static)
-        for (int64_t c = 0; c < chunks; c++) {
-            int64_t a = lo + c * ZOO_OPT_CHUNK, b = a + ZOO_OPT_CHUNK < hi ? a + ZOO_OPT_CHUNK : hi;
-            if (mk == NULL) {
-                fn((float *)w, (const float *)g, (float **)slots, a, b, p);
-            } else {
-                for (int64_t r0 = a, r1; zoo_mask_run(mk, &r0, &r1, b); r0 = r1)
-                    fn((float *)w, (const float *)g, (float **)slots, r0, r1, p);
-            }
-        }
-    } else {
-        zoo_opt_f64_fn fn = zoo_opt_f64[kind];
-        #pragma omp parallel for num_threads(nt) if (chunks > 1 && nt > 1) schedule(static)
-        for (int64_t c = 0; c < chunks; c++) {
-            int64_t a = lo + c * ZOO_OPT_CHUNK, b = a + ZOO_OPT_CHUNK < hi ? a + ZOO_OPT_CHUNK : hi;
-            if (mk == NULL) {
-                fn((double *)w, (const double *)g, (double **)slots, a, b, p);
-            } else {
-                for (int64_t r0 = a, r1; zoo_mask_run(mk, &r0, &r1, b); r0 = r1)
-                    fn((double *)w, (const double *)g, (double **)slots, r0, r1, p);
-            }
-        }
-    }
-    return ZOO_OK;
-}
+#define SQRT ZOO_BY_TYPE(sqrtf, sqrt)
+#define POW ZOO_BY_TYPE(powf, pow)
+#define ZOO_TEMPLATE "optim.c"
+#include "zoo_template.h"
 
 /* ---- Python wrapper ------------------------------------------------------------------ */
 
@@ -171,10 +107,8 @@ static PyObject *py_optim_step(PyObject *self, PyObject *args) {
         }
         slots[k] = sb[k].buf;
     }
-    Py_BEGIN_ALLOW_THREADS
-    st = zoo_opt_run(kind, dtype, w.buf, g.buf, have_mask ? (const uint8_t *)mk.buf : NULL, slots, lo, hi, p,
-                     threads);
-    Py_END_ALLOW_THREADS
+    const uint8_t *m = have_mask ? (const uint8_t *)mk.buf : NULL;
+    ZOO_DISPATCH(st, dtype, opt_run, kind, w.buf, g.buf, m, slots, lo, hi, p, threads);
     ret = zoo_status_to_py(st, "optim_step");
 done:
     for (int k = 0; k < ZOO_OPT_MAX_SLOTS; k++)
@@ -374,6 +308,28 @@ ZOO_MULTIVERSION static void S(ftrl_chunk)(T *restrict w, const T *restrict g, T
             w[i] = (zc - zi) / (pn / lr + 2 * l2);
         }
     }
+}
+
+/* Run optimizer `kind` over [lo, hi), cut into chunks of ZOO_OPT_CHUNK elements spread over
+ * `threads` OpenMP threads (0: the default team size); within a chunk, over the runs of mask != 0. */
+typedef void (*S(opt_chunk_fn))(T *, const T *, T **, int64_t, int64_t, const double *);
+
+static const S(opt_chunk_fn) S(opt_chunks)[ZOO_OPT_KINDS] = {S(sgd_chunk),      S(adam_chunk),   S(adagrad_chunk),
+                                                           S(adadelta_chunk), S(adamax_chunk), S(rmsprop_chunk),
+                                                           S(ftrl_chunk)};
+
+static int S(opt_run)(int kind, T *w, const T *g, const uint8_t *mk, void **slots, int64_t lo, int64_t hi,
+                      const double *p, int threads) {
+    const S(opt_chunk_fn) fn = S(opt_chunks)[kind];
+    T **s = (T **)slots;
+    ZOO_FOR_BLOCKS(lo, hi, ZOO_OPT_CHUNK, threads, a, b, {
+        if (mk == NULL) {
+            fn(w, g, s, a, b, p);
+        } else {
+            for (int64_t r0 = a, r1; zoo_mask_run(mk, &r0, &r1, b); r0 = r1) fn(w, g, s, r0, r1, p);
+        }
+    });
+    return ZOO_OK;
 }
 
 #endif

@@ -5,23 +5,13 @@
  * (H + pt + pb) x (W + pl + pr); OH, OW come from the caller (floor or ceil mode).
  * One OpenMP thread per plane: results do not depend on the number of threads.
  *
- * Built for float and double from one source (see act.c for the template).
+ * Built for float and double from one source (see zoo_template.h).
  */
 #ifndef ZOO_TEMPLATE_PASS
 #include "zoo.h"
 
-#define ZOO_TEMPLATE_PASS 1
-#define T float
-#define S(name) name##_f32
-#include "pool.c"
-#undef T
-#undef S
-#define T double
-#define S(name) name##_f64
-#include "pool.c"
-#undef T
-#undef S
-#undef ZOO_TEMPLATE_PASS
+#define ZOO_TEMPLATE "pool.c"
+#include "zoo_template.h"
 
 /* ---- Python wrappers ---------------------------------------------------------------- */
 
@@ -33,12 +23,7 @@ static PyObject *py_maxpool2d_forward(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "w*w*y*nnniiiiiinni", &out, &arg, &x, &NC, &H, &W, &kh, &kw, &sh, &sw, &pt, &pl,
                           &OH, &OW, &dtype))
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    if (dtype == ZOO_F32)
-        st = maxpool2d_forward_f32(out.buf, arg.buf, x.buf, NC, H, W, kh, kw, sh, sw, pt, pl, OH, OW);
-    else
-        st = maxpool2d_forward_f64(out.buf, arg.buf, x.buf, NC, H, W, kh, kw, sh, sw, pt, pl, OH, OW);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, maxpool2d_forward, out.buf, arg.buf, x.buf, NC, H, W, kh, kw, sh, sw, pt, pl, OH, OW);
     PyBuffer_Release(&out);
     PyBuffer_Release(&arg);
     PyBuffer_Release(&x);
@@ -51,10 +36,7 @@ static PyObject *py_maxpool2d_backward(PyObject *self, PyObject *args) {
     Py_ssize_t NC, HW, OHOW;
     int overwrite, dtype, st;
     if (!PyArg_ParseTuple(args, "w*y*y*nnnii", &dx, &gy, &arg, &NC, &HW, &OHOW, &overwrite, &dtype)) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? maxpool2d_backward_f32(dx.buf, gy.buf, arg.buf, NC, HW, OHOW, overwrite)
-                          : maxpool2d_backward_f64(dx.buf, gy.buf, arg.buf, NC, HW, OHOW, overwrite);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, maxpool2d_backward, dx.buf, gy.buf, arg.buf, NC, HW, OHOW, overwrite);
     PyBuffer_Release(&dx);
     PyBuffer_Release(&gy);
     PyBuffer_Release(&arg);
@@ -69,12 +51,7 @@ static PyObject *py_avgpool2d_forward(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "w*y*nnniiiiiiiinnii", &out, &x, &NC, &H, &W, &kh, &kw, &sh, &sw, &pt, &pl, &pb,
                           &pr, &OH, &OW, &cip, &dtype))
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    if (dtype == ZOO_F32)
-        st = avgpool2d_forward_f32(out.buf, x.buf, NC, H, W, kh, kw, sh, sw, pt, pl, pb, pr, OH, OW, cip);
-    else
-        st = avgpool2d_forward_f64(out.buf, x.buf, NC, H, W, kh, kw, sh, sw, pt, pl, pb, pr, OH, OW, cip);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, avgpool2d_forward, out.buf, x.buf, NC, H, W, kh, kw, sh, sw, pt, pl, pb, pr, OH, OW, cip);
     PyBuffer_Release(&out);
     PyBuffer_Release(&x);
     return zoo_status_to_py(st, "avgpool2d_forward");
@@ -89,12 +66,8 @@ static PyObject *py_avgpool2d_backward(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "w*y*nnniiiiiiiinniii", &dx, &gy, &NC, &H, &W, &kh, &kw, &sh, &sw, &pt, &pl, &pb,
                           &pr, &OH, &OW, &cip, &overwrite, &dtype))
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    if (dtype == ZOO_F32)
-        st = avgpool2d_backward_f32(dx.buf, gy.buf, NC, H, W, kh, kw, sh, sw, pt, pl, pb, pr, OH, OW, cip, overwrite);
-    else
-        st = avgpool2d_backward_f64(dx.buf, gy.buf, NC, H, W, kh, kw, sh, sw, pt, pl, pb, pr, OH, OW, cip, overwrite);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, avgpool2d_backward, dx.buf, gy.buf, NC, H, W, kh, kw, sh, sw, pt, pl, pb, pr, OH, OW, cip,
+                 overwrite);
     PyBuffer_Release(&dx);
     PyBuffer_Release(&gy);
     return zoo_status_to_py(st, "avgpool2d_backward");
@@ -138,22 +111,6 @@ static inline int64_t zoo_pool_count(int64_t o, int s, int k, int pad_lo, int pa
     int64_t a = o * s - pad_lo, b = a + k;
     if (cip) return (b > size + pad_hi ? size + pad_hi : b) - a;
     return (b > size ? size : b) - (a < 0 ? 0 : a);
-}
-
-static inline int zoo_pool_team(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
-static inline int zoo_pool_tid(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
 }
 #endif
 
@@ -386,7 +343,7 @@ static int S(avgpool2d_backward)(T *dx, const T *gy, int64_t NC, int64_t H, int6
     if (kh < 1 || kw < 1 || sh < 1 || sw < 1) return ZOO_EINVAL;
     int64_t ja, jb;
     zoo_pool_inside(sw, kw, pl, W, OW, &ja, &jb);
-    const int team = zoo_pool_team();
+    const int team = zoo_team(0);
     T *cc = malloc(sizeof(T) * (size_t)(OW > 0 ? OW : 1) * (size_t)(team + 1));
     if (!cc) return ZOO_ENOMEM;
     for (int64_t j = 0; j < OW; j++) cc[j] = (T)zoo_pool_count(j, sw, kw, pl, pr, W, cip);
@@ -394,7 +351,7 @@ static int S(avgpool2d_backward)(T *dx, const T *gy, int64_t NC, int64_t H, int6
     #pragma omp parallel for schedule(static) num_threads(team) if (NC * OH * OW * kh * kw > 32768)
     for (int64_t p = 0; p < NC; p++) {
         T *dp = dx + p * H * W;
-        T *g = cc + OW * (1 + zoo_pool_tid());
+        T *g = cc + OW * (1 + zoo_thread_id());
         const T *gp = gy + p * OH * OW;
         if (overwrite) memset(dp, 0, (size_t)(H * W) * sizeof(T));
         if (fast) {

@@ -11,7 +11,7 @@
  *              that order (out may be one of bufs).
  * - l1l2_grad: g[i] += l1 * sign(w[i]) + 2 * l2 * w[i] over (n,).
  *
- * Built for float and double from one source (see act.c for the template).
+ * Built for float and double from one source (see zoo_template.h).
  */
 #ifndef ZOO_TEMPLATE_PASS
 #include "zoo.h"
@@ -20,27 +20,8 @@
 #define ZOO_RED_LANES 16
 #define ZOO_RED_MAX_BUFS 1024
 
-static int zoo_red_threads(int threads) {
-#ifdef _OPENMP
-    return threads > 0 ? threads : omp_get_max_threads();
-#else
-    (void)threads;
-    return 1;
-#endif
-}
-
-#define ZOO_TEMPLATE_PASS 1
-#define T float
-#define S(name) name##_f32
-#include "reduce.c"
-#undef T
-#undef S
-#define T double
-#define S(name) name##_f64
-#include "reduce.c"
-#undef T
-#undef S
-#undef ZOO_TEMPLATE_PASS
+#define ZOO_TEMPLATE "reduce.c"
+#include "zoo_template.h"
 
 /* ---- Python wrappers ---------------------------------------------------------------- */
 
@@ -71,10 +52,8 @@ static PyObject *py_sumsq(PyObject *self, PyObject *args) {
             goto done;
         }
     }
-    Py_BEGIN_ALLOW_THREADS
     const uint8_t *m = have_mask ? (const uint8_t *)mk.buf : NULL;
-    st = dtype == ZOO_F32 ? sumsq_f32(&out, x.buf, m, lo, hi, threads) : sumsq_f64(&out, x.buf, m, lo, hi, threads);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, sumsq, &out, x.buf, m, lo, hi, threads);
     if (st != ZOO_OK) {
         zoo_status_to_py(st, "sumsq");
         goto done;
@@ -98,9 +77,7 @@ static PyObject *py_abs_sumsq(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "abs_sumsq: invalid length");
         return NULL;
     }
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? abs_sumsq_f32(&a, &s, x.buf, n, threads) : abs_sumsq_f64(&a, &s, x.buf, n, threads);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, abs_sumsq, &a, &s, x.buf, n, threads);
     PyBuffer_Release(&x);
     if (st != ZOO_OK) return zoo_status_to_py(st, "abs_sumsq");
     return Py_BuildValue("(dd)", a, s);
@@ -117,9 +94,7 @@ static PyObject *py_scale(PyObject *self, PyObject *args) {
         PyBuffer_Release(&x);
         return NULL;
     }
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? scale_f32(x.buf, s, lo, hi, threads) : scale_f64(x.buf, s, lo, hi, threads);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, scale, x.buf, s, lo, hi, threads);
     PyBuffer_Release(&x);
     return zoo_status_to_py(st, "scale");
 }
@@ -135,9 +110,7 @@ static PyObject *py_clip(PyObject *self, PyObject *args) {
         PyBuffer_Release(&x);
         return NULL;
     }
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? clip_f32(x.buf, a, b, lo, hi, threads) : clip_f64(x.buf, a, b, lo, hi, threads);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, clip, x.buf, a, b, lo, hi, threads);
     PyBuffer_Release(&x);
     return zoo_status_to_py(st, "clip");
 }
@@ -175,10 +148,7 @@ static PyObject *py_sum_into(PyObject *self, PyObject *args) {
         }
         ptrs[got] = bufs[got].buf;
     }
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? sum_into_f32(out.buf, ptrs, (int)k, lo, hi, threads)
-                          : sum_into_f64(out.buf, ptrs, (int)k, lo, hi, threads);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, sum_into, out.buf, ptrs, (int)k, lo, hi, threads);
     ret = zoo_status_to_py(st, "sum_into");
 done:
     for (Py_ssize_t j = 0; j < got; j++) PyBuffer_Release(&bufs[j]);
@@ -203,10 +173,7 @@ static PyObject *py_l1l2_grad(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "l1l2_grad: invalid length");
         return NULL;
     }
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? l1l2_grad_f32(g.buf, w.buf, l1, l2, n, threads)
-                          : l1l2_grad_f64(g.buf, w.buf, l1, l2, n, threads);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, l1l2_grad, g.buf, w.buf, l1, l2, n, threads);
     PyBuffer_Release(&g);
     PyBuffer_Release(&w);
     return zoo_status_to_py(st, "l1l2_grad");
@@ -263,13 +230,7 @@ static int S(sumsq)(double *out, const T *x, const uint8_t *mk, int64_t lo, int6
     }
     double *part = malloc((size_t)blocks * sizeof(double));
     if (part == NULL) return ZOO_ENOMEM;
-    int nt = zoo_red_threads(threads);
-    (void)nt;
-    #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t c = 0; c < blocks; c++) {
-        int64_t a = lo + c * ZOO_RED_BLOCK, b = a + ZOO_RED_BLOCK < hi ? a + ZOO_RED_BLOCK : hi;
-        part[c] = S(sumsq_block)(x, mk, a, b);
-    }
+    ZOO_FOR_BLOCKS(lo, hi, ZOO_RED_BLOCK, threads, a, b, part[(a - lo) / ZOO_RED_BLOCK] = S(sumsq_block)(x, mk, a, b););
     double s = 0.0;
     for (int64_t c = 0; c < blocks; c++) s += part[c];
     free(part);
@@ -311,13 +272,10 @@ static int S(abs_sumsq)(double *ra, double *rs, const T *x, int64_t n, int threa
     }
     double *part = malloc((size_t)blocks * 2 * sizeof(double));
     if (part == NULL) return ZOO_ENOMEM;
-    int nt = zoo_red_threads(threads);
-    (void)nt;
-    #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t c = 0; c < blocks; c++) {
-        int64_t a = c * ZOO_RED_BLOCK, b = a + ZOO_RED_BLOCK < n ? a + ZOO_RED_BLOCK : n;
-        S(abs_sumsq_block)(&part[2 * c], &part[2 * c + 1], x, a, b);
-    }
+    ZOO_FOR_BLOCKS(0, n, ZOO_RED_BLOCK, threads, s0, s1, {
+        const int64_t c = s0 / ZOO_RED_BLOCK;
+        S(abs_sumsq_block)(&part[2 * c], &part[2 * c + 1], x, s0, s1);
+    });
     double a = 0.0, s = 0.0;
     for (int64_t c = 0; c < blocks; c++) {
         a += part[2 * c];
@@ -335,14 +293,7 @@ ZOO_MULTIVERSION static void S(scale_block)(T *restrict x, T s, int64_t lo, int6
 
 /* x[lo:hi] *= s */
 static int S(scale)(T *x, double s, int64_t lo, int64_t hi, int threads) {
-    int64_t blocks = (hi - lo + ZOO_RED_BLOCK - 1) / ZOO_RED_BLOCK;
-    int nt = zoo_red_threads(threads);
-    (void)nt;
-    #pragma omp parallel for num_threads(nt) if (blocks > 1 && nt > 1) schedule(static)
-    for (int64_t c = 0; c < blocks; c++) {
-        int64_t a = lo + c * ZOO_RED_BLOCK, b = a + ZOO_RED_BLOCK < hi ? a + ZOO_RED_BLOCK : hi;
-        S(scale_block)(x, (T)s, a, b);
-    }
+    ZOO_FOR_BLOCKS(lo, hi, ZOO_RED_BLOCK, threads, a, b, S(scale_block)(x, (T)s, a, b););
     return ZOO_OK;
 }
 
@@ -355,14 +306,7 @@ ZOO_MULTIVERSION static void S(clip_block)(T *restrict x, T lo_v, T hi_v, int64_
 
 /* x[lo:hi] = min(max(x, a), b) (NaN stays NaN) */
 static int S(clip)(T *x, double a, double b, int64_t lo, int64_t hi, int threads) {
-    int64_t blocks = (hi - lo + ZOO_RED_BLOCK - 1) / ZOO_RED_BLOCK;
-    int nt = zoo_red_threads(threads);
-    (void)nt;
-    #pragma omp parallel for num_threads(nt) if (blocks > 1 && nt > 1) schedule(static)
-    for (int64_t c = 0; c < blocks; c++) {
-        int64_t s = lo + c * ZOO_RED_BLOCK, e = s + ZOO_RED_BLOCK < hi ? s + ZOO_RED_BLOCK : hi;
-        S(clip_block)(x, (T)a, (T)b, s, e);
-    }
+    ZOO_FOR_BLOCKS(lo, hi, ZOO_RED_BLOCK, threads, s, e, S(clip_block)(x, (T)a, (T)b, s, e););
     return ZOO_OK;
 }
 
@@ -383,12 +327,7 @@ ZOO_MULTIVERSION static void S(add2_block)(T *restrict out, const T *restrict x,
  * ZOO_RED_BLOCK elements; out may be any of bufs (its old value is read before written). */
 static int S(sum_into)(T *out, const void **bufs, int k, int64_t lo, int64_t hi, int threads) {
     const T **b = (const T **)bufs;
-    int64_t blocks = (hi - lo + ZOO_RED_BLOCK - 1) / ZOO_RED_BLOCK;
-    int nt = zoo_red_threads(threads);
-    (void)nt;
-    #pragma omp parallel for num_threads(nt) if (blocks > 1 && nt > 1) schedule(static)
-    for (int64_t c = 0; c < blocks; c++) {
-        int64_t s = lo + c * ZOO_RED_BLOCK, e = s + ZOO_RED_BLOCK < hi ? s + ZOO_RED_BLOCK : hi;
+    ZOO_FOR_BLOCKS(lo, hi, ZOO_RED_BLOCK, threads, s, e, {
         if (k == 1) {
             S(copy_block)(out, b[0], s, e);
             continue;
@@ -409,7 +348,7 @@ static int S(sum_into)(T *out, const void **bufs, int k, int64_t lo, int64_t hi,
             S(add2_block)(out, b[0], b[1], s, e);
         }
         for (int j = 2; j < k; j++) S(add_block)(out, b[j], s, e);
-    }
+    });
     return ZOO_OK;
 }
 
@@ -422,14 +361,7 @@ ZOO_MULTIVERSION static void S(l1l2_block)(T *restrict g, const T *restrict w, T
 
 /* g += l1 * sign(w) + 2 * l2 * w over (n,) */
 static int S(l1l2_grad)(T *g, const T *w, double l1, double l2, int64_t n, int threads) {
-    int64_t blocks = (n + ZOO_RED_BLOCK - 1) / ZOO_RED_BLOCK;
-    int nt = zoo_red_threads(threads);
-    (void)nt;
-    #pragma omp parallel for num_threads(nt) if (blocks > 1 && nt > 1) schedule(static)
-    for (int64_t c = 0; c < blocks; c++) {
-        int64_t s = c * ZOO_RED_BLOCK, e = s + ZOO_RED_BLOCK < n ? s + ZOO_RED_BLOCK : n;
-        S(l1l2_block)(g, w, (T)l1, (T)(2.0 * l2), s, e);
-    }
+    ZOO_FOR_BLOCKS(0, n, ZOO_RED_BLOCK, threads, s, e, S(l1l2_block)(g, w, (T)l1, (T)(2.0 * l2), s, e););
     return ZOO_OK;
 }
 

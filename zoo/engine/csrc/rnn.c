@@ -1,8 +1,8 @@
 /* rnn.c: recurrent cells (SimpleRNN, LSTM, GRU) one time step at a time, and embedding
  * gather / scatter-add.
  *
- * Template: as act.c, the kernels are written once between `#else` and `#endif` with T and
- * S(name), and the file includes itself for float and double.
+ * The kernels are written once between `#else` and `#endif` with T and S(name), and built for
+ * float and double through zoo_template.h.
  *
  * Recurrent layout. The op (zoo/engine/ops/recurrent/) runs the time loop: one GEMM for the
  * input projection of every step, xp = x @ W (B, T, G), then per step s one GEMM for the
@@ -46,18 +46,7 @@
 #ifndef ZOO_TEMPLATE_PASS
 #include "zoo.h"
 
-#include <stdlib.h>
-
-#pragma GCC optimize("no-trapping-math")
-
-#define ZOO_PARFOR(COND, ...)                                        \
-    do {                                                             \
-        if (COND) {                                                  \
-            _Pragma("omp parallel for schedule(static)") __VA_ARGS__ \
-        } else {                                                     \
-            __VA_ARGS__                                              \
-        }                                                            \
-    } while (0)
+ZOO_NO_TRAPPING_MATH
 
 /* activation codes of the recurrent kernels; keep in sync with zoo/engine/kernels/rnn.py */
 enum {
@@ -88,7 +77,7 @@ enum {
         });                                                                                  \
     } while (0)
 
-/* ---- float math that vectorises (as in act.c) ------------------------------------------ */
+/* ---- float math that vectorises (as in zoo_math.h) --------------------------------------- */
 
 /* tanh(x) as a rational function: x P(x^2) / Q(x^2) with x clamped to +-7.9053 (where float tanh
  * is 1), the minimax fit Eigen uses for float; within 6 ulp (relative error below 3.5e-7) over
@@ -125,82 +114,12 @@ static inline double rnn_sigm_d(double x) {
 
 /* ---- kernels for float and double ------------------------------------------------------- */
 
-#define ZOO_TEMPLATE_PASS 1
-#define T float
-#define S(name) name##_f32
-#define RNN_SIGM rnn_sigmf
-#define RNN_TANH rnn_tanhf
-#include "rnn.c"
-#undef T
-#undef S
-#undef RNN_SIGM
-#undef RNN_TANH
-#define T double
-#define S(name) name##_f64
-#define RNN_SIGM rnn_sigm_d
-#define RNN_TANH tanh
-#include "rnn.c"
-#undef T
-#undef S
-#undef RNN_SIGM
-#undef RNN_TANH
-#undef ZOO_TEMPLATE_PASS
+#define RNN_SIGM ZOO_BY_TYPE(rnn_sigmf, rnn_sigm_d)
+#define RNN_TANH ZOO_BY_TYPE(rnn_tanhf, tanh)
+#define ZOO_TEMPLATE "rnn.c"
+#include "zoo_template.h"
 
 /* ---- Python wrappers ---------------------------------------------------------------------- */
-
-/* One buffer argument: object, element count, writable, optional (None allowed), name. */
-typedef struct {
-    PyObject *o;
-    int64_t count;
-    int writable, optional;
-    const char *name;
-} rnn_arg;
-
-/* Take the n buffers (dtype `type`) and check that no writable one overlaps another.
- * Returns 0, or -1 with an exception set and nothing held. */
-static int take_all(rnn_arg *a, Py_buffer *v, int n, int type, const char *k) {
-    for (int i = 0; i < n; i++) v[i].obj = NULL, v[i].buf = NULL;
-    for (int i = 0; i < n; i++)
-        if (zoo_take_buffer(a[i].o, &v[i], type, a[i].count, a[i].writable, a[i].optional, k, a[i].name) < 0) {
-            zoo_release_buffers(v, n);
-            return -1;
-        }
-    for (int i = 0; i < n; i++) {
-        if (!a[i].writable) continue;
-        for (int j = 0; j < n; j++)
-            if (j != i && zoo_ranges_overlap(v[i].buf, v[i].len, v[j].buf, v[j].len)) {
-                zoo_overlap_error(v, n, k);
-                return -1;
-            }
-    }
-    return 0;
-}
-
-/* An int64 id buffer of `count` elements (C-contiguous, format 'q' or 'l' of 8 bytes). */
-static int take_ids(PyObject *o, Py_buffer *v, int64_t count, const char *k, const char *name) {
-    v->obj = NULL;
-    v->buf = NULL;
-    if (PyObject_GetBuffer(o, v, PyBUF_FORMAT | PyBUF_ND) < 0) {
-        v->obj = NULL;
-        return -1;
-    }
-    const char *f = v->format ? v->format : "B";
-    if (*f == '<' || *f == '=' || *f == '@') f++;
-    if (!PyBuffer_IsContiguous(v, 'C'))
-        PyErr_Format(PyExc_ValueError, "%s: %s must be C-contiguous", k, name);
-    else if ((f[0] != 'q' && f[0] != 'l') || f[1] != '\0' || v->itemsize != 8)
-        PyErr_Format(PyExc_TypeError, "%s: %s must be int64, got element format '%s'", k, name,
-                     v->format ? v->format : "B");
-    else if (v->len != count * 8)
-        PyErr_Format(PyExc_ValueError, "%s: %s has %zd elements, expected %lld", k, name, v->len / 8,
-                     (long long)count);
-    else
-        return 0;
-    PyBuffer_Release(v);
-    v->obj = NULL;
-    v->buf = NULL;
-    return -1;
-}
 
 static int check_act(int kind, const char *k, const char *what) {
     if (kind >= 0 && kind < RA_COUNT) return 0;
@@ -235,21 +154,6 @@ static int check_step(int dtype, int64_t B, int64_t Tn, int64_t U, int64_t s, in
 static inline int64_t rnn_groups(int64_t B) { return (B + RNN_RB - 1) / RNN_RB; }
 
 #define RNN_PARSE_ACT2 &act, &ap0, &ap1, &ract, &rp0, &rp1
-/* st = the kernel call in the arguments, without the GIL */
-#define RNN_CALL(st, ...)        \
-    do {                         \
-        Py_BEGIN_ALLOW_THREADS   \
-        st = __VA_ARGS__;        \
-        Py_END_ALLOW_THREADS     \
-    } while (0)
-/* the float or double kernel `name` by the dtype code, without the GIL (arguments convert to its types) */
-#define RNN_DISPATCH(st, dtype, name, ...)                 \
-    do {                                                   \
-        if ((dtype) == ZOO_F32)                            \
-            RNN_CALL(st, name##_f32(__VA_ARGS__));         \
-        else                                               \
-            RNN_CALL(st, name##_f64(__VA_ARGS__));         \
-    } while (0)
 
 /* simple_rnn_forward_step(hs, xp, g|None, bias|None, mask|None, h0|None, B, T, U, s, b0, b1, act, p0, p1,
  *                         dtype) */
@@ -265,10 +169,10 @@ static PyObject *py_simple_rnn_forward_step(PyObject *self, PyObject *args) {
         return NULL;
     if (check_step(dtype, B, Tn, U, s, b0, b1, 1, &act, NULL, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
-    rnn_arg a[6] = {{o[0], BTU, 1, 0, "hs"}, {o[1], BTU, 0, 0, "xp"}, {o[2], B * U, 0, 1, "g"},
-                    {o[3], U, 0, 1, "bias"}, {o[4], B * Tn, 0, 1, "mask"}, {o[5], B * U, 0, 1, "h0"}};
-    if (take_all(a, v, 6, dtype, k) < 0) return NULL;
-    RNN_DISPATCH(st, dtype, simple_rnn_forward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, B,
+    const zoo_arg a[6] = {{o[0], BTU, 1, 0, "hs"}, {o[1], BTU, 0, 0, "xp"}, {o[2], B * U, 0, 1, "g"},
+                          {o[3], U, 0, 1, "bias"}, {o[4], B * Tn, 0, 1, "mask"}, {o[5], B * U, 0, 1, "h0"}};
+    if (zoo_take_all(a, v, 6, dtype, k) < 0) return NULL;
+    ZOO_DISPATCH(st, dtype, simple_rnn_forward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, B,
                  Tn, U, s, b0, b1, act, p0, p1);
     zoo_release_buffers(v, 6);
     return zoo_status_to_py(st, k);
@@ -288,11 +192,12 @@ static PyObject *py_simple_rnn_backward_step(PyObject *self, PyObject *args) {
         return NULL;
     if (check_step(dtype, B, Tn, U, s, b0, b1, 1, &act, NULL, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
-    rnn_arg a[7] = {{o[0], BTU, 1, 0, "dxp"},     {o[1], B * U, 1, 0, "dcarry"}, {o[2], rnn_groups(B) * U, 1, 1, "dbp"},
-                    {o[3], B * U, 0, 1, "dhr"},  {o[4], BTU, 0, 1, "dseq"},     {o[5], BTU, 0, 0, "hs"},
-                    {o[6], B * Tn, 0, 1, "mask"}};
-    if (take_all(a, v, 7, dtype, k) < 0) return NULL;
-    RNN_DISPATCH(st, dtype, simple_rnn_backward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
+    const zoo_arg a[7] = {{o[0], BTU, 1, 0, "dxp"},    {o[1], B * U, 1, 0, "dcarry"},
+                          {o[2], rnn_groups(B) * U, 1, 1, "dbp"},
+                          {o[3], B * U, 0, 1, "dhr"}, {o[4], BTU, 0, 1, "dseq"}, {o[5], BTU, 0, 0, "hs"},
+                          {o[6], B * Tn, 0, 1, "mask"}};
+    if (zoo_take_all(a, v, 7, dtype, k) < 0) return NULL;
+    ZOO_DISPATCH(st, dtype, simple_rnn_backward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf,
                  v[6].buf, B, Tn, U, s, b0, b1, act, p0);
     zoo_release_buffers(v, 7);
     return zoo_status_to_py(st, k);
@@ -312,12 +217,12 @@ static PyObject *py_lstm_forward_step(PyObject *self, PyObject *args) {
         return NULL;
     if (check_step(dtype, B, Tn, U, s, b0, b1, 4, &act, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
-    rnn_arg a[10] = {{o[0], 4 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "hs"},          {o[2], BTU, 1, 0, "cs"},
-                     {o[3], BTU, 1, 0, "tc"},        {o[4], 4 * BTU, 0, 0, "xp"},      {o[5], 4 * B * U, 0, 1, "g"},
-                     {o[6], 4 * U, 0, 1, "bias"},    {o[7], B * Tn, 0, 1, "mask"},     {o[8], B * U, 0, 1, "h0"},
-                     {o[9], B * U, 0, 1, "c0"}};
-    if (take_all(a, v, 10, dtype, k) < 0) return NULL;
-    RNN_DISPATCH(st, dtype, lstm_forward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+    const zoo_arg a[10] = {{o[0], 4 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "hs"},      {o[2], BTU, 1, 0, "cs"},
+                           {o[3], BTU, 1, 0, "tc"},        {o[4], 4 * BTU, 0, 0, "xp"},  {o[5], 4 * B * U, 0, 1, "g"},
+                           {o[6], 4 * U, 0, 1, "bias"},    {o[7], B * Tn, 0, 1, "mask"}, {o[8], B * U, 0, 1, "h0"},
+                           {o[9], B * U, 0, 1, "c0"}};
+    if (zoo_take_all(a, v, 10, dtype, k) < 0) return NULL;
+    ZOO_DISPATCH(st, dtype, lstm_forward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
                  v[7].buf, v[8].buf, v[9].buf, B, Tn, U, s, b0, b1, act, ap0, ap1, ract, rp0, rp1);
     zoo_release_buffers(v, 10);
     return zoo_status_to_py(st, k);
@@ -337,19 +242,19 @@ static PyObject *py_lstm_backward_step(PyObject *self, PyObject *args) {
         return NULL;
     if (check_step(dtype, B, Tn, U, s, b0, b1, 4, &act, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
-    rnn_arg a[11] = {{o[0], 4 * BTU, 1, 0, "dgates"},
-                     {o[1], B * U, 1, 0, "dc"},
-                     {o[2], B * U, 1, 0, "dcarry"},
-                     {o[3], rnn_groups(B) * 4 * U, 1, 1, "dbp"},
-                     {o[4], B * U, 0, 1, "dhr"},
-                     {o[5], BTU, 0, 1, "dseq"},
-                     {o[6], 4 * BTU, 0, 0, "gates"},
-                     {o[7], BTU, 0, 0, "cs"},
-                     {o[8], BTU, 0, 0, "tc"},
-                     {o[9], B * U, 0, 1, "c0"},
-                     {o[10], B * Tn, 0, 1, "mask"}};
-    if (take_all(a, v, 11, dtype, k) < 0) return NULL;
-    RNN_DISPATCH(st, dtype, lstm_backward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+    const zoo_arg a[11] = {{o[0], 4 * BTU, 1, 0, "dgates"},
+                           {o[1], B * U, 1, 0, "dc"},
+                           {o[2], B * U, 1, 0, "dcarry"},
+                           {o[3], rnn_groups(B) * 4 * U, 1, 1, "dbp"},
+                           {o[4], B * U, 0, 1, "dhr"},
+                           {o[5], BTU, 0, 1, "dseq"},
+                           {o[6], 4 * BTU, 0, 0, "gates"},
+                           {o[7], BTU, 0, 0, "cs"},
+                           {o[8], BTU, 0, 0, "tc"},
+                           {o[9], B * U, 0, 1, "c0"},
+                           {o[10], B * Tn, 0, 1, "mask"}};
+    if (zoo_take_all(a, v, 11, dtype, k) < 0) return NULL;
+    ZOO_DISPATCH(st, dtype, lstm_backward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
                  v[7].buf, v[8].buf, v[9].buf, v[10].buf, B, Tn, U, s, b0, b1, act, ap0, ract, rp0);
     zoo_release_buffers(v, 11);
     return zoo_status_to_py(st, k);
@@ -369,11 +274,11 @@ static PyObject *py_gru_forward_step(PyObject *self, PyObject *args) {
         return NULL;
     if (check_step(dtype, B, Tn, U, s, b0, b1, 4, &act, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
-    rnn_arg a[8] = {{o[0], 4 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "hs"},       {o[2], 3 * BTU, 0, 0, "xp"},
-                    {o[3], 3 * B * U, 0, 1, "g"},   {o[4], 3 * U, 0, 1, "bi"},     {o[5], 3 * U, 0, 1, "br"},
-                    {o[6], B * Tn, 0, 1, "mask"},   {o[7], B * U, 0, 1, "h0"}};
-    if (take_all(a, v, 8, dtype, k) < 0) return NULL;
-    RNN_DISPATCH(st, dtype, gru_forward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+    const zoo_arg a[8] = {{o[0], 4 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "hs"},       {o[2], 3 * BTU, 0, 0, "xp"},
+                          {o[3], 3 * B * U, 0, 1, "g"},   {o[4], 3 * U, 0, 1, "bi"},     {o[5], 3 * U, 0, 1, "br"},
+                          {o[6], B * Tn, 0, 1, "mask"},   {o[7], B * U, 0, 1, "h0"}};
+    if (zoo_take_all(a, v, 8, dtype, k) < 0) return NULL;
+    ZOO_DISPATCH(st, dtype, gru_forward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
                  v[7].buf, B, Tn, U, s, b0, b1, act, ap0, ap1, ract, rp0, rp1);
     zoo_release_buffers(v, 8);
     return zoo_status_to_py(st, k);
@@ -393,12 +298,12 @@ static PyObject *py_gru_backward_step(PyObject *self, PyObject *args) {
         return NULL;
     if (check_step(dtype, B, Tn, U, s, b0, b1, 4, &act, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U, nb = rnn_groups(B) * 3 * U;
-    rnn_arg a[11] = {{o[0], 3 * BTU, 1, 0, "dxp"}, {o[1], 3 * BTU, 1, 0, "dgr"},   {o[2], B * U, 1, 0, "dcarry"},
-                     {o[3], nb, 1, 1, "dbpi"},     {o[4], nb, 1, 1, "dbpr"},        {o[5], B * U, 0, 1, "dhr"},
-                     {o[6], BTU, 0, 1, "dseq"},    {o[7], 4 * BTU, 0, 0, "gates"}, {o[8], BTU, 0, 0, "hs"},
-                     {o[9], B * U, 0, 1, "h0"},    {o[10], B * Tn, 0, 1, "mask"}};
-    if (take_all(a, v, 11, dtype, k) < 0) return NULL;
-    RNN_DISPATCH(st, dtype, gru_backward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+    const zoo_arg a[11] = {{o[0], 3 * BTU, 1, 0, "dxp"}, {o[1], 3 * BTU, 1, 0, "dgr"},   {o[2], B * U, 1, 0, "dcarry"},
+                           {o[3], nb, 1, 1, "dbpi"},     {o[4], nb, 1, 1, "dbpr"},        {o[5], B * U, 0, 1, "dhr"},
+                           {o[6], BTU, 0, 1, "dseq"},    {o[7], 4 * BTU, 0, 0, "gates"}, {o[8], BTU, 0, 0, "hs"},
+                           {o[9], B * U, 0, 1, "h0"},    {o[10], B * Tn, 0, 1, "mask"}};
+    if (zoo_take_all(a, v, 11, dtype, k) < 0) return NULL;
+    ZOO_DISPATCH(st, dtype, gru_backward_step, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
                  v[7].buf, v[8].buf, v[9].buf, v[10].buf, B, Tn, U, s, b0, b1, act, ap0, ract, rp0);
     zoo_release_buffers(v, 11);
     return zoo_status_to_py(st, k);
@@ -419,11 +324,11 @@ static PyObject *py_gru1_forward_gates(PyObject *self, PyObject *args) {
     if (check_step(dtype, B, Tn, U, s, b0, b1, 3, NULL, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     /* hs is only read here (h_{s-1}) */
-    rnn_arg a[8] = {{o[0], 3 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "rh"},       {o[2], BTU, 0, 0, "hs"},
-                    {o[3], 3 * BTU, 0, 0, "xp"},    {o[4], 2 * B * U, 0, 1, "g1"}, {o[5], 3 * U, 0, 1, "bias"},
-                    {o[6], B * Tn, 0, 1, "mask"},   {o[7], B * U, 0, 1, "h0"}};
-    if (take_all(a, v, 8, dtype, k) < 0) return NULL;
-    RNN_DISPATCH(st, dtype, gru1_forward_gates, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+    const zoo_arg a[8] = {{o[0], 3 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "rh"},       {o[2], BTU, 0, 0, "hs"},
+                          {o[3], 3 * BTU, 0, 0, "xp"},    {o[4], 2 * B * U, 0, 1, "g1"}, {o[5], 3 * U, 0, 1, "bias"},
+                          {o[6], B * Tn, 0, 1, "mask"},   {o[7], B * U, 0, 1, "h0"}};
+    if (zoo_take_all(a, v, 8, dtype, k) < 0) return NULL;
+    ZOO_DISPATCH(st, dtype, gru1_forward_gates, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
                  v[7].buf, B, Tn, U, s, b0, b1, ract, rp0, rp1);
     zoo_release_buffers(v, 8);
     return zoo_status_to_py(st, k);
@@ -443,11 +348,11 @@ static PyObject *py_gru1_forward_state(PyObject *self, PyObject *args) {
         return NULL;
     if (check_step(dtype, B, Tn, U, s, b0, b1, 3, &act, NULL, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
-    rnn_arg a[7] = {{o[0], 3 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "hs"},    {o[2], 3 * BTU, 0, 0, "xp"},
-                    {o[3], B * U, 0, 1, "g2"},      {o[4], 3 * U, 0, 1, "bias"}, {o[5], B * Tn, 0, 1, "mask"},
-                    {o[6], B * U, 0, 1, "h0"}};
-    if (take_all(a, v, 7, dtype, k) < 0) return NULL;
-    RNN_DISPATCH(st, dtype, gru1_forward_state, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+    const zoo_arg a[7] = {{o[0], 3 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "hs"},    {o[2], 3 * BTU, 0, 0, "xp"},
+                          {o[3], B * U, 0, 1, "g2"},      {o[4], 3 * U, 0, 1, "bias"}, {o[5], B * Tn, 0, 1, "mask"},
+                          {o[6], B * U, 0, 1, "h0"}};
+    if (zoo_take_all(a, v, 7, dtype, k) < 0) return NULL;
+    ZOO_DISPATCH(st, dtype, gru1_forward_state, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
                  B, Tn, U, s, b0, b1, act, ap0, ap1);
     zoo_release_buffers(v, 7);
     return zoo_status_to_py(st, k);
@@ -467,11 +372,11 @@ static PyObject *py_gru1_backward_state(PyObject *self, PyObject *args) {
         return NULL;
     if (check_step(dtype, B, Tn, U, s, b0, b1, 3, &act, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
-    rnn_arg a[8] = {{o[0], 3 * BTU, 1, 0, "dxp"},   {o[1], B * U, 1, 0, "dcarry"}, {o[2], B * U, 0, 1, "dhr"},
-                    {o[3], BTU, 0, 1, "dseq"},      {o[4], 3 * BTU, 0, 0, "gates"}, {o[5], BTU, 0, 0, "hs"},
-                    {o[6], B * U, 0, 1, "h0"},      {o[7], B * Tn, 0, 1, "mask"}};
-    if (take_all(a, v, 8, dtype, k) < 0) return NULL;
-    RNN_DISPATCH(st, dtype, gru1_backward_state, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+    const zoo_arg a[8] = {{o[0], 3 * BTU, 1, 0, "dxp"},   {o[1], B * U, 1, 0, "dcarry"}, {o[2], B * U, 0, 1, "dhr"},
+                          {o[3], BTU, 0, 1, "dseq"},      {o[4], 3 * BTU, 0, 0, "gates"}, {o[5], BTU, 0, 0, "hs"},
+                          {o[6], B * U, 0, 1, "h0"},      {o[7], B * Tn, 0, 1, "mask"}};
+    if (zoo_take_all(a, v, 8, dtype, k) < 0) return NULL;
+    ZOO_DISPATCH(st, dtype, gru1_backward_state, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
                  v[7].buf, B, Tn, U, s, b0, b1, act, ap0, ract, rp0);
     zoo_release_buffers(v, 8);
     return zoo_status_to_py(st, k);
@@ -491,12 +396,12 @@ static PyObject *py_gru1_backward_gates(PyObject *self, PyObject *args) {
         return NULL;
     if (check_step(dtype, B, Tn, U, s, b0, b1, 3, NULL, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
-    rnn_arg a[8] = {{o[0], 3 * BTU, 1, 0, "dxp"},   {o[1], B * U, 1, 0, "dcarry"},
-                    {o[2], rnn_groups(B) * 3 * U, 1, 1, "dbp"},
-                    {o[3], B * U, 0, 0, "drh"},     {o[4], 3 * BTU, 0, 0, "gates"}, {o[5], BTU, 0, 0, "hs"},
-                    {o[6], B * U, 0, 1, "h0"},      {o[7], B * Tn, 0, 1, "mask"}};
-    if (take_all(a, v, 8, dtype, k) < 0) return NULL;
-    RNN_DISPATCH(st, dtype, gru1_backward_gates, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
+    const zoo_arg a[8] = {{o[0], 3 * BTU, 1, 0, "dxp"},   {o[1], B * U, 1, 0, "dcarry"},
+                          {o[2], rnn_groups(B) * 3 * U, 1, 1, "dbp"},
+                          {o[3], B * U, 0, 0, "drh"},     {o[4], 3 * BTU, 0, 0, "gates"}, {o[5], BTU, 0, 0, "hs"},
+                          {o[6], B * U, 0, 1, "h0"},      {o[7], B * Tn, 0, 1, "mask"}};
+    if (zoo_take_all(a, v, 8, dtype, k) < 0) return NULL;
+    ZOO_DISPATCH(st, dtype, gru1_backward_gates, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf,
                  v[7].buf, B, Tn, U, s, b0, b1, ract, rp0);
     zoo_release_buffers(v, 8);
     return zoo_status_to_py(st, k);
@@ -535,9 +440,9 @@ static PyObject *py_embedding_gather(PyObject *self, PyObject *args) {
         return NULL;
     int64_t cnt;
     if (zoo_check_dtype(dtype, k) < 0 || zoo_count3(n, D, 1, &cnt) < 0 || zoo_count3(V, D, 1, &cnt) < 0) return NULL;
-    rnn_arg a[2] = {{o[0], n * D, 1, 0, "out"}, {o[1], V * D, 0, 0, "W"}};
-    if (take_all(a, v, 2, dtype, k) < 0) return NULL;
-    if (take_ids(o[2], &idv, n, k, "ids") < 0) {
+    const zoo_arg a[2] = {{o[0], n * D, 1, 0, "out"}, {o[1], V * D, 0, 0, "W"}};
+    if (zoo_take_all(a, v, 2, dtype, k) < 0) return NULL;
+    if (zoo_take_index(o[2], &idv, 64, n, 0, k, "ids") < 0) {
         zoo_release_buffers(v, 2);
         return NULL;
     }
@@ -549,10 +454,7 @@ static PyObject *py_embedding_gather(PyObject *self, PyObject *args) {
         PyBuffer_Release(&idv);
         return r;
     }
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? embedding_gather_f32(v[0].buf, v[1].buf, ids, n, D, base, skip_neg, has_pad, pad)
-                          : embedding_gather_f64(v[0].buf, v[1].buf, ids, n, D, base, skip_neg, has_pad, pad);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, embedding_gather, v[0].buf, v[1].buf, ids, n, D, base, skip_neg, has_pad, pad);
     zoo_release_buffers(v, 2);
     PyBuffer_Release(&idv);
     return zoo_status_to_py(st, k);
@@ -576,9 +478,9 @@ static PyObject *py_embedding_scatter(PyObject *self, PyObject *args) {
                      (long long)group);
         return NULL;
     }
-    rnn_arg a[3] = {{o[0], V * D, 1, 0, "dW"}, {o[2], (n / group) * D, 0, 0, "dy"}, {o[3], n, 0, 1, "w"}};
-    if (take_all(a, v, 3, dtype, k) < 0) return NULL;
-    if (take_ids(o[1], &idv, n, k, "ids") < 0) {
+    const zoo_arg a[3] = {{o[0], V * D, 1, 0, "dW"}, {o[2], (n / group) * D, 0, 0, "dy"}, {o[3], n, 0, 1, "w"}};
+    if (zoo_take_all(a, v, 3, dtype, k) < 0) return NULL;
+    if (zoo_take_index(o[1], &idv, 64, n, 0, k, "ids") < 0) {
         zoo_release_buffers(v, 3);
         return NULL;
     }
@@ -590,12 +492,8 @@ static PyObject *py_embedding_scatter(PyObject *self, PyObject *args) {
         PyBuffer_Release(&idv);
         return r;
     }
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? embedding_scatter_f32(v[0].buf, ids, v[1].buf, v[2].buf, n, D, V, base, group, skip_neg,
-                                                  has_pad, pad)
-                          : embedding_scatter_f64(v[0].buf, ids, v[1].buf, v[2].buf, n, D, V, base, group, skip_neg,
-                                                  has_pad, pad);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, embedding_scatter, v[0].buf, ids, v[1].buf, v[2].buf, n, D, V, base, group, skip_neg,
+                 has_pad, pad);
     zoo_release_buffers(v, 3);
     PyBuffer_Release(&idv);
     return zoo_status_to_py(st, k);
@@ -612,9 +510,9 @@ static PyObject *py_embedding_bag(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOnnnnni", &o[0], &o[1], &o[2], &o[3], &B, &L, &D, &V, &base, &dtype)) return NULL;
     int64_t cnt;
     if (zoo_check_dtype(dtype, k) < 0 || zoo_count3(B, L, D, &cnt) < 0 || zoo_count3(V, D, 1, &cnt) < 0) return NULL;
-    rnn_arg a[3] = {{o[0], B * D, 1, 0, "out"}, {o[1], V * D, 0, 0, "W"}, {o[3], B * L, 0, 1, "w"}};
-    if (take_all(a, v, 3, dtype, k) < 0) return NULL;
-    if (take_ids(o[2], &idv, B * L, k, "ids") < 0) {
+    const zoo_arg a[3] = {{o[0], B * D, 1, 0, "out"}, {o[1], V * D, 0, 0, "W"}, {o[3], B * L, 0, 1, "w"}};
+    if (zoo_take_all(a, v, 3, dtype, k) < 0) return NULL;
+    if (zoo_take_index(o[2], &idv, 64, B * L, 0, k, "ids") < 0) {
         zoo_release_buffers(v, 3);
         return NULL;
     }
@@ -626,10 +524,7 @@ static PyObject *py_embedding_bag(PyObject *self, PyObject *args) {
         PyBuffer_Release(&idv);
         return r;
     }
-    Py_BEGIN_ALLOW_THREADS
-    st = dtype == ZOO_F32 ? embedding_bag_f32(v[0].buf, v[1].buf, ids, v[2].buf, B, L, D, base)
-                          : embedding_bag_f64(v[0].buf, v[1].buf, ids, v[2].buf, B, L, D, base);
-    Py_END_ALLOW_THREADS
+    ZOO_DISPATCH(st, dtype, embedding_bag, v[0].buf, v[1].buf, ids, v[2].buf, B, L, D, base);
     zoo_release_buffers(v, 3);
     PyBuffer_Release(&idv);
     return zoo_status_to_py(st, k);
