@@ -123,7 +123,7 @@ def spark_session(master: str):
     return spark
 
 
-def spark_run(spark, name: str, workers: int, iterations: int) -> dict:
+def spark_run(spark, name: str, workers: int, iterations: int, pin: bool = True) -> dict:
     """One distributed fit; medians over the iterations after the first three."""
     import pandas as pd
 
@@ -138,30 +138,34 @@ def spark_run(spark, name: str, workers: int, iterations: int) -> dict:
     df.count()
     tr = Trainer(build(name), "sparse_categorical_crossentropy", SGD(0.01, momentum=0.9))
     d = DistributedTrainer(tr)
-    d.fit(df, batch_size=b, end_trigger=MaxIteration(iterations), num_workers=workers, threads_per_worker=1)
+    d.fit(df, batch_size=b, end_trigger=MaxIteration(iterations), num_workers=workers, threads_per_worker=1,
+          pin_cores=pin)
     df.unpersist()
     its = d.iterations[3:] or d.iterations
     med = {k: statistics.median(i[k] for i in its) for k in ("seconds", "compute", "comm", "update", "data")}
     info = d.info
     return {"samples_s": b / med["seconds"], **med, "job": info["job_seconds"], "loop": info["loop_seconds"],
-            "allgather": info["allgather_seconds"]}
+            "allgather": info["allgather_seconds"], "pinned": bool(info.get("pinned"))}
 
 
 def run_spark(models, iterations: int, master: str) -> list[str]:
     spark = spark_session(master)
     lines = [(f"master `{master}`, one core per worker, SGD momentum; per-iteration medians (ms) after 3 warm-up "
              f"iterations; sync share = (communication + update) / iteration; Spark overhead = job time - training "
-             f"loop time (task start, data conversion, the allGather rendezvous, results)."), "",
-             ("| model | batch | workers | samples/s | iteration ms | compute | communication | update | data | "
-             "sync share | Spark overhead s (rank 0 allGather s) | speedup |"), "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"loop time (task start, data conversion, the allGather rendezvous, results); pinned: the workers ran "
+             f"on their own cores (pin_cores, the default; one worker alone is never pinned)."), "",
+             ("| model | batch | workers | pinned | samples/s | iteration ms | compute | communication | update | "
+              "data | sync share | Spark overhead s (rank 0 allGather s) | speedup |"),
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     try:
         for name in models:
             base = None
-            for workers in (1, 2):
-                r = spark_run(spark, name, workers, iterations)
+            for workers, pin in ((1, True), (2, True), (2, False)):
+                r = spark_run(spark, name, workers, iterations, pin)
                 base = base or r["samples_s"]
                 sync = (r["comm"] + r["update"]) / r["seconds"]
-                line = (f"| {name} | {SPARK_BATCH[name]} | {workers} | {r['samples_s']:,.0f} | "
+                pinned = "yes" if r["pinned"] else "no"
+                line = (f"| {name} | {SPARK_BATCH[name]} | {workers} | {pinned} | {r['samples_s']:,.0f} | "
                         f"{r['seconds'] * 1e3:.1f} | {r['compute'] * 1e3:.1f} | {r['comm'] * 1e3:.1f} | "
                         f"{r['update'] * 1e3:.1f} | {r['data'] * 1e3:.1f} | {sync:.1%} | "
                         f"{r['job'] - r['loop']:.1f} ({r['allgather']:.1f}) | {r['samples_s'] / base:.2f}x |")
