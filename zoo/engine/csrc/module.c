@@ -1,9 +1,16 @@
 /* module.c: the zoo.engine._native module, assembled from the families' method tables. */
 #include "zoo.h"
 
-static PyMethodDef *families[] = {zoo_core_methods, zoo_act_methods, zoo_conv_methods, zoo_pool_methods,
-                                  zoo_norm_methods, zoo_optim_methods, zoo_reduce_methods, zoo_rnn_methods,
-                                  zoo_conv3d_methods, zoo_comm_methods, zoo_quant_methods};
+static PyMethodDef *families[] = {
+    zoo_core_methods,                                                        /* threads, build facts */
+    zoo_act_methods,    zoo_softmax_methods,                                 /* activations */
+    zoo_conv_methods,   zoo_depthwise_methods, zoo_winograd_methods,         /* 1-D / 2-D convolution */
+    zoo_conv3d_methods, zoo_pool_methods,      zoo_pool3d_methods,           /* 3-D convolution, pooling */
+    zoo_resize_methods,                                                      /* upsampling, resizing */
+    zoo_norm_methods,   zoo_dropout_methods,                                 /* batch norm, dropout */
+    zoo_rnn_methods,    zoo_gru_methods,       zoo_embedding_methods,        /* recurrent cells, lookups */
+    zoo_optim_methods,  zoo_reduce_methods,    zoo_comm_methods,             /* flat buffers: optimizers, all-reduce */
+    zoo_quant_methods};
 
 static PyMethodDef all_methods[512];
 

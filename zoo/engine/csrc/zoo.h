@@ -115,16 +115,25 @@ typedef struct {
 int zoo_take_args(const zoo_arg *a, Py_buffer *v, int n, int type, const char *kernel);
 int zoo_take_all(const zoo_arg *a, Py_buffer *v, int n, int type, const char *kernel);
 
-/* Method tables of the kernel families; each family file defines one (NULL-terminated). */
+/* Method tables of the kernel families; each family file defines one (NULL-terminated) and module.c
+ * lists them. */
 extern PyMethodDef zoo_core_methods[];
 extern PyMethodDef zoo_act_methods[];
+extern PyMethodDef zoo_softmax_methods[];
 extern PyMethodDef zoo_conv_methods[];
+extern PyMethodDef zoo_depthwise_methods[];
+extern PyMethodDef zoo_winograd_methods[];
 extern PyMethodDef zoo_pool_methods[];
 extern PyMethodDef zoo_norm_methods[];
+extern PyMethodDef zoo_dropout_methods[];
 extern PyMethodDef zoo_optim_methods[];
 extern PyMethodDef zoo_reduce_methods[];
 extern PyMethodDef zoo_rnn_methods[];
+extern PyMethodDef zoo_gru_methods[];
+extern PyMethodDef zoo_embedding_methods[];
 extern PyMethodDef zoo_conv3d_methods[];
+extern PyMethodDef zoo_pool3d_methods[];
+extern PyMethodDef zoo_resize_methods[];
 extern PyMethodDef zoo_comm_methods[];
 extern PyMethodDef zoo_quant_methods[];
 
