@@ -27,7 +27,7 @@ static PyObject *py_gru_forward_step(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOnnnnnniddiddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &B,
                           &Tn, &U, &s, &b0, &b1, RNN_PARSE_ACT2, &dtype))
         return NULL;
-    if (rnn_check_step(dtype, B, Tn, U, s, b0, b1, 4, &act, &ract, k) < 0) return NULL;
+    if (zoo_rnn_check_step(dtype, B, Tn, U, s, b0, b1, 4, &act, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     const zoo_arg a[8] = {{o[0], 4 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "hs"},       {o[2], 3 * BTU, 0, 0, "xp"},
                           {o[3], 3 * B * U, 0, 1, "g"},   {o[4], 3 * U, 0, 1, "bi"},     {o[5], 3 * U, 0, 1, "br"},
@@ -51,7 +51,7 @@ static PyObject *py_gru_backward_step(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOOOOnnnnnnididi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7],
                           &o[8], &o[9], &o[10], &B, &Tn, &U, &s, &b0, &b1, &act, &ap0, &ract, &rp0, &dtype))
         return NULL;
-    if (rnn_check_step(dtype, B, Tn, U, s, b0, b1, 4, &act, &ract, k) < 0) return NULL;
+    if (zoo_rnn_check_step(dtype, B, Tn, U, s, b0, b1, 4, &act, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U, nb = rnn_groups(B) * 3 * U;
     const zoo_arg a[11] = {{o[0], 3 * BTU, 1, 0, "dxp"}, {o[1], 3 * BTU, 1, 0, "dgr"},   {o[2], B * U, 1, 0, "dcarry"},
                            {o[3], nb, 1, 1, "dbpi"},     {o[4], nb, 1, 1, "dbpr"},        {o[5], B * U, 0, 1, "dhr"},
@@ -76,7 +76,7 @@ static PyObject *py_gru1_forward_gates(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOnnnnnniddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &B,
                           &Tn, &U, &s, &b0, &b1, &ract, &rp0, &rp1, &dtype))
         return NULL;
-    if (rnn_check_step(dtype, B, Tn, U, s, b0, b1, 3, NULL, &ract, k) < 0) return NULL;
+    if (zoo_rnn_check_step(dtype, B, Tn, U, s, b0, b1, 3, NULL, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     /* hs is only read here (h_{s-1}) */
     const zoo_arg a[8] = {{o[0], 3 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "rh"},       {o[2], BTU, 0, 0, "hs"},
@@ -101,7 +101,7 @@ static PyObject *py_gru1_forward_state(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOnnnnnniddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &B, &Tn, &U,
                           &s, &b0, &b1, &act, &ap0, &ap1, &dtype))
         return NULL;
-    if (rnn_check_step(dtype, B, Tn, U, s, b0, b1, 3, &act, NULL, k) < 0) return NULL;
+    if (zoo_rnn_check_step(dtype, B, Tn, U, s, b0, b1, 3, &act, NULL, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     const zoo_arg a[7] = {{o[0], 3 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "hs"},    {o[2], 3 * BTU, 0, 0, "xp"},
                           {o[3], B * U, 0, 1, "g2"},      {o[4], 3 * U, 0, 1, "bias"}, {o[5], B * Tn, 0, 1, "mask"},
@@ -125,7 +125,7 @@ static PyObject *py_gru1_backward_state(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOnnnnnnididi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &B,
                           &Tn, &U, &s, &b0, &b1, &act, &ap0, &ract, &rp0, &dtype))
         return NULL;
-    if (rnn_check_step(dtype, B, Tn, U, s, b0, b1, 3, &act, &ract, k) < 0) return NULL;
+    if (zoo_rnn_check_step(dtype, B, Tn, U, s, b0, b1, 3, &act, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     const zoo_arg a[8] = {{o[0], 3 * BTU, 1, 0, "dxp"},   {o[1], B * U, 1, 0, "dcarry"}, {o[2], B * U, 0, 1, "dhr"},
                           {o[3], BTU, 0, 1, "dseq"},      {o[4], 3 * BTU, 0, 0, "gates"}, {o[5], BTU, 0, 0, "hs"},
@@ -149,7 +149,7 @@ static PyObject *py_gru1_backward_gates(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOnnnnnnidi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &B,
                           &Tn, &U, &s, &b0, &b1, &ract, &rp0, &dtype))
         return NULL;
-    if (rnn_check_step(dtype, B, Tn, U, s, b0, b1, 3, NULL, &ract, k) < 0) return NULL;
+    if (zoo_rnn_check_step(dtype, B, Tn, U, s, b0, b1, 3, NULL, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     const zoo_arg a[8] = {{o[0], 3 * BTU, 1, 0, "dxp"},   {o[1], B * U, 1, 0, "dcarry"},
                           {o[2], rnn_groups(B) * 3 * U, 1, 1, "dbp"},

@@ -37,8 +37,8 @@ static int check_dims(int64_t B, int64_t Tn, int64_t U, int64_t s, int64_t b0, i
 }
 
 /* declared in rnn.h */
-int rnn_check_step(int dtype, int64_t B, int64_t Tn, int64_t U, int64_t s, int64_t b0, int64_t b1, int64_t G,
-                   const int *act, const int *ract, const char *k) {
+int zoo_rnn_check_step(int dtype, int64_t B, int64_t Tn, int64_t U, int64_t s, int64_t b0, int64_t b1, int64_t G,
+                       const int *act, const int *ract, const char *k) {
     if (zoo_check_dtype(dtype, k) < 0 || check_dims(B, Tn, U, s, b0, b1, G, k) < 0) return -1;
     if (act && check_act(*act, k, "activation") < 0) return -1;
     if (ract && check_act(*ract, k, "recurrent activation") < 0) return -1;
@@ -57,7 +57,7 @@ static PyObject *py_simple_rnn_forward_step(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOnnnnnniddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &B, &Tn, &U, &s, &b0,
                           &b1, &act, &p0, &p1, &dtype))
         return NULL;
-    if (rnn_check_step(dtype, B, Tn, U, s, b0, b1, 1, &act, NULL, k) < 0) return NULL;
+    if (zoo_rnn_check_step(dtype, B, Tn, U, s, b0, b1, 1, &act, NULL, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     const zoo_arg a[6] = {{o[0], BTU, 1, 0, "hs"}, {o[1], BTU, 0, 0, "xp"}, {o[2], B * U, 0, 1, "g"},
                           {o[3], U, 0, 1, "bias"}, {o[4], B * Tn, 0, 1, "mask"}, {o[5], B * U, 0, 1, "h0"}};
@@ -80,7 +80,7 @@ static PyObject *py_simple_rnn_backward_step(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOnnnnnnidi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &B, &Tn, &U,
                           &s, &b0, &b1, &act, &p0, &dtype))
         return NULL;
-    if (rnn_check_step(dtype, B, Tn, U, s, b0, b1, 1, &act, NULL, k) < 0) return NULL;
+    if (zoo_rnn_check_step(dtype, B, Tn, U, s, b0, b1, 1, &act, NULL, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     const zoo_arg a[7] = {{o[0], BTU, 1, 0, "dxp"},    {o[1], B * U, 1, 0, "dcarry"},
                           {o[2], rnn_groups(B) * U, 1, 1, "dbp"},
@@ -105,7 +105,7 @@ static PyObject *py_lstm_forward_step(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOOOnnnnnniddiddi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7],
                           &o[8], &o[9], &B, &Tn, &U, &s, &b0, &b1, RNN_PARSE_ACT2, &dtype))
         return NULL;
-    if (rnn_check_step(dtype, B, Tn, U, s, b0, b1, 4, &act, &ract, k) < 0) return NULL;
+    if (zoo_rnn_check_step(dtype, B, Tn, U, s, b0, b1, 4, &act, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     const zoo_arg a[10] = {{o[0], 4 * BTU, 1, 0, "gates"}, {o[1], BTU, 1, 0, "hs"},      {o[2], BTU, 1, 0, "cs"},
                            {o[3], BTU, 1, 0, "tc"},        {o[4], 4 * BTU, 0, 0, "xp"},  {o[5], 4 * B * U, 0, 1, "g"},
@@ -130,7 +130,7 @@ static PyObject *py_lstm_backward_step(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOOOOnnnnnnididi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7],
                           &o[8], &o[9], &o[10], &B, &Tn, &U, &s, &b0, &b1, &act, &ap0, &ract, &rp0, &dtype))
         return NULL;
-    if (rnn_check_step(dtype, B, Tn, U, s, b0, b1, 4, &act, &ract, k) < 0) return NULL;
+    if (zoo_rnn_check_step(dtype, B, Tn, U, s, b0, b1, 4, &act, &ract, k) < 0) return NULL;
     const int64_t BTU = B * Tn * U;
     const zoo_arg a[11] = {{o[0], 4 * BTU, 1, 0, "dgates"},
                            {o[1], B * U, 1, 0, "dc"},

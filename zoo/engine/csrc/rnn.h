@@ -115,8 +115,8 @@ static inline int64_t rnn_groups(int64_t B) { return (B + RNN_RB - 1) / RNN_RB; 
 
 /* A step kernel's dtype code, sizes and activation codes (act, ract NULL: the kernel has none; G: gate
  * columns per unit); -1 with an exception otherwise (rnn.c). */
-int rnn_check_step(int dtype, int64_t B, int64_t Tn, int64_t U, int64_t s, int64_t b0, int64_t b1, int64_t G,
-                   const int *act, const int *ract, const char *k);
+int zoo_rnn_check_step(int dtype, int64_t B, int64_t Tn, int64_t U, int64_t s, int64_t b0, int64_t b1, int64_t G,
+                       const int *act, const int *ract, const char *k);
 
 #define RNN_PARSE_ACT2 &act, &ap0, &ap1, &ract, &rp0, &rp1
 
