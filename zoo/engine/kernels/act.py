@@ -1,4 +1,4 @@
-"""Wrappers of the activation and softmax kernels (csrc/act.c).
+"""Wrappers of the activation and softmax kernels (csrc/act.c, csrc/softmax.c).
 
 Checks: the C wrappers refuse any buffer of the wrong element type, element count, memory
 order or writability, and outputs that overlap inputs, before doing any work. Here the

@@ -13,7 +13,7 @@ With `row_stride` the rows sit row_stride >= (n1 - n0)*OH*OW elements apart in a
 buffer (`col_stride` picks one off powers of two, which keeps the taps out of each other's
 cache sets). The "images" layout (n1 - n0, C*KH*KW, OH*OW) stacks one matrix per image.
 
-Winograd: see `wino_input` and the comment above the kernels in csrc/conv.c.
+Winograd: see `wino_input` and the comment above the kernels in csrc/winograd.c.
 """
 
 from __future__ import annotations

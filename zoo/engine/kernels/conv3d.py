@@ -1,4 +1,4 @@
-"""Wrappers of the 3-D kernels (csrc/conv3d.c): vol2col / col2vol, 3-D pooling, nearest upsampling,
+"""Wrappers of the 3-D kernels (csrc/conv3d.c, pool3d.c, resize.c): vol2col / col2vol, 3-D pooling, nearest upsampling,
 bilinear resize.
 
 Every function checks dtypes, shapes, contiguity and the geometry before calling C, so no

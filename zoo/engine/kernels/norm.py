@@ -1,4 +1,4 @@
-"""Wrappers of the batch-norm and dropout kernels (csrc/norm.c).
+"""Wrappers of the batch-norm and dropout kernels (csrc/norm.c, csrc/dropout.c).
 
 As in `zoo.engine.kernels.act`, the C wrappers refuse buffers of the wrong element type,
 count, memory order or writability, and overlapping outputs, before any work; these wrappers

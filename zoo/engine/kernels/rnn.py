@@ -1,4 +1,4 @@
-"""Wrappers of the recurrent-cell and embedding kernels (csrc/rnn.c).
+"""Wrappers of the recurrent-cell and embedding kernels (csrc/rnn.c, gru.c, embedding.c).
 
 The C functions check every buffer (element type, element count, C order, writability,
 overlap of outputs with anything else) and every size before doing any work, and raise
@@ -6,7 +6,7 @@ TypeError/ValueError naming the kernel and the argument. These wrappers pass the
 through (the recurrent ops call them once per time step, so they stay thin) and prefix a
 refusal with the caller's name `who`.
 
-Layouts (see csrc/rnn.c): per-step arrays are batch-major (B, T, width) and the kernels take
+Layouts (see csrc/rnn.h): per-step arrays are batch-major (B, T, width) and the kernels take
 the whole arrays plus the step index s and the batch rows [b0, b1) to run; per-row arrays
 (g, dhr, dcarry, dc, h0, c0) are (B, width) and indexed by the same absolute row. Bias
 gradients go to partial sums `dbp` of shape (groups(B), G), one row per RB = 16 batch rows.
@@ -51,7 +51,7 @@ ACTIVATIONS = {
     "relu": (4, 0.0, 0.0),
 }
 _CODES = {np.dtype(np.float32): 0, np.dtype(np.float64): 1}
-#: batch rows per bias-gradient partial sum (RNN_RB in csrc/rnn.c)
+#: batch rows per bias-gradient partial sum (RNN_RB in csrc/rnn.h)
 RB = 16
 _REFUSED = (TypeError, ValueError, BufferError)
 

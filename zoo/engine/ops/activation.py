@@ -1,5 +1,5 @@
 """Activations: elementwise (`Activation` and one class per kind), bias + activation fused
-(`BiasAct`), and softmax / log-softmax over an axis. The loops run in C (csrc/act.c).
+(`BiasAct`), and softmax / log-softmax over an axis. The loops run in C (csrc/act.c; softmax in csrc/softmax.c).
 
 Every op accepts float32 and float64 arrays of any shape. Backward reads the saved output
 where the derivative allows it (relu, leaky relu and elu with a positive alpha, selu,

@@ -3,7 +3,7 @@
 Heads live in the last axis of the projections, (batch, time, heads * dim), as a Dense layer
 makes them; the op views them as (batch, heads, time, dim) without copying, so there is no
 Reshape/Transpose node around it. Matrix products go to BLAS (np.matmul on strided views),
-the row softmax and the dropout to the C kernels of csrc/act.c and csrc/norm.c.
+the row softmax and the dropout to the C kernels of csrc/softmax.c and csrc/dropout.c.
 
 The per-head products are small (T x D by D x S): a threaded GEMM gains little on them and
 loses badly when the cores are busy (its threads wait for each other on every product). So

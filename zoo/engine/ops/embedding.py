@@ -4,7 +4,7 @@
 Ids may come as any integer or float array (floats are truncated, as Keras casts them);
 they are converted once per call to int64. Out-of-range ids raise ValueError naming the id.
 The weight gradient is dense (V, D), zero outside the rows the batch used; the scatter-add runs
-in C (csrc/rnn.c), threads owning whole rows and each row summed in position order, so the
+in C (csrc/embedding.c), threads owning whole rows and each row summed in position order, so the
 result does not depend on the thread count.
 """
 

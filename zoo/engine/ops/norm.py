@@ -1,4 +1,4 @@
-"""Normalization and dropout: BatchNorm and Dropout (C kernels, csrc/norm.c) and LRN (numpy).
+"""Normalization and dropout: BatchNorm and Dropout (C kernels, csrc/norm.c and csrc/dropout.c) and LRN (numpy).
 
 All ops accept float32 and float64 inputs of any rank; the channel axis is an attribute
 (1 for NCHW, -1 for (N, F) or NHWC).

@@ -20,7 +20,7 @@ class Upsample(Op):
         y[..., i, ...] = x[..., i // s, ...] on each chosen axis
 
     Shapes: (d_a) -> (d_a * s_a) on the chosen axes. Backward sums each s_a-block. Up to three
-    consecutive axes (the spatial axes of NC... or N...C layouts) run in C (csrc/conv3d.c);
+    consecutive axes (the spatial axes of NC... or N...C layouts) run in C (csrc/resize.c);
     other choices in numpy.
 
     Args:

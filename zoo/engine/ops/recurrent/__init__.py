@@ -5,7 +5,7 @@ Each recurrent op runs a whole sequence x (B, T, I) in one node:
     xp = x @ W                      one GEMM for the input projection of every step (B*T, G)
     for s in 0 .. T-1:
         g = h_{s-1} @ R             one GEMM per step for the recurrent part (B, G)
-        step kernel (csrc/rnn.c)    adds xp[:, s], g and the bias, applies the gate
+        step kernel (csrc/rnn.c, gru.c) adds xp[:, s], g and the bias, applies the gate
                                     nonlinearities and updates the state, in one pass
 
 and backward through time has the same structure: one step kernel and one GEMM
