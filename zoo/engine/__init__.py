@@ -8,6 +8,15 @@ import os as _os
 if "OMP_WAIT_POLICY" not in _os.environ:
     _os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
+try:
+    from zoo.engine import _native  # noqa: F401
+except ImportError as _e:  # a source checkout without the built extension shadows the installed zoo
+    raise ImportError(
+        f"zoo's C extension (zoo.engine._native) is not built in {_os.path.dirname(_os.path.abspath(__file__))}: "
+        "this is a source checkout without a build, imported instead of an installed zoo (the current "
+        "directory comes first on sys.path, for Spark's Python workers too). Build it in place with "
+        "`pip install -e .` in the checkout, or run from another directory.") from _e
+
 from zoo.engine import threads
 from zoo.engine.graph import Executor, Graph, Tensor
 from zoo.engine.params import Parameter, ParamStore
