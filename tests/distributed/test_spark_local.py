@@ -239,13 +239,13 @@ def test_bad_input(spark, frame):
 
 
 def test_pin_local_workers_slices_the_machine_and_restores():
-    from zoo.engine.distributed.worker import _machine_id, pin_local_workers
+    from zoo.engine.distributed.affinity import machine_id, pin_local_workers
 
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
         pytest.skip("needs 2 cores")
     before = os.sched_getaffinity(0)
-    me = _machine_id()
+    me = machine_id()
     peers = [{"rank": 0, "machine": me, "cpus": cpus}, {"rank": 1, "machine": me, "cpus": cpus}]
     seen = {}
 

@@ -37,6 +37,7 @@ import zipfile
 import numpy as np
 
 from zoo.engine import threads as T
+from zoo.engine.distributed.affinity import allowed_cpus, machine_id, pin_local_workers
 from zoo.engine.distributed.checkpoint import CheckpointStore
 from zoo.engine.distributed.comm import Ring, listen
 from zoo.engine.distributed.data import assemble
@@ -417,68 +418,6 @@ class _Worker:
         self.loop_seconds = time.perf_counter() - t_loop
 
 
-def _machine_id() -> str:
-    """Names this machine (hostname and boot id): workers with equal ids share its cores."""
-    boot = ""
-    try:
-        with open("/proc/sys/kernel/random/boot_id") as f:
-            boot = f.read().strip()
-    except OSError:
-        pass
-    return f"{socket.gethostname()}|{boot}"
-
-
-def _allowed_cpus() -> list[int]:
-    try:
-        return sorted(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        return []
-
-
-def pin_local_workers(rank: int, peers: list[dict], threads: int):
-    """Give each worker on this machine its own `threads` cores when all of them fit.
-
-    Workers of one machine (equal `machine` ids, equal allowed CPU sets) take consecutive
-    slices of that set by their rank among themselves. Left to the scheduler, the processes'
-    threads migrate between the cores and lose their caches (a ResNet-20 step measured 27%
-    slower unpinned with two workers on two cores). Every thread of this process is pinned;
-    returns a function restoring the previous masks (Spark reuses Python workers), or None
-    when nothing was pinned (cores do not fit, or no affinity support).
-    """
-    me = peers[rank]
-    local = [p for p in peers if p.get("machine") == me.get("machine")]
-    cpus = me.get("cpus") or []
-    if len(local) < 2 or any(p.get("cpus") != cpus for p in local) or len(local) * threads > len(cpus):
-        return None
-    lr = [p["rank"] for p in local].index(rank)
-    mine = set(cpus[lr * threads:(lr + 1) * threads])
-    old = {}
-    try:
-        tids = [int(t) for t in os.listdir("/proc/self/task")]
-    except OSError:
-        tids = [0]
-    for tid in tids:
-        try:
-            old[tid] = os.sched_getaffinity(tid)
-            os.sched_setaffinity(tid, mine)
-        except OSError:  # the thread ended meanwhile
-            old.pop(tid, None)
-
-    def restore() -> None:
-        for tid, mask in old.items():
-            try:
-                os.sched_setaffinity(tid, mask)
-            except OSError:
-                pass
-        # threads started while pinned (the ring's, OpenMP's) inherited the slice: widen this one
-        try:
-            os.sched_setaffinity(0, set(cpus))
-        except OSError:
-            pass
-
-    return restore
-
-
 def _rendezvous(job: dict, ctx):
     """Listen, exchange addresses with allGather, pin host-local workers to their cores, connect
     the ring; returns (ring, rank, size, info, unpin or None)."""
@@ -494,7 +433,7 @@ def _rendezvous(job: dict, ctx):
     port = listener.getsockname()[1]
     t0 = time.perf_counter()
     msgs = ctx.allGather(json.dumps({"rank": rank, "host": bind, "port": port, "nonce": os.urandom(16).hex(),
-                                     "machine": _machine_id(), "cpus": _allowed_cpus()}))
+                                     "machine": machine_id(), "cpus": allowed_cpus()}))
     t_ag = time.perf_counter() - t0
     peers = sorted((json.loads(m) for m in msgs), key=lambda d: d["rank"])
     if [p["rank"] for p in peers] != list(range(size)):
