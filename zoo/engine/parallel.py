@@ -120,14 +120,16 @@ class ReplicaGroup:
         self.shares = [0] * self.k
         self.timings = {"compute": 0.0, "reduce": 0.0}
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=True)
+            self.pool.shutdown(wait=wait)
             self.pool = None
 
     def __del__(self):
+        # never join threads here: the garbage collector may run this inside a thread that is
+        # itself starting (threading's bootstrap), and joining from there deadlocks the starter
         with contextlib.suppress(Exception):  # interpreter shutdown
-            self.close()
+            self.close(wait=False)
 
     def _run(self, fns: list) -> list:
         """Run fns[0] here and the others on the pool; re-raise the first error after all end."""
