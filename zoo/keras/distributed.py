@@ -111,24 +111,21 @@ class SparkTraining:
         self.distributed_info = dict(dt.info, iterations=dt.iterations)
         return history
 
-    def _predict_frame(self, df, batch_size, kwargs):
+    def _predict_spark(self, data, batch_size, kwargs):
         from zoo.engine.distributed import predict_frame, predict_rdd
 
-        if not hasattr(df, "mapInArrow"):  # an RDD of Samples: an RDD of predictions (Analytics Zoo)
-            threads = kwargs.pop("threads", 1)
-            for k in ("steps", "callbacks", "batch_per_thread", "distributed"):
-                kwargs.pop(k, None)
-            if kwargs:
-                raise TypeError(f"Model.predict: unexpected argument(s) {sorted(kwargs)} for an RDD")
-            self._ensure_built()
-            return predict_rdd(self.graph, df, batch_size=int(batch_size or 256), threads=threads)
-        opts = {k: kwargs.pop(k) for k in ("feature_cols", "prediction_col", "threads") if k in kwargs}
+        frame = hasattr(data, "mapInArrow")  # else an RDD of Samples: an RDD of predictions (Analytics Zoo)
+        opts = {k: kwargs.pop(k) for k in (("feature_cols", "prediction_col", "threads") if frame else ("threads",))
+                if k in kwargs}
         for k in ("steps", "callbacks", "batch_per_thread", "distributed"):
             kwargs.pop(k, None)
         if kwargs:
-            raise TypeError(f"Model.predict: unexpected argument(s) {sorted(kwargs)}")
+            raise TypeError(f"Model.predict: unexpected argument(s) {sorted(kwargs)}" + ("" if frame else " for an RDD"))
         self._ensure_built()
+        batch_size = int(batch_size or 256)
+        if not frame:
+            return predict_rdd(self.graph, data, batch_size=batch_size, **opts)
         if "prediction_col" not in opts and len(self.outputs) > 1:
             opts["prediction_col"] = [f"prediction_{n}" for n in self.output_names]
-        return predict_frame(self.graph, df, batch_size=int(batch_size or 256), **opts)
+        return predict_frame(self.graph, data, batch_size=batch_size, **opts)
 

@@ -361,7 +361,7 @@ class Training(DataChecks):
         from zoo.engine.distributed import is_spark_data
 
         if is_spark_data(x):
-            return self._predict_frame(x, batch_size, kwargs)
+            return self._predict_spark(x, batch_size, kwargs)
         kwargs.pop("steps", None)
         kwargs.pop("callbacks", None)
         kwargs.pop("batch_per_thread", None)
